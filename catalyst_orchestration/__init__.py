@@ -1,0 +1,1 @@
+"""CatalystIndex ingestion: the Dagster code location."""

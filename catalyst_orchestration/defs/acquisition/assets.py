@@ -1,0 +1,48 @@
+"""Acquisition: a registered source's documents, their bytes persisted to the artifact store."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from catalyst_orchestration.defs.failures import failure_metadata, log_failures, raise_classified
+from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
+from catalyst_orchestration.defs.resources import CatalystResource
+from catalyst_orchestration.lib.records import Batch
+from catalyst_orchestration.lib.sources import acquire
+
+
+@dg.asset(
+    partitions_def=ingest_batches,
+    group_name="ingestion",
+    kinds={"python", "filesystem"},
+    retry_policy=TRANSIENT_RETRY,
+)
+def raw_documents(context: dg.AssetExecutionContext, catalyst: CatalystResource) -> dg.MaterializeResult[Batch]:
+    """Every document of the partition's source, stored by sha256 so later steps and re-runs
+    read the exact bytes that were ingested."""
+    started = time.perf_counter()
+    source = catalyst.state().source(context.partition_key)
+    try:
+        acquired = acquire(Path(source.uri), catalyst.artifacts())
+    except Exception as exc:  # a missing source is permanent; an I/O hiccup retries
+        raise_classified(exc)
+        raise
+    log_failures(context, acquired.failures)
+    context.log.info(
+        f"acquired {len(acquired.documents)} of {acquired.seen} documents from {source.uri}"
+    )
+    batch = Batch(source.tenant_id, source.uri, acquired.documents, acquired.failures, acquired.seen)
+    return dg.MaterializeResult(
+        value=batch,
+        metadata={
+            "tenant_id": source.tenant_id,
+            "source": source.uri,
+            "documents_seen": acquired.seen,
+            "documents_acquired": len(acquired.documents),
+            "documents_failed": len(acquired.failures),
+            "bytes": sum(d.size for d in acquired.documents),
+            "duration_s": round(time.perf_counter() - started, 3),
+            **failure_metadata(acquired.failures),
+        },
+    )

@@ -1,0 +1,38 @@
+"""How a step reports per-document failures and turns transient errors into retries."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import dagster as dg
+
+from catalyst_orchestration.lib.failures import is_transient
+from catalyst_orchestration.lib.records import DocumentFailure
+
+MAX_LISTED = 50
+
+
+def failure_metadata(failures: list[DocumentFailure]) -> dict[str, dg.MetadataValue]:
+    """Counts by class and error, and the first failures with their locations."""
+    by_error = Counter(f"{f.failure_class}:{f.error}" for f in failures)
+    return {
+        "failures_by_class": dg.MetadataValue.json(dict(sorted(by_error.items()))),
+        "failures": dg.MetadataValue.json([f.as_dict() for f in failures[:MAX_LISTED]]),
+    }
+
+
+def log_failures(context: dg.AssetExecutionContext, failures: list[DocumentFailure]) -> None:
+    for failure in failures[:MAX_LISTED]:
+        context.log.warning(
+            f"{failure.failure_class} failure at {failure.location} ({failure.stage}): "
+            f"{failure.error}: {failure.message}"
+        )
+    if len(failures) > MAX_LISTED:
+        context.log.warning(f"... and {len(failures) - MAX_LISTED} more failures")
+
+
+def raise_classified(exc: Exception) -> None:
+    """Re-raise ``exc`` as a Dagster failure that retries only when the error is transient."""
+    if is_transient(exc):
+        raise exc
+    raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc

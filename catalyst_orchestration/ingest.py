@@ -1,0 +1,98 @@
+"""Run one ingest through Dagster in this process: ``python -m catalyst_orchestration.ingest``.
+
+``catalystctl ingest`` calls this (the search package never imports dagster). The run is
+recorded in the Dagster instance under ``DAGSTER_HOME`` and appears in the UI like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from catalyst_orchestration.defs.partitions import ingest_batches
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.settings import Settings, SettingsError, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Point ``DAGSTER_HOME`` at ``$CATALYST_HOME/dagster`` unless it is set, with our yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    template = PROJECT_ROOT / "dagster.yaml"
+    if not (home / "dagster.yaml").exists() and template.exists():
+        shutil.copyfile(template, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_ingest(path: Path, *, tenant: str, settings: Settings) -> dict[str, Any]:
+    """Register ``path`` as a source for ``tenant`` and materialize its partition."""
+    from catalyst_orchestration.definitions import defs
+
+    ensure_dagster_home(settings)
+    source = StateStore(settings.state_db).register_source(tenant, str(path.resolve()))
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions(ingest_batches.name or "ingest_batches", [source.partition_key])
+    job = defs().resolve_job_def("ingest")
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=source.partition_key,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        tags={"catalyst/tenant": tenant, "catalyst/source": source.uri},
+        raise_on_error=False,
+    )
+    summary: dict[str, Any] = {
+        "run_id": result.run_id,
+        "success": result.success,
+        "partition": source.partition_key,
+    }
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == dg.AssetKey("index"):
+            summary.update({k: v.value for k, v in materialization.metadata.items()})
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m catalyst_orchestration.ingest")
+    parser.add_argument("path", type=Path, help="folder or JSONL(.gz) records file")
+    parser.add_argument("--tenant", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    if not args.path.exists():
+        sys.stderr.write(f"error: {args.path} does not exist\n")
+        return 2
+    summary = run_ingest(args.path, tenant=args.tenant or settings.default_tenant, settings=settings)
+    keys = (
+        "documents_seen", "documents_new", "documents_changed", "documents_unchanged",
+        "documents_failed", "chunks_written", "chunks_deleted", "index_version", "duration_s",
+    )
+    sys.stdout.write(f"run {summary['run_id']} ({summary['partition']}): "
+                     f"{'succeeded' if summary['success'] else 'FAILED'}\n")
+    for key in keys:
+        if key in summary:
+            sys.stdout.write(f"  {key}: {summary[key]}\n")
+    for failure in summary.get("failures", [])[:20]:
+        sys.stdout.write(
+            f"  failed {failure['location']}: {failure['class']} {failure['error']}: "
+            f"{failure['message']}\n"
+        )
+    return 0 if summary["success"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

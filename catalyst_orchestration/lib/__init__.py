@@ -1,0 +1,1 @@
+"""Plain Python the Dagster definitions use: sources, parsers, chunking, indexing, state."""

@@ -1,0 +1,78 @@
+"""Token-aware chunking with overlap, counted in the dense model's own word pieces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from tokenizers import Tokenizer
+
+from catalyst_orchestration.lib.records import Chunk
+from catalyst_search.embed.dense import model_path
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    max_tokens: int = 200
+    overlap: int = 32
+    title_context: bool = True
+
+    @property
+    def fingerprint(self) -> str:
+        return f"wordpiece:{self.max_tokens}:{self.overlap}:{int(self.title_context)}"
+
+
+class Chunker:
+    """Splits text into windows of at most ``max_tokens`` word pieces, ``overlap`` shared.
+
+    Window ends snap back to a word boundary so no word is cut in two. With title context the
+    title is prefixed to the text the encoders see (and its tokens count against the budget).
+    """
+
+    def __init__(self, config: ChunkingConfig | None = None) -> None:
+        self.config = config or ChunkingConfig()
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def chunk(self, text: str, title: str = "") -> list[Chunk]:
+        text = text.strip()
+        if not text:
+            return []
+        use_title = self.config.title_context and title and not text.startswith(title)
+        prefix = f"{title}\n" if use_title else ""
+        budget = self.config.max_tokens - (self.count_tokens(prefix) if prefix else 0)
+        budget = max(budget, self.config.overlap + 16)
+        spans = self._spans(text, budget)
+        return [
+            Chunk(chunk_no=i, text=text[a:b], embed_text=prefix + text[a:b])
+            for i, (a, b) in enumerate(spans)
+        ]
+
+    def _spans(self, text: str, budget: int) -> list[tuple[int, int]]:
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        offsets, tokens = encoding.offsets, encoding.tokens
+        n = len(offsets)
+        if n <= budget:
+            return [(0, len(text))]
+        spans: list[tuple[int, int]] = []
+        start = 0
+        while start < n:
+            end = min(start + budget, n)
+            while end < n and end > start + 1 and tokens[end].startswith("##"):
+                end -= 1  # do not split a word: back off to where a new word starts
+            spans.append((offsets[start][0], offsets[end - 1][1]))
+            if end >= n:
+                break
+            nxt = max(end - self.config.overlap, start + 1)
+            while nxt < end and tokens[nxt].startswith("##"):
+                nxt += 1
+            start = nxt
+        return spans

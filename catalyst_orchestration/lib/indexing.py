@@ -1,0 +1,158 @@
+"""The indexing step: embed what changed, upsert, delete stale chunks, publish, record.
+
+Idempotent (decision 3): a document whose fingerprint matches the manifest is not re-embedded;
+a changed document's chunks are overwritten in place (point ids are deterministic) and the
+chunks beyond its new length are deleted; re-running a batch upserts the same ids again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from catalyst_orchestration.lib.chunking import ChunkingConfig
+from catalyst_orchestration.lib.records import Batch, ChunkedDocument, DocumentFailure
+from catalyst_orchestration.lib.state import ManifestEntry, StateStore
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.backend import IndexWriter
+from catalyst_search.index.filters import FilterSpec, Match, Range, document_filter
+from catalyst_search.index.schema import SCHEMA_VERSION, ChunkPoint, build_payload, point_id
+
+EMBED_GROUP = 256  # chunks encoded and upserted together
+
+Progress = Callable[[int, int], None]
+
+
+def fingerprint(content_hash: str, *, chunking: ChunkingConfig, dense: str, sparse: dict) -> str:
+    """What decides re-embedding: the content and every setting that shapes its vectors."""
+    parts = [content_hash, chunking.fingerprint, dense, repr(sorted(sparse.items()))]
+    parts.append(f"schema:{SCHEMA_VERSION}")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class IndexOutcome:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    index_version: str | None = None
+    embed_s: float = 0.0
+    write_s: float = 0.0
+    publish_s: float = 0.0
+    failures: list[DocumentFailure] = field(default_factory=list)
+
+
+def index_batch(
+    batch: Batch,
+    *,
+    writer: IndexWriter,
+    dense: DenseEncoder,
+    sparse: SparseEncoder,
+    state: StateStore,
+    collection: str,
+    chunking: ChunkingConfig,
+    progress: Progress | None = None,
+) -> IndexOutcome:
+    docs: list[ChunkedDocument] = batch.items
+    tenant = batch.tenant_id
+    outcome = IndexOutcome(seen=batch.seen, failures=list(batch.failures))
+    if writer.count(FilterSpec()) == 0:
+        state.forget_collection(collection)  # the index was wiped: the manifest is stale
+    prior = state.manifest(collection, tenant, (d.document.document_id for d in docs))
+    todo: list[tuple[ChunkedDocument, str, ManifestEntry | None]] = []
+    for doc in docs:
+        fp = fingerprint(
+            doc.document.content_hash, chunking=chunking, dense=dense.name, sparse=sparse.config
+        )
+        before = prior.get(doc.document.document_id)
+        if before is not None and before.fingerprint == fp:
+            outcome.unchanged += 1
+            continue
+        if before is None:
+            outcome.new += 1
+        else:
+            outcome.changed += 1
+        todo.append((doc, fp, before))
+
+    total_chunks = sum(len(doc.chunks) for doc, _, _ in todo)
+    pending: list[tuple[ChunkedDocument, int]] = [
+        (doc, i) for doc, _, _ in todo for i in range(len(doc.chunks))
+    ]
+    for start in range(0, len(pending), EMBED_GROUP):
+        group = pending[start : start + EMBED_GROUP]
+        mark = time.perf_counter()
+        texts = [doc.chunks[i].embed_text for doc, i in group]
+        dense_vectors = dense.encode(texts)
+        sparse_vectors = sparse.encode_documents(texts)
+        outcome.embed_s += time.perf_counter() - mark
+        points = [
+            _point(tenant, batch.source, doc, i, dense_vectors[n].tolist(), sparse_vectors[n])
+            for n, (doc, i) in enumerate(group)
+        ]
+        mark = time.perf_counter()
+        writer.upsert(points)
+        outcome.write_s += time.perf_counter() - mark
+        outcome.chunks_written += len(points)
+        if progress:
+            progress(outcome.chunks_written, total_chunks)
+
+    mark = time.perf_counter()
+    for doc, _, before in todo:
+        if before is None or before.chunk_count <= len(doc.chunks):
+            continue
+        stale = document_filter(tenant, doc.document.document_id).and_(
+            Range("chunk_no", gte=len(doc.chunks))
+        )
+        outcome.chunks_deleted += writer.count(stale)
+        writer.delete(stale)
+    outcome.write_s += time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    outcome.index_version = writer.publish() if todo else writer.current_version()
+    outcome.publish_s = time.perf_counter() - mark
+    state.record(
+        collection,
+        tenant,
+        [
+            ManifestEntry(doc.document.document_id, batch.source, fp, len(doc.chunks))
+            for doc, fp, _ in todo
+        ],
+    )
+    outcome.failed = len(outcome.failures)
+    return outcome
+
+
+def _point(
+    tenant: str, source: str, doc: ChunkedDocument, i: int, dense: list[float], sparse: object
+) -> ChunkPoint:
+    d, chunk = doc.document, doc.chunks[i]
+    return ChunkPoint(
+        id=point_id(tenant, d.document_id, chunk.chunk_no),
+        dense=dense,
+        sparse=sparse,  # type: ignore[arg-type]
+        payload=build_payload(
+            tenant_id=tenant,
+            document_id=d.document_id,
+            chunk_no=chunk.chunk_no,
+            text=chunk.text,
+            title=d.title,
+            source=source,
+            artifact_uri=d.artifact_uri,
+            content_hash=d.content_hash,
+            mime=d.mime,
+            track=d.track,
+            icd_codes=d.icd_codes,
+            metadata=d.metadata,
+        ),
+    )
+
+
+def source_filter(tenant: str, source: str) -> FilterSpec:
+    return FilterSpec(must=(Match("tenant_id", (tenant,)), Match("source", (source,))))

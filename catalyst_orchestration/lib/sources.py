@@ -1,0 +1,117 @@
+"""Sources: a local folder of files, or a JSONL records file (plain or gzipped).
+
+Acquisition turns a source into raw documents whose bytes sit in the artifact store. A file it
+cannot read or a record line it cannot split off is a failure of that document alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+
+RECORD_MIME = "application/x-catalyst-record+json"
+
+_EXTRA_TYPES = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".txt": "text/plain",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
+    ".json": "application/json",
+}
+
+
+def guess_mime(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _EXTRA_TYPES:
+        return _EXTRA_TYPES[suffix]
+    mime, _ = mimetypes.guess_type(path.name)
+    return mime or "application/octet-stream"
+
+
+def is_records_file(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"))
+
+
+@dataclass
+class Acquired:
+    documents: list[RawDocument]
+    failures: list[DocumentFailure]
+    seen: int
+
+
+def acquire(source: Path, store: LocalArtifactStore) -> Acquired:
+    """Read every document of ``source`` into the artifact store."""
+    if not source.exists():
+        raise FileNotFoundError(f"source {source} does not exist")
+    docs: list[RawDocument] = []
+    failures: list[DocumentFailure] = []
+    seen = 0
+    if source.is_file() and is_records_file(source):
+        for item in _records(source, store):
+            seen += 1
+            (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
+        return Acquired(docs, failures, seen)
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    base = source.parent if source.is_file() else source
+    for path in files:
+        if any(part.startswith(".") for part in path.relative_to(base).parts):
+            continue  # hidden files and folders (.git, .DS_Store) are not documents
+        if is_records_file(path):
+            for item in _records(path, store):
+                seen += 1
+                (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
+            continue
+        seen += 1
+        rel = path.relative_to(base).as_posix()
+        try:
+            uri, sha = store.put_file(path)
+        except OSError as exc:
+            failures.append(
+                DocumentFailure(str(path), "acquire", "UnreadableFile", str(exc), "transient", rel)
+            )
+            continue
+        docs.append(
+            RawDocument(
+                document_id=rel,
+                location=str(path),
+                mime=guess_mime(path),
+                sha256=sha,
+                artifact_uri=uri,
+                size=path.stat().st_size,
+                metadata={"file_name": path.name},
+            )
+        )
+    return Acquired(docs, failures, seen)
+
+
+def _records(path: Path, store: LocalArtifactStore) -> Iterator[RawDocument | DocumentFailure]:
+    """One raw document per non-blank line; the file itself is stored once as the artifact."""
+    uri, _ = store.put_file(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                data = line.rstrip(b"\r\n")
+                yield RawDocument(
+                    document_id="",  # known once the record is parsed
+                    location=f"{path}:{line_no}",
+                    mime=RECORD_MIME,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    artifact_uri=f"{uri}#line={line_no}",
+                    size=len(data),
+                    inline=data,
+                )
+    except (OSError, EOFError) as exc:  # truncated gzip, unreadable file
+        yield DocumentFailure(str(path), "acquire", "UnreadableFile", str(exc), "permanent")

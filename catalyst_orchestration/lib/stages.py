@@ -1,0 +1,81 @@
+"""Batch-level parse and chunk steps: one bad document is recorded, the rest go on."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.chunking import Chunker
+from catalyst_orchestration.lib.failures import PermanentDocumentError, is_transient
+from catalyst_orchestration.lib.parsers import parse
+from catalyst_orchestration.lib.records import (
+    Batch,
+    ChunkedDocument,
+    DocumentFailure,
+    ParsedDocument,
+    RawDocument,
+)
+
+
+def parse_batch(batch: Batch) -> Batch:
+    """Raw documents -> parsed documents. Transient read errors propagate (the step retries)."""
+    parsed: dict[str, ParsedDocument] = {}
+    failures = list(batch.failures)
+    for raw in batch.items:
+        assert isinstance(raw, RawDocument)
+        try:
+            data = raw.inline if raw.inline is not None else LocalArtifactStore.read(raw.artifact_uri)
+            result = parse(data, raw.mime, PurePosixPath(raw.location).name)
+        except PermanentDocumentError as exc:
+            failures.append(
+                DocumentFailure(raw.location, "parse", exc.error, str(exc), "permanent",
+                                raw.document_id or None)
+            )
+            continue
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            failures.append(
+                DocumentFailure(raw.location, "parse", type(exc).__name__, str(exc), "permanent",
+                                raw.document_id or None)
+            )
+            continue
+        document_id = result.document_id or raw.document_id
+        if document_id in parsed and parsed[document_id].content_hash == raw.sha256:
+            continue  # the same record twice: nothing to choose between
+        if document_id in parsed:
+            earlier = parsed.pop(document_id)
+            failures.append(
+                DocumentFailure(earlier.location, "parse", "DuplicateDocument",
+                                f"document id {document_id!r} appears again at {raw.location}; "
+                                "the later one is indexed", "permanent", document_id)
+            )
+        parsed[document_id] = ParsedDocument(
+            document_id=document_id,
+            location=raw.location,
+            mime=raw.mime,
+            content_hash=raw.sha256,
+            artifact_uri=raw.artifact_uri,
+            title=result.title,
+            text=result.text,
+            icd_codes=result.icd_codes,
+            metadata={**raw.metadata, **result.metadata},
+        )
+    return Batch(batch.tenant_id, batch.source, list(parsed.values()), failures, batch.seen)
+
+
+def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
+    """Parsed documents -> documents with their chunks."""
+    items: list[ChunkedDocument] = []
+    failures = list(batch.failures)
+    for doc in batch.items:
+        assert isinstance(doc, ParsedDocument)
+        chunks = chunker.chunk(doc.text, doc.title)
+        if not chunks:
+            failures.append(
+                DocumentFailure(doc.location, "chunk", "EmptyDocument", "no text to chunk",
+                                "permanent", doc.document_id)
+            )
+            continue
+        items.append(ChunkedDocument(doc, chunks))
+    return Batch(batch.tenant_id, batch.source, items, failures, batch.seen)

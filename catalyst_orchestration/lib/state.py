@@ -1,0 +1,141 @@
+"""SQLite state of the embedded default: registered sources and the document manifest.
+
+The manifest records, per (tenant, document), the fingerprint (content hash + chunking +
+encoders + schema) and chunk count that the published index holds. It is written only after
+the index version that holds those chunks has been published, so it never runs ahead of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    partition_key TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (collection, tenant_id, document_id)
+);
+CREATE INDEX IF NOT EXISTS documents_by_source ON documents (collection, tenant_id, source);
+"""
+
+
+@dataclass(frozen=True)
+class Source:
+    partition_key: str
+    tenant_id: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    document_id: str
+    source: str
+    fingerprint: str
+    chunk_count: int
+
+
+def partition_key_for(tenant_id: str, uri: str) -> str:
+    """A readable, stable partition key: tenant, source name and a short hash of the URI."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(uri.rstrip("/")).name or "source")[:40]
+    digest = hashlib.sha256(f"{tenant_id}\x1f{uri}".encode()).hexdigest()[:8]
+    return f"{tenant_id}.{name}.{digest}"
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def register_source(self, tenant_id: str, uri: str) -> Source:
+        key = partition_key_for(tenant_id, uri)
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
+                (key, tenant_id, uri, time.time()),
+            )
+        return Source(key, tenant_id, uri)
+
+    def source(self, partition_key: str) -> Source:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT partition_key, tenant_id, uri FROM sources WHERE partition_key = ?",
+                (partition_key,),
+            ).fetchone()
+        if row is None:
+            raise KeyError(
+                f"no source is registered for partition {partition_key!r}; "
+                "register it with `catalystctl ingest PATH`"
+            )
+        return Source(*row)
+
+    def manifest(self, collection: str, tenant_id: str, ids: Iterable[str]) -> dict[str, ManifestEntry]:
+        wanted = list(ids)
+        found: dict[str, ManifestEntry] = {}
+        with self._connect() as conn:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(
+                    "SELECT document_id, source, fingerprint, chunk_count FROM documents "
+                    f"WHERE collection = ? AND tenant_id = ? AND document_id IN ({marks})",
+                    (collection, tenant_id, *part),
+                )
+                for row in rows:
+                    found[row[0]] = ManifestEntry(*row)
+        return found
+
+    def record(self, collection: str, tenant_id: str, entries: Iterable[ManifestEntry]) -> None:
+        now = time.time()
+        with self._connect() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (collection, tenant_id, e.document_id, e.source, e.fingerprint,
+                     e.chunk_count, now)
+                    for e in entries
+                ],
+            )
+
+    def chunk_total(self, collection: str, tenant_id: str, source: str) -> int:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(chunk_count), 0) FROM documents "
+                "WHERE collection = ? AND tenant_id = ? AND source = ?",
+                (collection, tenant_id, source),
+            ).fetchone()
+        return int(row[0])
+
+    def forget_collection(self, collection: str) -> None:
+        """Drop the manifest of an index that no longer exists (it was wiped or recreated)."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))

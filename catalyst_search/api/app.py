@@ -1,0 +1,75 @@
+"""``create_app``: builds the index reader and encoders once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from catalyst_search import __version__
+from catalyst_search.api.routes import router
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.backend import IndexNotReady, open_reader
+from catalyst_search.retrieval.filters import InvalidFilter
+from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
+from catalyst_search.settings import Settings, get_settings
+
+log = logging.getLogger("catalyst_search")
+
+
+def build_retriever(settings: Settings) -> Retriever:
+    return Retriever(
+        open_reader(settings),
+        DenseEncoder(batch_size=settings.dense_batch_size).load(),
+        SparseEncoder(),
+        RetrievalConfig(
+            prefetch_limit=settings.prefetch_limit,
+            rrf_k=settings.rrf_k,
+            hnsw_ef=settings.hnsw_ef,
+            exact=settings.exact_search,
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, retriever: Retriever | None = None) -> FastAPI:
+    """The search service. Pass ``retriever`` to serve an index built elsewhere (tests, bench)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        app.state.settings = cfg
+        app.state.retriever = retriever or build_retriever(cfg)
+        log.info("search service ready; index version %s", app.state.retriever.reader.version)
+        try:
+            yield
+        finally:
+            if retriever is None:
+                app.state.retriever.reader.close()
+
+    app = FastAPI(title="CatalystIndex search", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(IndexNotReady)
+    async def _not_ready(_: Request, exc: IndexNotReady) -> JSONResponse:
+        return JSONResponse(
+            status_code=503,
+            content={"detail": f"{exc}; ingest documents first (catalystctl ingest PATH)"},
+        )
+
+    @app.exception_handler(InvalidFilter)
+    async def _bad_filter(_: Request, exc: InvalidFilter) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,51 @@
+"""Request and response bodies of the search API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TOP_K = 100
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(..., min_length=1, max_length=4096, description="What to look for.")
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K, description="How many results (1-100).")
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Payload filters: icd_codes, chapter, source, document_id or any metadata "
+        "key; a list means any of its values.",
+    )
+    mode: Literal["economy"] = Field("economy", description="economy: fused hybrid retrieval.")
+    retrieval: Literal["hybrid", "dense", "sparse"] = "hybrid"
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must contain some text")
+        return value
+
+
+class SearchResult(BaseModel):
+    document_id: str
+    chunk_id: str
+    score: float
+    text: str
+    metadata: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    query_id: str
+    results: list[SearchResult]
+    index_version: str | None
+    timings_ms: dict[str, float]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    index_version: str | None
+    detail: str

@@ -1,0 +1,138 @@
+"""``catalystctl``: ingest through Dagster, serve the search API, search from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from catalyst_search.client import CatalystClient, CatalystError
+from catalyst_search.settings import Settings, SettingsError, load_settings
+
+
+def _parse_filter(items: list[str]) -> dict[str, Any]:
+    """``--filter chapter=4 --filter icd_codes=E11.9,E11.65`` -> filters object."""
+    filters: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise SystemExit(f"error: --filter takes KEY=VALUE[,VALUE...], got {item!r}")
+        values = [v for v in value.split(",") if v]
+        filters[key] = values if len(values) > 1 or key == "icd_codes" else values[0]
+    return filters
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        sys.stderr.write(f"error: {path} does not exist\n")
+        return 2
+    command = [sys.executable, "-m", "catalyst_orchestration.ingest", str(path.resolve())]
+    command += ["--tenant", args.tenant or settings.default_tenant]
+    if args.wait:
+        return subprocess.call(command)
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    sys.stdout.write(
+        f"ingest of {path} started (pid {process.pid}); follow it with:\n  tail -f {log_path}\n"
+        "or run with --wait to follow it here.\n"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from catalyst_search.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    with CatalystClient(args.url or settings.api_url) as client:
+        try:
+            results = client.search(
+                args.query,
+                top_k=args.top_k,
+                filters=_parse_filter(args.filter),
+                retrieval=args.retrieval,
+            )
+        except CatalystError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 1
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "query_id": results.query_id,
+                    "index_version": results.index_version,
+                    "timings_ms": results.timings_ms,
+                    "results": [hit.__dict__ for hit in results.hits],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return 0
+    if not results.hits:
+        sys.stdout.write("no results\n")
+    for rank, hit in enumerate(results.hits, start=1):
+        first_line = hit.text.strip().splitlines()[0] if hit.text.strip() else ""
+        sys.stdout.write(f"{rank:>2}. {hit.score:.4f}  {hit.document_id}  {first_line[:100]}\n")
+    sys.stdout.write(
+        f"({len(results.hits)} results, {results.timings_ms.get('total', 0):.1f} ms, "
+        f"index {results.index_version})\n"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="catalystctl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="ingest a folder or JSONL(.gz) file through Dagster")
+    ingest.add_argument("path")
+    ingest.add_argument("--tenant", help="tenant the documents belong to (default: default)")
+    ingest.add_argument("--wait", action="store_true", help="follow the run here until it ends")
+    ingest.set_defaults(func=cmd_ingest)
+
+    serve = sub.add_parser("serve", help="start the search service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    search = sub.add_parser("search", help="search the running service")
+    search.add_argument("query")
+    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
+    search.add_argument("--retrieval", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    search.add_argument("--url", help="service URL (default: CATALYST_API_URL)")
+    search.add_argument("--json", action="store_true", help="print the raw response")
+    search.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Dense and sparse encoders. Ingestion and search both encode through here (decision 4)."""

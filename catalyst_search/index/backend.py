@@ -1,0 +1,105 @@
+"""The small interface both index backends implement, and the factory that picks one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from catalyst_search.index.filters import FilterSpec
+from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec
+
+if TYPE_CHECKING:
+    from catalyst_search.settings import Settings
+
+Fusion = Literal["rrf", "dbsf"]
+
+
+class IndexNotReady(RuntimeError):
+    """No index version is loaded yet: the search service answers 503 until one is."""
+
+
+@dataclass(frozen=True)
+class HybridQuery:
+    """A retrieval request in index terms: vectors, filter, limits and fusion.
+
+    With both vectors the query prefetches ``prefetch_limit`` candidates from each and fuses
+    them; with one vector it is a plain nearest-neighbour query on that vector.
+    """
+
+    dense: list[float] | None
+    sparse: SparseVec | None
+    filter: FilterSpec
+    limit: int = 10
+    prefetch_limit: int = 50
+    fusion: Fusion = "rrf"
+    rrf_k: int = 2
+    hnsw_ef: int | None = None
+    exact: bool = False
+
+
+class IndexReader(Protocol):
+    """Read side: what the search service needs."""
+
+    @property
+    def version(self) -> str | None:
+        """The index version being served, or None when there is none yet."""
+        ...
+
+    def query(self, query: HybridQuery) -> list[Hit]: ...
+
+    def count(self, flt: FilterSpec) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class IndexWriter(Protocol):
+    """Write side: what ingestion needs. Writes become visible to readers at ``publish``."""
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None: ...
+
+    def delete(self, flt: FilterSpec) -> None: ...
+
+    def count(self, flt: FilterSpec) -> int: ...
+
+    def dense_sizes(self, flt: FilterSpec, *, limit: int) -> list[int]:
+        """Lengths of the dense vectors of up to ``limit`` points matching ``flt``."""
+        ...
+
+    def publish(self) -> str:
+        """Make all writes so far visible to readers; returns the new version name."""
+        ...
+
+    def current_version(self) -> str | None:
+        """The newest published version, without publishing."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_reader(settings: Settings) -> IndexReader:
+    """The reader for the configured backend."""
+    if settings.index_backend == "server":
+        from catalyst_search.index.server import ServerIndex
+
+        return ServerIndex.connect(settings)
+    from catalyst_search.index.embedded import EmbeddedReader
+
+    return EmbeddedReader(settings.index_dir, refresh_s=settings.index_refresh_s)
+
+
+def open_writer(settings: Settings) -> IndexWriter:
+    """The writer for the configured backend; on the embedded one this takes the writer lock."""
+    if settings.index_backend == "server":
+        from catalyst_search.index.server import ServerIndex
+
+        index = ServerIndex.connect(settings)
+        index.ensure_collection()
+        return index
+    from catalyst_search.index.embedded import EmbeddedWriter
+
+    return EmbeddedWriter.open(
+        settings.index_dir,
+        lock_timeout_s=settings.writer_lock_timeout_s,
+        versions_kept=settings.versions_kept,
+    )

@@ -1,0 +1,103 @@
+"""Qdrant Edge shard configuration and conversions from our neutral types to qdrant_edge's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from catalyst_search.index.backend import HybridQuery
+from catalyst_search.index.filters import FilterSpec, Match, Range
+from catalyst_search.index.schema import (
+    DENSE_SIZE,
+    DENSE_VECTOR,
+    KEYWORD_INDEXES,
+    SPARSE_VECTOR,
+    ChunkPoint,
+    Hit,
+    SparseVec,
+)
+
+
+def shard_config() -> qe.EdgeConfig:
+    """Named vectors ``dense`` (cosine) and ``sparse`` (IDF modifier), no WAL.
+
+    Without a WAL a published copy can be loaded by several reading processes at once
+    (architecture decision 2); the writer flushes before it publishes.
+    """
+    return qe.EdgeConfig(
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=DENSE_SIZE, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        wal_enabled=False,
+    )
+
+
+def create_shard(path: Path) -> qe.EdgeShard:
+    path.mkdir(parents=True, exist_ok=True)
+    shard = qe.EdgeShard.create(str(path), shard_config())
+    for key in KEYWORD_INDEXES:
+        shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+    shard.update(qe.UpdateOperation.create_field_index("chunk_no", qe.PayloadSchemaType.Integer))
+    return shard
+
+
+def to_point(point: ChunkPoint) -> qe.Point:
+    sparse = qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    return qe.Point(point.id, {DENSE_VECTOR: point.dense, SPARSE_VECTOR: sparse}, point.payload)
+
+
+def _condition(condition: Match | Range) -> qe.FieldCondition:
+    if isinstance(condition, Range):
+        return qe.FieldCondition(
+            key=condition.key, range=qe.RangeFloat(gte=condition.gte, lt=condition.lt)
+        )
+    values = list(condition.values)
+    if len(values) == 1:
+        return qe.FieldCondition(key=condition.key, match=qe.MatchValue(values[0]))
+    return qe.FieldCondition(key=condition.key, match=qe.MatchAny(values))
+
+
+def to_filter(flt: FilterSpec) -> qe.Filter | None:
+    if not flt.must and not flt.must_not:
+        return None
+    return qe.Filter(
+        must=[_condition(c) for c in flt.must] or None,
+        must_not=[_condition(c) for c in flt.must_not] or None,
+    )
+
+
+def _sparse(vec: SparseVec) -> qe.SparseVector:
+    return qe.SparseVector(indices=vec.indices, values=vec.values)
+
+
+def to_request(query: HybridQuery) -> qe.QueryRequest:
+    params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+    flt = to_filter(query.filter)
+    legs: list[Any] = []
+    if query.dense is not None:
+        legs.append(qe.Query.Nearest(query.dense, using=DENSE_VECTOR))
+    if query.sparse is not None:
+        legs.append(qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR))
+    if not legs:
+        raise ValueError("a query needs a dense or a sparse vector")
+    if len(legs) == 1:
+        return qe.QueryRequest(
+            limit=query.limit, query=legs[0], filter=flt, params=params, with_payload=True
+        )
+    fusion: Any = qe.Fusion.Dbsf() if query.fusion == "dbsf" else qe.Fusion.Rrf(k=query.rrf_k)
+    prefetches = [
+        qe.Prefetch(limit=query.prefetch_limit, query=leg, filter=flt, params=params)
+        for leg in legs
+    ]
+    return qe.QueryRequest(
+        limit=query.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True
+    )
+
+
+def to_hits(points: list[qe.ScoredPoint]) -> list[Hit]:
+    return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
+
+
+def count(shard: qe.EdgeShard, flt: FilterSpec) -> int:
+    return int(shard.count(qe.CountRequest(filter=to_filter(flt), exact=True)))

@@ -1,0 +1,102 @@
+"""Collection schema shared by every writer and reader of the index."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+DENSE_VECTOR = "dense"
+SPARSE_VECTOR = "sparse"
+DENSE_SIZE = 384
+
+#: Bump when the payload layout or point id scheme changes: every document is re-embedded.
+SCHEMA_VERSION = 1
+
+#: Payload fields every point carries. Document metadata is stored beside them; a metadata key
+#: that collides with one of these is stored as ``meta_<key>``.
+RESERVED_FIELDS = (
+    "tenant_id",
+    "document_id",
+    "chunk_no",
+    "text",
+    "title",
+    "source",
+    "artifact_uri",
+    "content_hash",
+    "mime",
+    "track",
+    "icd_codes",
+)
+
+#: Payload fields with a keyword index (filters on them stay fast as the index grows).
+KEYWORD_INDEXES = ("tenant_id", "document_id", "source", "icd_codes", "chapter", "track")
+
+_POINT_NAMESPACE = uuid.UUID("5b0cbd3e-8f7a-4f3e-9a55-2f1d1f6f5a10")
+
+
+def point_id(tenant_id: str, document_id: str, chunk_no: int) -> str:
+    """Deterministic point id: re-ingesting a chunk overwrites it instead of duplicating it."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{tenant_id}\x1f{document_id}\x1f{chunk_no}"))
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    """A sparse vector as parallel index and weight lists."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass
+class ChunkPoint:
+    """One chunk ready for the index: id, both vectors and the payload."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVec
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def build_payload(
+    *,
+    tenant_id: str,
+    document_id: str,
+    chunk_no: int,
+    text: str,
+    title: str,
+    source: str,
+    artifact_uri: str,
+    content_hash: str,
+    mime: str,
+    track: str = "text",
+    icd_codes: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The payload of one chunk, document metadata merged in without clobbering our fields."""
+    payload: dict[str, Any] = {}
+    for key, value in (metadata or {}).items():
+        payload[f"meta_{key}" if key in RESERVED_FIELDS else key] = value
+    payload.update(
+        tenant_id=tenant_id,
+        document_id=document_id,
+        chunk_no=chunk_no,
+        text=text,
+        title=title,
+        source=source,
+        artifact_uri=artifact_uri,
+        content_hash=content_hash,
+        mime=mime,
+        track=track,
+        icd_codes=list(icd_codes or []),
+    )
+    return payload
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A scored point as a backend returns it."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]

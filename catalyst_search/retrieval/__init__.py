@@ -1,0 +1,1 @@
+"""Query planning: tenant scope, request filters, hybrid retrieval and fusion."""

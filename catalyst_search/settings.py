@@ -1,0 +1,102 @@
+"""One settings object for both packages, read from ``CATALYST_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A ``CATALYST_*`` variable is missing or wrong; the message names it and the fix."""
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
+    index_backend: Literal["embedded", "server"] = "embedded"
+    qdrant_url: str | None = Field(None, description="Qdrant server URL for the server backend.")
+    qdrant_api_key: str | None = None
+    qdrant_timeout_s: float = Field(10.0, gt=0)
+    collection: str = Field("catalyst_chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    dense_batch_size: int = Field(64, ge=1, le=1024)
+    chunk_tokens: int = Field(200, ge=16, le=256, description="Word pieces per chunk (MiniLM: 256).")
+    chunk_overlap: int = Field(32, ge=0)
+    bm25_avg_len: float | None = Field(
+        None, gt=0, description="BM25 average length; unset: measured on the first ingest."
+    )
+
+    rrf_k: int = Field(2, ge=1, description="Reciprocal rank fusion k.")
+    prefetch_limit: int = Field(50, ge=1, le=1000, description="Candidates per prefetch.")
+    hnsw_ef: int = Field(128, ge=4)
+    exact_search: bool = False
+
+    default_tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    index_refresh_s: float = Field(0.5, ge=0, description="How often readers look for a new version.")
+    writer_lock_timeout_s: float = Field(60.0, ge=0)
+    versions_kept: int = Field(2, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_url: str = Field("http://127.0.0.1:8000", description="Where catalystctl finds the service.")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Settings:
+        if self.index_backend == "server" and not self.qdrant_url:
+            raise ValueError(
+                "CATALYST_INDEX_BACKEND=server needs CATALYST_QDRANT_URL "
+                "(for example http://127.0.0.1:6333), or set CATALYST_INDEX_BACKEND=embedded"
+            )
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                "CATALYST_CHUNK_OVERLAP must be smaller than CATALYST_CHUNK_TOKENS "
+                f"(got {self.chunk_overlap} >= {self.chunk_tokens})"
+            )
+        return self
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def state_db(self) -> Path:
+        return self.home / "state.sqlite"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one message per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            name = f"CATALYST_{field.upper()}" if field else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
