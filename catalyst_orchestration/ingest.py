@@ -76,13 +76,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.path.exists():
         sys.stderr.write(f"error: {args.path} does not exist\n")
         return 2
-    summary = run_ingest(args.path, tenant=args.tenant or settings.default_tenant, settings=settings)
-    keys = (
-        "documents_seen", "documents_new", "documents_changed", "documents_unchanged",
-        "documents_failed", "chunks_written", "chunks_deleted", "index_version", "duration_s",
+    summary = run_ingest(
+        args.path, tenant=args.tenant or settings.default_tenant, settings=settings
     )
-    sys.stdout.write(f"run {summary['run_id']} ({summary['partition']}): "
-                     f"{'succeeded' if summary['success'] else 'FAILED'}\n")
+    keys = (
+        "documents_seen",
+        "documents_new",
+        "documents_changed",
+        "documents_unchanged",
+        "documents_failed",
+        "chunks_written",
+        "chunks_deleted",
+        "index_version",
+        "duration_s",
+    )
+    sys.stdout.write(
+        f"run {summary['run_id']} ({summary['partition']}): "
+        f"{'succeeded' if summary['success'] else 'FAILED'}\n"
+    )
     for key in keys:
         if key in summary:
             sys.stdout.write(f"  {key}: {summary[key]}\n")

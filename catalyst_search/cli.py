@@ -55,7 +55,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from catalyst_search.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=args.host or settings.host, port=args.port or settings.port
+    )
     return 0
 
 

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     collection: str = Field("catalyst_chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     dense_batch_size: int = Field(64, ge=1, le=1024)
-    chunk_tokens: int = Field(200, ge=16, le=256, description="Word pieces per chunk (MiniLM: 256).")
+    chunk_tokens: int = Field(
+        200, ge=16, le=256, description="Word pieces per chunk (MiniLM: 256)."
+    )
     chunk_overlap: int = Field(32, ge=0)
     bm25_avg_len: float | None = Field(
         None, gt=0, description="BM25 average length; unset: measured on the first ingest."
@@ -39,13 +41,17 @@ class Settings(BaseSettings):
     exact_search: bool = False
 
     default_tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    index_refresh_s: float = Field(0.5, ge=0, description="How often readers look for a new version.")
+    index_refresh_s: float = Field(
+        0.5, ge=0, description="How often readers look for a new version."
+    )
     writer_lock_timeout_s: float = Field(60.0, ge=0)
     versions_kept: int = Field(2, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    api_url: str = Field("http://127.0.0.1:8000", description="Where catalystctl finds the service.")
+    api_url: str = Field(
+        "http://127.0.0.1:8000", description="Where catalystctl finds the service."
+    )
 
     @field_validator("home")
     @classmethod

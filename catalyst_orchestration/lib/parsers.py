@@ -49,7 +49,9 @@ def parse(data: bytes, mime: str, name: str) -> Parsed:
     """Parse ``data``; raises a ``PermanentDocumentError`` subclass when it cannot."""
     parser = _REGISTRY.get(mime)
     if parser is None:
-        raise UnsupportedMediaType(f"no parser for {mime} (supported: {', '.join(supported_mimes())})")
+        raise UnsupportedMediaType(
+            f"no parser for {mime} (supported: {', '.join(supported_mimes())})"
+        )
     parsed = parser(data, name)
     if not parsed.text.strip():
         raise EmptyDocument("document has no text")

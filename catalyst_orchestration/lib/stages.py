@@ -24,20 +24,29 @@ def parse_batch(batch: Batch) -> Batch:
     for raw in batch.items:
         assert isinstance(raw, RawDocument)
         try:
-            data = raw.inline if raw.inline is not None else LocalArtifactStore.read(raw.artifact_uri)
+            data = (
+                raw.inline if raw.inline is not None else LocalArtifactStore.read(raw.artifact_uri)
+            )
             result = parse(data, raw.mime, PurePosixPath(raw.location).name)
         except PermanentDocumentError as exc:
             failures.append(
-                DocumentFailure(raw.location, "parse", exc.error, str(exc), "permanent",
-                                raw.document_id or None)
+                DocumentFailure(
+                    raw.location, "parse", exc.error, str(exc), "permanent", raw.document_id or None
+                )
             )
             continue
         except Exception as exc:
             if is_transient(exc):
                 raise
             failures.append(
-                DocumentFailure(raw.location, "parse", type(exc).__name__, str(exc), "permanent",
-                                raw.document_id or None)
+                DocumentFailure(
+                    raw.location,
+                    "parse",
+                    type(exc).__name__,
+                    str(exc),
+                    "permanent",
+                    raw.document_id or None,
+                )
             )
             continue
         document_id = result.document_id or raw.document_id
@@ -46,9 +55,15 @@ def parse_batch(batch: Batch) -> Batch:
         if document_id in parsed:
             earlier = parsed.pop(document_id)
             failures.append(
-                DocumentFailure(earlier.location, "parse", "DuplicateDocument",
-                                f"document id {document_id!r} appears again at {raw.location}; "
-                                "the later one is indexed", "permanent", document_id)
+                DocumentFailure(
+                    earlier.location,
+                    "parse",
+                    "DuplicateDocument",
+                    f"document id {document_id!r} appears again at {raw.location}; "
+                    "the later one is indexed",
+                    "permanent",
+                    document_id,
+                )
             )
         parsed[document_id] = ParsedDocument(
             document_id=document_id,
@@ -73,8 +88,14 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
         chunks = chunker.chunk(doc.text, doc.title)
         if not chunks:
             failures.append(
-                DocumentFailure(doc.location, "chunk", "EmptyDocument", "no text to chunk",
-                                "permanent", doc.document_id)
+                DocumentFailure(
+                    doc.location,
+                    "chunk",
+                    "EmptyDocument",
+                    "no text to chunk",
+                    "permanent",
+                    doc.document_id,
+                )
             )
             continue
         items.append(ChunkedDocument(doc, chunks))

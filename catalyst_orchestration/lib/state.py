@@ -98,7 +98,9 @@ class StateStore:
             )
         return Source(*row)
 
-    def manifest(self, collection: str, tenant_id: str, ids: Iterable[str]) -> dict[str, ManifestEntry]:
+    def manifest(
+        self, collection: str, tenant_id: str, ids: Iterable[str]
+    ) -> dict[str, ManifestEntry]:
         wanted = list(ids)
         found: dict[str, ManifestEntry] = {}
         with self._connect() as conn:
@@ -120,8 +122,15 @@ class StateStore:
             conn.executemany(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (collection, tenant_id, e.document_id, e.source, e.fingerprint,
-                     e.chunk_count, now)
+                    (
+                        collection,
+                        tenant_id,
+                        e.document_id,
+                        e.source,
+                        e.fingerprint,
+                        e.chunk_count,
+                        now,
+                    )
                     for e in entries
                 ],
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,20 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@lru_cache(maxsize=2)
+def _load_model(path: str, device: str) -> SentenceTransformer:
+    """Load the weights once per process: they are read-only, and loading takes seconds."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(path, device=device)
+    dim = model.get_embedding_dimension()
+    if dim != DENSE_SIZE:
+        raise RuntimeError(f"dense model gives {dim}-d vectors, the index expects {DENSE_SIZE}")
+    return model
 
 
 def model_path() -> Path:
@@ -39,15 +53,7 @@ class DenseEncoder:
 
     @cached_property
     def model(self) -> SentenceTransformer:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(str(model_path()), device=self.device)
-        dim = model.get_embedding_dimension()
-        if dim != DENSE_SIZE:
-            raise RuntimeError(f"dense model gives {dim}-d vectors, the index expects {DENSE_SIZE}")
-        return model
+        return _load_model(str(model_path()), self.device)
 
     def load(self) -> DenseEncoder:
         """Load the model now (service start-up) rather than on the first request."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from catalyst_search.index.filters import FilterSpec
+from catalyst_search.index.fusion import Candidate, fuse
 from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec
 
 if TYPE_CHECKING:
@@ -34,8 +35,41 @@ class HybridQuery:
     prefetch_limit: int = 50
     fusion: Fusion = "rrf"
     rrf_k: int = 2
+    weights: tuple[float, ...] | None = None  # per leg (dense, sparse), for RRF and DBSF
     hnsw_ef: int | None = None
     exact: bool = False
+
+    @property
+    def leg_limit(self) -> int:
+        """Candidates fetched per leg: a margin over ``prefetch_limit`` so that ties at the
+        cut are decided by id, not by which tied points an engine happened to return."""
+        return self.prefetch_limit + max(10, self.prefetch_limit // 4)
+
+
+def run_query(
+    query: HybridQuery,
+    legs: Callable[[HybridQuery], list[list[Candidate]]],
+    payloads: Callable[[list[str]], dict[str, dict[str, Any]]],
+) -> list[Hit]:
+    """What every backend's ``query`` does: fetch legs, fuse deterministically, load payloads."""
+    if query.dense is None and query.sparse is None:
+        raise ValueError("a query needs a dense or a sparse vector")
+    fused = fuse(
+        legs(query),
+        limit=query.limit,
+        prefetch_limit=query.prefetch_limit
+        if query.dense is not None and query.sparse is not None
+        else query.limit,
+        method=query.fusion,
+        rrf_k=query.rrf_k,
+        weights=query.weights,
+    )
+    found = payloads([f.id for f in fused])
+    return [
+        Hit(id=f.id, score=f.score, payload=found[f.id], ranks=f.ranks, leg_scores=f.leg_scores)
+        for f in fused
+        if f.id in found
+    ]
 
 
 class IndexReader(Protocol):

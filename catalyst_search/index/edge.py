@@ -9,13 +9,13 @@ import qdrant_edge as qe
 
 from catalyst_search.index.backend import HybridQuery
 from catalyst_search.index.filters import FilterSpec, Match, Range
+from catalyst_search.index.fusion import Candidate
 from catalyst_search.index.schema import (
     DENSE_SIZE,
     DENSE_VECTOR,
     KEYWORD_INDEXES,
     SPARSE_VECTOR,
     ChunkPoint,
-    Hit,
     SparseVec,
 )
 
@@ -55,7 +55,9 @@ def _condition(condition: Match | Range) -> qe.FieldCondition:
     values = list(condition.values)
     if len(values) == 1:
         return qe.FieldCondition(key=condition.key, match=qe.MatchValue(values[0]))
-    return qe.FieldCondition(key=condition.key, match=qe.MatchAny(values))
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return qe.FieldCondition(key=condition.key, match=qe.MatchAny([int(v) for v in values]))
+    return qe.FieldCondition(key=condition.key, match=qe.MatchAny([str(v) for v in values]))
 
 
 def to_filter(flt: FilterSpec) -> qe.Filter | None:
@@ -71,32 +73,30 @@ def _sparse(vec: SparseVec) -> qe.SparseVector:
     return qe.SparseVector(indices=vec.indices, values=vec.values)
 
 
-def to_request(query: HybridQuery) -> qe.QueryRequest:
+def legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
+    """Run the dense and/or sparse leg as one planned batch; ids and scores only."""
     params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
     flt = to_filter(query.filter)
-    legs: list[Any] = []
+    scoring: list[Any] = []
     if query.dense is not None:
-        legs.append(qe.Query.Nearest(query.dense, using=DENSE_VECTOR))
+        scoring.append(qe.Query.Nearest(query.dense, using=DENSE_VECTOR))
     if query.sparse is not None:
-        legs.append(qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR))
-    if not legs:
-        raise ValueError("a query needs a dense or a sparse vector")
-    if len(legs) == 1:
-        return qe.QueryRequest(
-            limit=query.limit, query=legs[0], filter=flt, params=params, with_payload=True
+        scoring.append(qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR))
+    requests = [
+        qe.QueryRequest(
+            limit=query.leg_limit, query=q, filter=flt, params=params, with_payload=False
         )
-    fusion: Any = qe.Fusion.Dbsf() if query.fusion == "dbsf" else qe.Fusion.Rrf(k=query.rrf_k)
-    prefetches = [
-        qe.Prefetch(limit=query.prefetch_limit, query=leg, filter=flt, params=params)
-        for leg in legs
+        for q in scoring
     ]
-    return qe.QueryRequest(
-        limit=query.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True
-    )
+    results = shard.query_batch(qe.QueryBatchRequest(requests))
+    return [[Candidate(str(p.id), float(p.score)) for p in points] for points in results]
 
 
-def to_hits(points: list[qe.ScoredPoint]) -> list[Hit]:
-    return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
+def payloads(shard: qe.EdgeShard, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    records = shard.retrieve(list(ids), with_payload=True, with_vector=False)
+    return {str(r.id): dict(r.payload or {}) for r in records}
 
 
 def count(shard: qe.EdgeShard, flt: FilterSpec) -> int:

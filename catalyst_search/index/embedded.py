@@ -12,7 +12,7 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from catalyst_search.index import edge, versions
-from catalyst_search.index.backend import HybridQuery, IndexNotReady
+from catalyst_search.index.backend import HybridQuery, IndexNotReady, run_query
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint, Hit
 
@@ -183,7 +183,9 @@ class EmbeddedReader:
 
     def query(self, query: HybridQuery) -> list[Hit]:
         with self._acquire() as shard:
-            return edge.to_hits(shard.query(edge.to_request(query)))
+            return run_query(
+                query, lambda q: edge.legs(shard, q), lambda ids: edge.payloads(shard, ids)
+            )
 
     def count(self, flt: FilterSpec) -> int:
         with self._acquire() as shard:

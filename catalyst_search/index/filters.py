@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Scalar = str | int | float | bool
+Scalar = str | int | bool
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,5 @@ class Hit:
     id: str
     score: float
     payload: dict[str, Any]
+    ranks: tuple[int | None, ...] = ()  # rank in the dense and sparse legs (None: absent)
+    leg_scores: tuple[float | None, ...] = ()

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from qdrant_client import QdrantClient, models
 
-from catalyst_search.index.backend import HybridQuery
+from catalyst_search.index.backend import HybridQuery, run_query
 from catalyst_search.index.filters import FilterSpec, Match, Range
+from catalyst_search.index.fusion import Candidate
 from catalyst_search.index.schema import (
     DENSE_SIZE,
     DENSE_VECTOR,
@@ -33,7 +34,11 @@ def _condition(condition: Match | Range) -> models.FieldCondition:
     values: list[Any] = list(condition.values)
     if len(values) == 1:
         return models.FieldCondition(key=condition.key, match=models.MatchValue(value=values[0]))
-    return models.FieldCondition(key=condition.key, match=models.MatchAny(any=values))
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return models.FieldCondition(key=condition.key, match=models.MatchAny(any=values))
+    return models.FieldCondition(
+        key=condition.key, match=models.MatchAny(any=[str(v) for v in values])
+    )
 
 
 def to_filter(flt: FilterSpec) -> models.Filter | None:
@@ -132,51 +137,42 @@ class ServerIndex:
         return self.version
 
     def query(self, query: HybridQuery) -> list[Hit]:
+        return run_query(query, self._legs, self._payloads)
+
+    def _legs(self, query: HybridQuery) -> list[list[Candidate]]:
+        """Both legs through the Query API in one batch request; ids and scores only."""
         params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
         flt = to_filter(query.filter)
-        legs: list[tuple[Any, str]] = []
+        requests: list[tuple[Any, str]] = []
         if query.dense is not None:
-            legs.append((query.dense, DENSE_VECTOR))
+            requests.append((query.dense, DENSE_VECTOR))
         if query.sparse is not None:
             sparse = models.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
-            legs.append((sparse, SPARSE_VECTOR))
-        if not legs:
-            raise ValueError("a query needs a dense or a sparse vector")
-        if len(legs) == 1:
-            vector, using = legs[0]
-            response = self._client.query_points(
-                self._collection,
-                query=vector,
-                using=using,
-                query_filter=flt,
-                search_params=params,
-                limit=query.limit,
-                with_payload=True,
-            )
-        else:
-            fusion: Any = (
-                models.FusionQuery(fusion=models.Fusion.DBSF)
-                if query.fusion == "dbsf"
-                else models.RrfQuery(rrf=models.Rrf(k=query.rrf_k))
-            )
-            response = self._client.query_points(
-                self._collection,
-                prefetch=[
-                    models.Prefetch(
-                        query=vector, using=using, filter=flt, params=params,
-                        limit=query.prefetch_limit,
-                    )
-                    for vector, using in legs
-                ],
-                query=fusion,
-                query_filter=flt,
-                limit=query.limit,
-                with_payload=True,
-            )
+            requests.append((sparse, SPARSE_VECTOR))
+        responses = self._client.query_batch_points(
+            self._collection,
+            requests=[
+                models.QueryRequest(
+                    query=vector,
+                    using=using,
+                    filter=flt,
+                    params=params,
+                    limit=query.leg_limit,
+                    with_payload=False,
+                )
+                for vector, using in requests
+            ],
+        )
         return [
-            Hit(id=str(uuid.UUID(str(p.id))), score=float(p.score), payload=dict(p.payload or {}))
-            for p in response.points
+            [Candidate(str(uuid.UUID(str(p.id))), float(p.score)) for p in response.points]
+            for response in responses
         ]
+
+    def _payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(self._collection, ids=ids, with_payload=True)
+        return {str(uuid.UUID(str(r.id))): dict(r.payload or {}) for r in records}
 
     def close(self) -> None:
         self._client.close()

@@ -19,9 +19,9 @@ def _values(key: str, raw: Any) -> tuple[Scalar, ...]:
     if not items:
         raise InvalidFilter(f"filters.{key}: give at least one value")
     for item in items:
-        if not isinstance(item, str | int | float | bool) or item == "":
+        if not isinstance(item, str | int | bool) or item == "":
             raise InvalidFilter(
-                f"filters.{key}: values must be non-empty strings, numbers or booleans, "
+                f"filters.{key}: values must be non-empty strings, integers or booleans, "
                 f"got {item!r}"
             )
     return tuple(items)

@@ -35,5 +35,8 @@ def make_pdf(lines: list[str], *, title: str = "") -> bytes:
         out += b"%010d 00000 n \n" % offset
     info = b" /Info %d 0 R" % len(objects) if title else b""
     out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, info, xref)
+        len(objects) + 1,
+        info,
+        xref,
+    )
     return bytes(out)

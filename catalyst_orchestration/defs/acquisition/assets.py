@@ -18,7 +18,9 @@ from catalyst_orchestration.lib.sources import acquire
     kinds={"python", "filesystem"},
     retry_policy=TRANSIENT_RETRY,
 )
-def raw_documents(context: dg.AssetExecutionContext, catalyst: CatalystResource) -> dg.MaterializeResult[Batch]:
+def raw_documents(
+    context: dg.AssetExecutionContext, catalyst: CatalystResource
+) -> dg.MaterializeResult[Batch]:
     """Every document of the partition's source, stored by sha256 so later steps and re-runs
     read the exact bytes that were ingested."""
     started = time.perf_counter()
@@ -32,7 +34,9 @@ def raw_documents(context: dg.AssetExecutionContext, catalyst: CatalystResource)
     context.log.info(
         f"acquired {len(acquired.documents)} of {acquired.seen} documents from {source.uri}"
     )
-    batch = Batch(source.tenant_id, source.uri, acquired.documents, acquired.failures, acquired.seen)
+    batch = Batch(
+        source.tenant_id, source.uri, acquired.documents, acquired.failures, acquired.seen
+    )
     return dg.MaterializeResult(
         value=batch,
         metadata={

@@ -98,8 +98,11 @@ def index(
         )
         checks = [
             check_points_match(
-                writer, state, collection=settings.collection,
-                tenant=chunks.tenant_id, source=chunks.source,
+                writer,
+                state,
+                collection=settings.collection,
+                tenant=chunks.tenant_id,
+                source=chunks.source,
             ),
             check_vector_dimensions(writer, tenant=chunks.tenant_id, source=chunks.source),
         ]

@@ -16,7 +16,9 @@ from catalyst_orchestration.lib.stages import parse_batch
     kinds={"python"},
     retry_policy=TRANSIENT_RETRY,
 )
-def parsed_documents(context: dg.AssetExecutionContext, raw_documents: Batch) -> dg.MaterializeResult[Batch]:
+def parsed_documents(
+    context: dg.AssetExecutionContext, raw_documents: Batch
+) -> dg.MaterializeResult[Batch]:
     """Text of each document. Unknown types, corrupt files and malformed records are recorded
     with their location and a permanent-failure class; the rest of the batch goes on."""
     started = time.perf_counter()

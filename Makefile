@@ -1,0 +1,63 @@
+# CatalystIndex. `make demo` and `make test` each set up .venv on their own.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CATALYST_HOME ?= $(CURDIR)/.catalyst
+export DAGSTER_HOME ?= $(CATALYST_HOME)/dagster
+EXAMPLE_QUERY := type 2 diabetes with kidney complications
+
+.PHONY: demo test lint typecheck unit dev ingest-sample serve bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU build; an unpinned request would pull a CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+ingest-sample: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m catalyst_orchestration.ingest samples/corpus
+
+demo: ingest-sample
+	@echo
+	@echo "Search is starting on http://127.0.0.1:8000 (Ctrl-C stops it). In another shell try:"
+	@echo "  curl -s -X POST http://127.0.0.1:8000/search -H 'content-type: application/json' \\"
+	@echo "       -d '{\"query\": \"$(EXAMPLE_QUERY)\", \"top_k\": 5}'"
+	@echo "  $(BIN)/catalystctl search \"$(EXAMPLE_QUERY)\" --top-k 5"
+	@echo
+	$(BIN)/catalystctl serve --host 127.0.0.1 --port 8000
+
+serve: $(STAMP)
+	$(BIN)/catalystctl serve
+
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI on http://127.0.0.1:3000, search on http://127.0.0.1:8000"
+	$(BIN)/catalystctl serve & SERVE=$$!; trap "kill $$SERVE" EXIT INT TERM; \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: $(STAMP)
+	$(BIN)/ruff check catalyst_search catalyst_orchestration tests bench
+	$(BIN)/ruff format --check catalyst_search catalyst_orchestration tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
+
+clean:
+	rm -rf $(CATALYST_HOME)

@@ -1,0 +1,102 @@
+"""The embedded (Qdrant Edge) and server (qdrant-client) backends answer alike."""
+
+from __future__ import annotations
+
+import pytest
+from qdrant_client import QdrantClient
+
+from catalyst_search.index.backend import HybridQuery
+from catalyst_search.index.embedded import EmbeddedReader, EmbeddedWriter
+from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
+from catalyst_search.index.server import ServerIndex
+from tests.conftest import icd_records
+from tests.helpers.index import points_from_records
+
+QUERIES = [
+    "type 2 diabetes with kidney disease",
+    "underactive thyroid after surgery",
+    "iodine deficiency goitre in a newborn",
+    "diabetic eye disease with macular edema",
+    "low blood sugar coma",
+]
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory, dense, sparse):
+    records = icd_records(limit=400)
+    points = points_from_records(records, tenant="t1", dense=dense, sparse=sparse)
+    other = points_from_records(records[:50], tenant="t2", dense=dense, sparse=sparse)
+    root = tmp_path_factory.mktemp("edge")
+    with EmbeddedWriter.open(root, lock_timeout_s=5) as writer:
+        writer.upsert(points + other)
+        writer.publish()
+    reader = EmbeddedReader(root, refresh_s=0)
+    server = ServerIndex(QdrantClient(":memory:"), "congruence")
+    server.ensure_collection()
+    server.upsert(points + other)
+    yield reader, server, root
+    reader.close()
+    server.close()
+
+
+def _ids(backend, query: HybridQuery) -> list[str]:
+    return [hit.id for hit in backend.query(query)]
+
+
+@pytest.mark.parametrize("text", QUERIES)
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_same_ids_same_order(backends, dense, sparse, text, mode):
+    reader, server, _ = backends
+    query = HybridQuery(
+        dense=dense.encode_query(text) if mode != "sparse" else None,
+        sparse=sparse.encode_query(text) if mode != "dense" else None,
+        filter=tenant_filter("t1"),
+        limit=10,
+        prefetch_limit=50,
+        exact=True,
+    )
+    embedded_ids = _ids(reader, query)
+    assert len(embedded_ids) == 10
+    assert embedded_ids == _ids(server, query)
+
+
+@pytest.mark.parametrize("text", QUERIES[:3])
+def test_same_results_with_filters(backends, dense, sparse, text):
+    reader, server, _ = backends
+    flt = tenant_filter("t1", FilterSpec(must=(Match("icd_codes", ("E10.21", "E11.21")),)))
+    query = HybridQuery(
+        dense=dense.encode_query(text), sparse=sparse.encode_query(text), filter=flt,
+        limit=10, exact=True,
+    )
+    embedded = reader.query(query)
+    assert {h.payload["document_id"] for h in embedded} <= {"E10.21", "E11.21"}
+    assert [h.id for h in embedded] == _ids(server, query)
+
+
+def test_tenant_scope_is_enforced_on_both(backends, dense, sparse):
+    reader, server, _ = backends
+    query = HybridQuery(
+        dense=dense.encode_query("diabetes"), sparse=sparse.encode_query("diabetes"),
+        filter=tenant_filter("t2"), limit=100, exact=True,
+    )
+    for backend in (reader, server):
+        hits = backend.query(query)
+        assert hits and all(hit.payload["tenant_id"] == "t2" for hit in hits)
+    assert reader.count(tenant_filter("t2")) == server.count(tenant_filter("t2")) == 50
+
+
+def test_deletes_agree(backends, dense, sparse):
+    reader, server, root = backends
+    gone = FilterSpec(must=(Match("tenant_id", ("t1",)), Match("block", ("E08-E13",))))
+    with EmbeddedWriter.open(root, lock_timeout_s=5) as writer:
+        writer.delete(gone)
+        writer.publish()
+    server.delete(gone)
+    reader.refresh(force=True)
+    assert reader.count(gone) == server.count(gone) == 0
+    query = HybridQuery(
+        dense=dense.encode_query("diabetes mellitus"),
+        sparse=sparse.encode_query("diabetes mellitus"),
+        filter=tenant_filter("t1"), limit=10, exact=True,
+    )
+    assert _ids(reader, query) == _ids(server, query)
