@@ -145,7 +145,8 @@ class EmbeddedReader:
     def refresh(self, *, force: bool = False) -> None:
         """Load the newest version if CURRENT moved; cheap when called often."""
         now = time.monotonic()
-        if not force and now - self._checked_at < self._refresh_s:
+        fresh = now - self._checked_at < self._refresh_s
+        if not force and self._loaded is not None and fresh:
             return
         self._checked_at = now
         name = versions.current_version(self._root)

@@ -1,0 +1,71 @@
+"""Run the ingestion assets with ``dg.materialize`` against the test's CATALYST_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from catalyst_orchestration.defs.acquisition.assets import raw_documents
+from catalyst_orchestration.defs.indexing.assets import chunks, index
+from catalyst_orchestration.defs.parsing.assets import parsed_documents
+from catalyst_orchestration.defs.partitions import ingest_batches
+from catalyst_orchestration.defs.resources import CatalystResource, EncodersResource
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.settings import load_settings
+from tests.helpers.pdf import make_pdf
+
+ASSETS = [raw_documents, parsed_documents, chunks, index]
+
+LONG_TEXT = " ".join(
+    f"Paragraph {i}: gestational diabetes raises the risk of macrosomia, neonatal hypoglycemia "
+    "and later type 2 diabetes, so glucose is rechecked after delivery." for i in range(60)
+)
+
+
+def ingest(path: Path, instance: dg.DagsterInstance, *, tenant: str = "default") -> tuple[
+    dg.ExecuteInProcessResult, dict[str, Any]
+]:
+    """Materialize one source's partition; returns the result and the index metadata."""
+    source = StateStore(load_settings().state_db).register_source(tenant, str(path))
+    instance.add_dynamic_partitions(ingest_batches.name or "", [source.partition_key])
+    result = dg.materialize(
+        ASSETS,
+        instance=instance,
+        partition_key=source.partition_key,
+        resources={"catalyst": CatalystResource(), "encoders": EncodersResource()},
+        raise_on_error=False,
+    )
+    metadata: dict[str, Any] = {}
+    for materialization in result.asset_materializations_for_node("index"):
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+    return result, metadata
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {
+        evaluation.check_name: evaluation.passed
+        for evaluation in result.get_asset_check_evaluations()
+    }
+
+
+def make_corpus(root: Path, records: list[dict]) -> Path:
+    """A folder with every supported type, a JSONL file, and three bad documents."""
+    import json
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "overview.md").write_text("# Gestational diabetes\n\n" + LONG_TEXT)
+    (root / "thyroid.txt").write_text("Levothyroxine treats hypothyroidism after thyroidectomy.")
+    (root / "page.html").write_text(
+        "<html><head><title>Ketoacidosis</title></head><body><p>Diabetic ketoacidosis needs "
+        "fluids and insulin.</p></body></html>"
+    )
+    (root / "handout.pdf").write_bytes(make_pdf(["Insulin pump catheter blockage"], title="Pump"))
+    (root / "note.json").write_text(json.dumps({"text": "Addison disease sick-day rules."}))
+    (root / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
+    (root / "blob.bin").write_bytes(b"\x00\x01\x02")
+    lines = [json.dumps(r) for r in records]
+    lines.insert(4, '{"id": "BROKEN", "text": "unterminated')
+    (root / "records.jsonl").write_text("\n".join(lines) + "\n")
+    return root
