@@ -20,13 +20,14 @@ ASSETS = [raw_documents, parsed_documents, chunks, index]
 
 LONG_TEXT = " ".join(
     f"Paragraph {i}: gestational diabetes raises the risk of macrosomia, neonatal hypoglycemia "
-    "and later type 2 diabetes, so glucose is rechecked after delivery." for i in range(60)
+    "and later type 2 diabetes, so glucose is rechecked after delivery."
+    for i in range(60)
 )
 
 
-def ingest(path: Path, instance: dg.DagsterInstance, *, tenant: str = "default") -> tuple[
-    dg.ExecuteInProcessResult, dict[str, Any]
-]:
+def ingest(
+    path: Path, instance: dg.DagsterInstance, *, tenant: str = "default"
+) -> tuple[dg.ExecuteInProcessResult, dict[str, Any]]:
     """Materialize one source's partition; returns the result and the index metadata."""
     source = StateStore(load_settings().state_db).register_source(tenant, str(path))
     instance.add_dynamic_partitions(ingest_batches.name or "", [source.partition_key])

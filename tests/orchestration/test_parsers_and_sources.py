@@ -29,7 +29,9 @@ def test_html_drops_scripts_and_keeps_the_title():
 
 
 def test_pdf_text_and_title():
-    parsed = parse(make_pdf(["Graves disease", "treated"], title="Thyroid"), "application/pdf", "a.pdf")
+    parsed = parse(
+        make_pdf(["Graves disease", "treated"], title="Thyroid"), "application/pdf", "a.pdf"
+    )
     assert parsed.title == "Thyroid"
     assert "Graves disease" in parsed.text
     assert parsed.metadata["pages"] == 1

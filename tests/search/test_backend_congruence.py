@@ -65,8 +65,11 @@ def test_same_results_with_filters(backends, dense, sparse, text):
     reader, server, _ = backends
     flt = tenant_filter("t1", FilterSpec(must=(Match("icd_codes", ("E10.21", "E11.21")),)))
     query = HybridQuery(
-        dense=dense.encode_query(text), sparse=sparse.encode_query(text), filter=flt,
-        limit=10, exact=True,
+        dense=dense.encode_query(text),
+        sparse=sparse.encode_query(text),
+        filter=flt,
+        limit=10,
+        exact=True,
     )
     embedded = reader.query(query)
     assert {h.payload["document_id"] for h in embedded} <= {"E10.21", "E11.21"}
@@ -76,8 +79,11 @@ def test_same_results_with_filters(backends, dense, sparse, text):
 def test_tenant_scope_is_enforced_on_both(backends, dense, sparse):
     reader, server, _ = backends
     query = HybridQuery(
-        dense=dense.encode_query("diabetes"), sparse=sparse.encode_query("diabetes"),
-        filter=tenant_filter("t2"), limit=100, exact=True,
+        dense=dense.encode_query("diabetes"),
+        sparse=sparse.encode_query("diabetes"),
+        filter=tenant_filter("t2"),
+        limit=100,
+        exact=True,
     )
     for backend in (reader, server):
         hits = backend.query(query)
@@ -97,6 +103,8 @@ def test_deletes_agree(backends, dense, sparse):
     query = HybridQuery(
         dense=dense.encode_query("diabetes mellitus"),
         sparse=sparse.encode_query("diabetes mellitus"),
-        filter=tenant_filter("t1"), limit=10, exact=True,
+        filter=tenant_filter("t1"),
+        limit=10,
+        exact=True,
     )
     assert _ids(reader, query) == _ids(server, query)

@@ -13,8 +13,15 @@ def test_point_ids_are_deterministic_and_scoped():
 
 def test_metadata_cannot_overwrite_contract_fields():
     payload = build_payload(
-        tenant_id="t", document_id="d", chunk_no=0, text="x", title="", source="s",
-        artifact_uri="file:///a", content_hash="h", mime="text/plain",
+        tenant_id="t",
+        document_id="d",
+        chunk_no=0,
+        text="x",
+        title="",
+        source="s",
+        artifact_uri="file:///a",
+        content_hash="h",
+        mime="text/plain",
         metadata={"tenant_id": "evil", "chapter": "4"},
     )
     assert payload["tenant_id"] == "t"

@@ -1,0 +1,68 @@
+"""The code location loads, and a transient failure in the index step is retried."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import sys
+import time
+
+import dagster as dg
+
+from catalyst_orchestration.definitions import defs
+from catalyst_search.index import versions
+from catalyst_search.settings import load_settings
+from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.orchestration.helpers import ingest
+
+
+def test_definitions_are_loadable():
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)
+    job = definitions.resolve_job_def("ingest")
+    assert job.partitions_def is not None
+    keys = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
+    assert keys == {"raw_documents", "parsed_documents", "chunks", "index"}
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env={"DAGSTER_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "passed validation" in result.stderr + result.stdout
+
+
+def _hold_writer_lock(root, seconds, ready):
+    with versions.writer_lock(root, timeout_s=10):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_index_step_retries_while_another_writer_holds_the_lock(
+    catalyst_home, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
+    source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=10))
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(
+        target=_hold_writer_lock, args=(load_settings().index_dir, 2.0, ready)
+    )
+    holder.start()
+    assert ready.wait(10)
+    try:
+        with dg.instance_for_test() as instance:
+            result, meta = ingest(source, instance)
+    finally:
+        holder.join()
+    assert result.success
+    retries = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
+    ]
+    assert retries and all(e.step_key == "index" for e in retries)
+    assert meta["documents_new"] == 10
