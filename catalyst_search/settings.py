@@ -97,8 +97,15 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
-            name = f"CATALYST_{field.upper()}" if field else "settings"
-            problems.append(f"{name}: {error['msg']}")
+            if not field:  # a cross-field check: its message names the variables
+                problems.append(error["msg"].removeprefix("Value error, "))
+                continue
+            info = Settings.model_fields.get(field)
+            hint = f" ({info.description})" if info and info.description else ""
+            problems.append(
+                f"CATALYST_{field.upper()}={error.get('input')!r}: {error['msg']}{hint}; "
+                f"fix or unset CATALYST_{field.upper()}"
+            )
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,22 +32,24 @@ class LocalArtifactStore:
         """Store a file; returns (uri, sha256). Storing the same bytes twice is a no-op."""
         sha = sha or sha256_file(source)
         target = self._path(sha, "".join(source.suffixes[-2:]))
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{uuid.uuid4().hex}")
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+        self._write_once(target, lambda tmp: shutil.copyfile(source, tmp))
         return target.as_uri(), sha
 
     def put_bytes(self, data: bytes, *, suffix: str = "") -> tuple[str, str]:
         sha = hashlib.sha256(data).hexdigest()
         target = self._path(sha, suffix)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{uuid.uuid4().hex}")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+        self._write_once(target, lambda tmp: tmp.write_bytes(data))
         return target.as_uri(), sha
+
+    @staticmethod
+    def _write_once(target: Path, write: Callable[[Path], object]) -> None:
+        """Write through a temporary name so a reader never sees half an artifact."""
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{uuid.uuid4().hex}")
+        write(tmp)
+        os.replace(tmp, target)
 
     @staticmethod
     def read(uri: str) -> bytes:

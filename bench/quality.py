@@ -1,0 +1,87 @@
+"""Retrieval quality on the ICD-10-CM dev queries: nDCG@10, MRR@10, Recall@10.
+
+Dense, sparse and hybrid over the same index in one run, each with and without the query's
+``chapter`` filter; plus the fusion variants that decided the default (RRF k, DBSF).
+
+    python bench/quality.py [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_home, dedupe_documents, ensure_index, load_queries, metrics_at_k
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.backend import HybridQuery
+from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
+from catalyst_search.settings import load_settings
+
+FETCH = 20  # chunks fetched per query, deduplicated to 10 documents
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, help="evaluate the first N queries only")
+    args = parser.parse_args()
+    home = bench_home()
+    ensure_index(home)
+    settings = load_settings(home=home)
+    queries = load_queries(args.limit)
+    reader = EmbeddedReader(settings.index_dir)
+    dense, sparse = DenseEncoder(batch_size=128), SparseEncoder()
+    started = time.perf_counter()
+    dense_vectors = dense.encode([q["query"] for q in queries])
+    sparse_vectors = [sparse.encode_query(q["query"]) for q in queries]
+    encode_s = time.perf_counter() - started
+    print(f"index {reader.version} in {home}; {len(queries)} dev queries "
+          f"(encoded in {encode_s:.1f}s)")
+
+    variants = [
+        ("dense", dict(use_dense=True, use_sparse=False)),
+        ("sparse", dict(use_dense=False, use_sparse=True)),
+        (f"hybrid rrf k={settings.rrf_k} (default)", dict(rrf_k=settings.rrf_k)),
+        ("hybrid rrf k=60", dict(rrf_k=60)),
+        ("hybrid dbsf", dict(fusion="dbsf")),
+        ("hybrid rrf, exact dense", dict(rrf_k=settings.rrf_k, exact=True)),
+    ]
+    print(f"\n{'variant':32} {'filter':8} {'nDCG@10':>8} {'MRR@10':>8} {'R@10':>8} {'ms/q':>7}")
+    for name, opts in variants:
+        for use_filter in (False, True):
+            totals = [0.0, 0.0, 0.0]
+            mark = time.perf_counter()
+            for i, q in enumerate(queries):
+                extra = (
+                    FilterSpec(must=(Match("chapter", (q["chapter"],)),)) if use_filter else None
+                )
+                hits = reader.query(
+                    HybridQuery(
+                        dense=dense_vectors[i].tolist() if opts.get("use_dense", True) else None,
+                        sparse=sparse_vectors[i] if opts.get("use_sparse", True) else None,
+                        filter=tenant_filter("default", extra),
+                        limit=FETCH,
+                        prefetch_limit=settings.prefetch_limit,
+                        fusion=opts.get("fusion", "rrf"),
+                        rrf_k=int(opts.get("rrf_k", settings.rrf_k)),
+                        hnsw_ef=settings.hnsw_ef,
+                        exact=bool(opts.get("exact", settings.exact_search)),
+                    )
+                )
+                ranked = dedupe_documents([h.payload["document_id"] for h in hits], 10)
+                for n, value in enumerate(metrics_at_k(ranked, set(q["relevant"]))):
+                    totals[n] += value
+            per_query_ms = (time.perf_counter() - mark) * 1000 / len(queries)
+            ndcg, mrr, recall = (t / len(queries) for t in totals)
+            label = "chapter" if use_filter else "none"
+            print(f"{name:32} {label:8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} {per_query_ms:7.2f}")
+    reader.close()
+
+
+if __name__ == "__main__":
+    main()
