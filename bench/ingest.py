@@ -68,12 +68,18 @@ def main() -> None:
     encoder = encoder_docs_per_s(texts)
 
     pipeline = len(lines) / first_s
-    print(f"\nfirst ingest through Dagster: {first_s:8.1f} s  {pipeline:8.1f} docs/s "
-          f"({summary['chunks_written']} chunks, index {summary['index_version']})")
-    print(f"  inside the index step: embed {summary['embed_s']:.1f} s, "
-          f"write {summary['write_s']:.1f} s, optimize+publish {summary['publish_s']:.1f} s")
-    print(f"re-ingest, nothing changed:   {again_s:8.1f} s  "
-          f"({again['documents_unchanged']} unchanged, {again['chunks_written']} embedded)")
+    print(
+        f"\nfirst ingest through Dagster: {first_s:8.1f} s  {pipeline:8.1f} docs/s "
+        f"({summary['chunks_written']} chunks, index {summary['index_version']})"
+    )
+    print(
+        f"  inside the index step: embed {summary['embed_s']:.1f} s, "
+        f"write {summary['write_s']:.1f} s, optimize+publish {summary['publish_s']:.1f} s"
+    )
+    print(
+        f"re-ingest, nothing changed:   {again_s:8.1f} s  "
+        f"({again['documents_unchanged']} unchanged, {again['chunks_written']} embedded)"
+    )
     print(f"raw dense encoder (same run): {encoder:8.1f} docs/s on {len(texts)} documents")
     print(f"pipeline / encoder ratio:     {pipeline / encoder:8.2f}")
     if not args.keep:

@@ -40,8 +40,9 @@ def main() -> None:
     dense_vectors = dense.encode([q["query"] for q in queries])
     sparse_vectors = [sparse.encode_query(q["query"]) for q in queries]
     encode_s = time.perf_counter() - started
-    print(f"index {reader.version} in {home}; {len(queries)} dev queries "
-          f"(encoded in {encode_s:.1f}s)")
+    print(
+        f"index {reader.version} in {home}; {len(queries)} dev queries (encoded in {encode_s:.1f}s)"
+    )
 
     variants = [
         ("dense", dict(use_dense=True, use_sparse=False)),

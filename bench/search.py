@@ -64,9 +64,15 @@ def main() -> None:
 
     reader = EmbeddedReader(settings.index_dir)
     retriever = Retriever(
-        reader, DenseEncoder().load(), SparseEncoder(),
-        RetrievalConfig(prefetch_limit=settings.prefetch_limit, rrf_k=settings.rrf_k,
-                        hnsw_ef=settings.hnsw_ef, exact=settings.exact_search),
+        reader,
+        DenseEncoder().load(),
+        SparseEncoder(),
+        RetrievalConfig(
+            prefetch_limit=settings.prefetch_limit,
+            rrf_k=settings.rrf_k,
+            hnsw_ef=settings.hnsw_ef,
+            exact=settings.exact_search,
+        ),
     )
     encode_ms, query_ms = [], []
     for text in texts[: args.requests]:
@@ -75,15 +81,19 @@ def main() -> None:
         query_ms.append(timings["query"])
     reader.close()
     print(f"index {retriever.reader.version or ''} in {home}")
-    print(f"direct, in-process: encode p50 {statistics.median(encode_ms):.2f} ms, "
-          f"backend query p50 {statistics.median(query_ms):.2f} ms, "
-          f"p95 {percentile(query_ms, 95):.2f} ms")
+    print(
+        f"direct, in-process: encode p50 {statistics.median(encode_ms):.2f} ms, "
+        f"backend query p50 {statistics.median(query_ms):.2f} ms, "
+        f"p95 {percentile(query_ms, 95):.2f} ms"
+    )
 
     port = free_port()
     env = {**os.environ, "CATALYST_HOME": str(home)}
     service = subprocess.Popen(
         [sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -98,13 +108,16 @@ def main() -> None:
                 raise SystemExit("service did not start")
             time.sleep(0.3)
         run_load(url, texts[:20], 1)  # warm-up
-        print(f"\n{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'QPS':>7} {'errors':>6}")
+        header = ("concurrency", "p50 ms", "p95 ms", "p99 ms", "QPS", "errors")
+        print("\n{:>11} {:>8} {:>8} {:>8} {:>7} {:>6}".format(*header))
         for concurrency in (1, 8):
             sample = texts[args.requests : 2 * args.requests]
             latencies, qps, errors = run_load(url, sample, concurrency)
-            print(f"{concurrency:>11} {percentile(latencies, 50):8.1f} "
-                  f"{percentile(latencies, 95):8.1f} {percentile(latencies, 99):8.1f} "
-                  f"{qps:7.1f} {errors:>6}")
+            print(
+                f"{concurrency:>11} {percentile(latencies, 50):8.1f} "
+                f"{percentile(latencies, 95):8.1f} {percentile(latencies, 99):8.1f} "
+                f"{qps:7.1f} {errors:>6}"
+            )
     finally:
         service.terminate()
         service.wait(timeout=30)
