@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import subprocess
 import sys
+import threading
 import time
 
 import dagster as dg
@@ -38,28 +38,39 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
     assert "passed validation" in result.stderr + result.stdout
 
 
-def _hold_writer_lock(root, seconds, ready):
-    with versions.writer_lock(root, timeout_s=10):
-        ready.set()
-        time.sleep(seconds)
+def _retried(instance: dg.DagsterInstance) -> bool:
+    return any(
+        instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+        for run in instance.get_runs()
+    )
 
 
 def test_index_step_retries_while_another_writer_holds_the_lock(
     catalyst_home, tmp_path, monkeypatch
 ):
+    """Another writer holds the index lock until the index step has failed once (a transient
+    error); the step then retries under its RetryPolicy and succeeds."""
     monkeypatch.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
     source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=10))
-    ready = multiprocessing.Event()
-    holder = multiprocessing.Process(
-        target=_hold_writer_lock, args=(load_settings().index_dir, 2.0, ready)
-    )
-    holder.start()
-    assert ready.wait(10)
-    try:
-        with dg.instance_for_test() as instance:
+    locked, stop = threading.Event(), threading.Event()
+
+    with dg.instance_for_test() as instance:
+
+        def hold() -> None:
+            with versions.writer_lock(load_settings().index_dir, timeout_s=10):
+                locked.set()
+                deadline = time.monotonic() + 120
+                while not stop.is_set() and not _retried(instance) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert locked.wait(10)
+        try:
             result, meta = ingest(source, instance)
-    finally:
-        holder.join()
+        finally:
+            stop.set()
+            holder.join()
     assert result.success
     retries = [
         e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
