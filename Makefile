@@ -7,7 +7,7 @@ export CATALYST_HOME ?= $(CURDIR)/.catalyst
 export DAGSTER_HOME ?= $(CATALYST_HOME)/dagster
 EXAMPLE_QUERY := type 2 diabetes with kidney complications
 
-.PHONY: demo test lint typecheck unit dev ingest-sample serve bench clean
+.PHONY: demo test lint typecheck unit dev ingest-sample serve bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=...)"; exit 1; }
@@ -18,11 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Tesseract reads text from images (the vision track). Debian/Ubuntu: installed here if missing.
+system-deps:
+	@command -v tesseract >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && apt-get install -y -q tesseract-ocr; \
+	  else echo "please install tesseract-ocr (image OCR), e.g. sudo apt-get install tesseract-ocr"; exit 1; fi; }
+
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-ingest-sample: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+ingest-sample: $(STAMP) system-deps $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m catalyst_orchestration.ingest samples/corpus
 
 demo: ingest-sample
@@ -49,7 +56,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

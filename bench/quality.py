@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,11 @@ from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.backend import HybridQuery
 from catalyst_search.index.embedded import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
-from catalyst_search.settings import load_settings
+from catalyst_search.metrics import SearchMetrics
+from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
+from catalyst_search.retrieval.rerank.chain import AuditLog, RerankChain
+from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker
+from catalyst_search.settings import Settings, load_settings
 
 FETCH = 20  # chunks fetched per query, deduplicated to 10 documents
 
@@ -29,6 +34,9 @@ FETCH = 20  # chunks fetched per query, deduplicated to 10 documents
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="evaluate the first N queries only")
+    parser.add_argument(
+        "--premium-queries", type=int, default=500, help="queries for the premium comparison"
+    )
     args = parser.parse_args()
     home = bench_home()
     ensure_index(home)
@@ -51,6 +59,8 @@ def main() -> None:
         ("hybrid rrf k=60", dict(rrf_k=60)),
         ("hybrid dbsf", dict(fusion="dbsf")),
         ("hybrid rrf, exact dense", dict(rrf_k=settings.rrf_k, exact=True)),
+        ("hybrid dbsf, exact dense", dict(fusion="dbsf", exact=True)),
+        ("hybrid rrf, hnsw_ef=512", dict(rrf_k=settings.rrf_k, hnsw_ef=512)),
     ]
     print(f"\n{'variant':32} {'filter':8} {'nDCG@10':>8} {'MRR@10':>8} {'R@10':>8} {'ms/q':>7}")
     for name, opts in variants:
@@ -70,7 +80,7 @@ def main() -> None:
                         prefetch_limit=settings.prefetch_limit,
                         fusion=opts.get("fusion", "rrf"),
                         rrf_k=int(opts.get("rrf_k", settings.rrf_k)),
-                        hnsw_ef=settings.hnsw_ef,
+                        hnsw_ef=int(opts.get("hnsw_ef", settings.hnsw_ef)),
                         exact=bool(opts.get("exact", settings.exact_search)),
                     )
                 )
@@ -81,7 +91,53 @@ def main() -> None:
             ndcg, mrr, recall = (t / len(queries) for t in totals)
             label = "chapter" if use_filter else "none"
             print(f"{name:32} {label:8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} {per_query_ms:7.2f}")
+    premium(reader, queries[: args.premium_queries], settings)
     reader.close()
+
+
+def premium(reader: EmbeddedReader, queries: list[dict], settings: Settings) -> None:
+    """Economy against premium with the local reranker, through the service's own Retriever."""
+    dense = DenseEncoder()
+    metrics = SearchMetrics()
+    chain = RerankChain(
+        [LocalEmbeddingReranker(dense)],
+        audit=AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"),
+        metrics=metrics,
+    )
+    retriever = Retriever(
+        reader,
+        dense,
+        SparseEncoder(),
+        RetrievalConfig(
+            prefetch_limit=settings.prefetch_limit,
+            fusion=settings.fusion,
+            rrf_k=settings.rrf_k,
+            hnsw_ef=settings.hnsw_ef,
+            exact=settings.exact_search,
+            rerank_candidates=settings.rerank_candidates,
+        ),
+        chain=chain,
+        metrics=metrics,
+    )
+    print(
+        f"\neconomy vs premium (local reranker over {settings.rerank_candidates} fused "
+        f"candidates) on the first {len(queries)} queries"
+    )
+    for mode in ("economy", "premium"):
+        totals = [0.0, 0.0, 0.0]
+        mark = time.perf_counter()
+        for q in queries:
+            result = retriever.search(tenant_id="default", query=q["query"], top_k=FETCH, mode=mode)
+            ranked = dedupe_documents([r.hit.payload["document_id"] for r in result.hits], 10)
+            for n, value in enumerate(metrics_at_k(ranked, set(q["relevant"]))):
+                totals[n] += value
+        per_query_ms = (time.perf_counter() - mark) * 1000 / len(queries)
+        ndcg, mrr, recall = (t / len(queries) for t in totals)
+        tier = result.rerank_tier
+        print(
+            f"{mode + ' (' + tier + ')':32} {'none':8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} "
+            f"{per_query_ms:7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,8 @@ def main() -> None:
     encode_ms, query_ms = [], []
     for text in texts[: args.requests]:
         timings = retriever.search(tenant_id="default", query=text).timings_ms
-        encode_ms.append(timings["encode_dense"] + timings["encode_sparse"])
-        query_ms.append(timings["query"])
+        encode_ms.append(timings["encode"])
+        query_ms.append(timings["prefetch"] + timings["fusion"])
     reader.close()
     print(f"index {retriever.reader.version or ''} in {home}")
     print(

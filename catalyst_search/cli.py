@@ -68,33 +68,27 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 args.query,
                 top_k=args.top_k,
                 filters=_parse_filter(args.filter),
+                mode=args.mode,
+                track=args.track,
                 retrieval=args.retrieval,
+                debug=args.debug,
             )
         except CatalystError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1
-    if args.json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "query_id": results.query_id,
-                    "index_version": results.index_version,
-                    "timings_ms": results.timings_ms,
-                    "results": [hit.__dict__ for hit in results.hits],
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+    if args.json or args.debug:
+        payload = {**results.__dict__, "hits": [hit.__dict__ for hit in results.hits]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
     if not results.hits:
         sys.stdout.write("no results\n")
     for rank, hit in enumerate(results.hits, start=1):
         first_line = hit.text.strip().splitlines()[0] if hit.text.strip() else ""
         sys.stdout.write(f"{rank:>2}. {hit.score:.4f}  {hit.document_id}  {first_line[:100]}\n")
+    degraded = f", degraded: {results.degradation_reason}" if results.degraded else ""
     sys.stdout.write(
         f"({len(results.hits)} results, {results.timings_ms.get('total', 0):.1f} ms, "
-        f"index {results.index_version})\n"
+        f"index {results.index_version}, rerank {results.rerank_tier}{degraded})\n"
     )
     return 0
 
@@ -118,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--top-k", type=int, default=10)
     search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
+    search.add_argument("--mode", choices=["economy", "premium"], default="economy")
+    search.add_argument("--track", choices=["text", "vision", "hybrid"], default="text")
     search.add_argument("--retrieval", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    search.add_argument("--debug", action="store_true", help="print the debug bundle as JSON")
     search.add_argument("--url", help="service URL (default: CATALYST_API_URL)")
     search.add_argument("--json", action="store_true", help="print the raw response")
     search.set_defaults(func=cmd_search)

@@ -32,6 +32,12 @@ class SearchResults:
     hits: list[SearchHit]
     index_version: str | None
     timings_ms: dict[str, float]
+    mode: str = "economy"
+    track: str = "text"
+    rerank_tier: str = "fused"
+    degraded: bool = False
+    degradation_reason: str | None = None
+    debug: dict[str, Any] | None = None  # with ``debug=True``: ranks, scores, stages, query
 
 
 class CatalystClient:
@@ -61,14 +67,19 @@ class CatalystClient:
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
         mode: str = "economy",
+        track: str = "text",
         retrieval: str = "hybrid",
+        debug: bool = False,
     ) -> SearchResults:
+        """Search; ``mode="premium"`` reranks, ``track`` picks text, vision or both."""
         body = {
             "query": query,
             "top_k": top_k,
             "filters": filters or {},
             "mode": mode,
+            "track": track,
             "retrieval": retrieval,
+            "debug": debug,
         }
         data = self._request("POST", "/search", json=body)
         return SearchResults(
@@ -76,6 +87,12 @@ class CatalystClient:
             hits=[SearchHit(**hit) for hit in data["results"]],
             index_version=data.get("index_version"),
             timings_ms=data.get("timings_ms", {}),
+            mode=data.get("mode", mode),
+            track=data.get("track", track),
+            rerank_tier=data.get("rerank_tier", "fused"),
+            degraded=bool(data.get("degraded", False)),
+            degradation_reason=data.get("degradation_reason"),
+            debug=data.get("debug"),
         )
 
     def health(self) -> bool:

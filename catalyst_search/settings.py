@@ -35,10 +35,31 @@ class Settings(BaseSettings):
         None, gt=0, description="BM25 average length; unset: measured on the first ingest."
     )
 
+    fusion: Literal["rrf", "dbsf"] = Field("rrf", description="How the dense and sparse legs fuse.")
     rrf_k: int = Field(2, ge=1, description="Reciprocal rank fusion k.")
+    fusion_weights: tuple[float, float] | None = Field(
+        None, description='Weights of the dense and sparse legs, e.g. "[1.0, 0.8]".'
+    )
     prefetch_limit: int = Field(50, ge=1, le=1000, description="Candidates per prefetch.")
     hnsw_ef: int = Field(128, ge=4)
     exact_search: bool = False
+
+    rerank_tiers: str = Field(
+        "cohere,openai,local", description="Premium rerank tiers to try, in order, when configured."
+    )
+    rerank_candidates: int = Field(30, ge=1, le=200, description="Fused hits premium reranks.")
+    rerank_breaker_failures: int = Field(3, ge=1)
+    rerank_breaker_reset_s: float = Field(30.0, ge=0)
+    cohere_api_key: str | None = None
+    cohere_base_url: str | None = Field(
+        None, description="Cohere API base URL (default: Cohere's)."
+    )
+    cohere_model: str = "rerank-v3.5"
+    cohere_timeout_s: float = Field(2.0, gt=0)
+    openai_api_key: str | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_timeout_s: float = Field(2.0, gt=0)
 
     default_tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     index_refresh_s: float = Field(
@@ -83,6 +104,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.home / "audit" / "rerank.jsonl"
 
     @property
     def state_db(self) -> Path:

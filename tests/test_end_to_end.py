@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from catalyst_search.client import CatalystClient
 from tests.conftest import icd_records, write_jsonl
 
 CTL = [sys.executable, "-m", "catalyst_search.cli"]
@@ -92,6 +93,15 @@ def test_search_keeps_answering_during_an_ingest_and_sees_it_after_publish(tmp_p
             time.sleep(0.2)
         assert found[0].startswith("E66"), found
         assert body["index_version"] != version_before
+
+        with CatalystClient(url) as sdk:
+            explained = sdk.search("obesity due to excess calories", top_k=3, debug=True)
+        assert explained.hits[0].document_id.startswith("E66")
+        assert (
+            explained.debug
+            and explained.debug["results"][0]["chunk_id"] == explained.hits[0].chunk_id
+        )
+        assert (explained.rerank_tier, explained.degraded) == ("fused", False)
 
         cli = subprocess.run(
             [*CTL, "search", "obesity due to excess calories", "--top-k", "3", "--url", url],

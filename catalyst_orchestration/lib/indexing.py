@@ -147,7 +147,7 @@ def _point(
             artifact_uri=d.artifact_uri,
             content_hash=d.content_hash,
             mime=d.mime,
-            track=d.track,
+            track=chunk.track,
             icd_codes=d.icd_codes,
             metadata=d.metadata,
         ),

@@ -16,6 +16,7 @@ from catalyst_orchestration.lib.failures import (
     MalformedRecord,
     UnsupportedMediaType,
 )
+from catalyst_orchestration.lib.ocr import ocr_image
 from catalyst_orchestration.lib.sources import RECORD_MIME
 
 
@@ -26,6 +27,8 @@ class Parsed:
     document_id: str | None = None  # records carry their own id
     icd_codes: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    track: str = "text"
+    images: list[str] = field(default_factory=list)  # text of embedded images: vision track
 
 
 Parser = Callable[[bytes, str], Parsed]
@@ -53,7 +56,7 @@ def parse(data: bytes, mime: str, name: str) -> Parsed:
             f"no parser for {mime} (supported: {', '.join(supported_mimes())})"
         )
     parsed = parser(data, name)
-    if not parsed.text.strip():
+    if not parsed.text.strip() and not parsed.images:
         raise EmptyDocument("document has no text")
     return parsed
 
@@ -94,9 +97,19 @@ def parse_html(data: bytes, name: str) -> Parsed:
     title = soup.title.get_text(strip=True) if soup.title else ""
     if not title and soup.h1:
         title = soup.h1.get_text(strip=True)
+    images = []
+    for figure in soup.find_all("figure"):
+        caption = figure.find("figcaption")
+        alts = [img.get("alt", "") for img in figure.find_all("img")]
+        parts = [str(a).strip() for a in alts] + (
+            [caption.get_text(" ", strip=True)] if caption else []
+        )
+        images.append(" ".join(p for p in parts if p))
+        figure.decompose()
+    images += [str(img.get("alt", "")).strip() for img in soup.find_all("img")]
     body = soup.body or soup
     text = re.sub(r"\n{3,}", "\n\n", body.get_text("\n", strip=True))
-    return Parsed(text=text, title=title or _stem(name))
+    return Parsed(text=text, title=title or _stem(name), images=[i for i in images if i])
 
 
 @register("application/pdf")
@@ -108,13 +121,22 @@ def parse_pdf(data: bytes, name: str) -> Parsed:
         reader = PdfReader(io.BytesIO(data), strict=False)
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
+        embedded = [image.data for page in reader.pages for image in page.images]
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptDocument(f"unreadable PDF: {exc}") from exc
+    images = [text for text in (ocr_image(blob) for blob in embedded) if text]
     return Parsed(
         text="\n\n".join(p.strip() for p in pages if p.strip()),
         title=str(title) or _stem(name),
-        metadata={"pages": len(pages)},
+        metadata={"pages": len(pages), "images": len(embedded)},
+        images=images,
     )
+
+
+@register("image/png", "image/jpeg", "image/gif", "image/tiff", "image/webp", "image/bmp")
+def parse_image(data: bytes, name: str) -> Parsed:
+    """An image file belongs to the vision track: its text is what OCR reads in it."""
+    return Parsed(text=ocr_image(data), title=_stem(name), track="vision")
 
 
 def _icd_codes(record: dict[str, Any]) -> list[str]:

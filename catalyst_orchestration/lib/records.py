@@ -56,6 +56,7 @@ class ParsedDocument:
     track: str = "text"
     icd_codes: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # text read from embedded images
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Chunk:
     chunk_no: int
     text: str  # what the reader sees
     embed_text: str  # text with title context, what the encoders see
+    track: str = "text"  # text, or vision for text read from an image
 
 
 @dataclass

@@ -26,6 +26,12 @@ _EXTRA_TYPES = {
     ".htm": "text/html",
     ".pdf": "application/pdf",
     ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
@@ -73,8 +74,10 @@ def parse_batch(batch: Batch) -> Batch:
             artifact_uri=raw.artifact_uri,
             title=result.title,
             text=result.text,
+            track=result.track,
             icd_codes=result.icd_codes,
             metadata={**raw.metadata, **result.metadata},
+            images=result.images,
         )
     return Batch(batch.tenant_id, batch.source, list(parsed.values()), failures, batch.seen)
 
@@ -85,7 +88,10 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
     failures = list(batch.failures)
     for doc in batch.items:
         assert isinstance(doc, ParsedDocument)
-        chunks = chunker.chunk(doc.text, doc.title)
+        chunks = [replace(c, track=doc.track) for c in chunker.chunk(doc.text, doc.title)]
+        for image_text in doc.images:  # images inside the document: vision-track chunks
+            for chunk in chunker.chunk(image_text, doc.title):
+                chunks.append(replace(chunk, chunk_no=len(chunks), track="vision"))
         if not chunks:
             failures.append(
                 DocumentFailure(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,28 +14,14 @@ from fastapi.responses import JSONResponse
 
 from catalyst_search import __version__
 from catalyst_search.api.routes import router
-from catalyst_search.embed.dense import DenseEncoder
-from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import IndexNotReady, open_reader
+from catalyst_search.index.backend import IndexNotReady
+from catalyst_search.metrics import SearchMetrics
+from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.retrieval.filters import InvalidFilter
-from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
+from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
 
 log = logging.getLogger("catalyst_search")
-
-
-def build_retriever(settings: Settings) -> Retriever:
-    return Retriever(
-        open_reader(settings),
-        DenseEncoder(batch_size=settings.dense_batch_size).load(),
-        SparseEncoder(),
-        RetrievalConfig(
-            prefetch_limit=settings.prefetch_limit,
-            rrf_k=settings.rrf_k,
-            hnsw_ef=settings.hnsw_ef,
-            exact=settings.exact_search,
-        ),
-    )
 
 
 def create_app(settings: Settings | None = None, retriever: Retriever | None = None) -> FastAPI:
@@ -43,7 +31,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
         app.state.settings = cfg
-        app.state.retriever = retriever or build_retriever(cfg)
+        app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
         log.info("search service ready; index version %s", app.state.retriever.reader.version)
         try:
             yield
@@ -52,6 +40,20 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
                 app.state.retriever.reader.close()
 
     app = FastAPI(title="CatalystIndex search", version=__version__, lifespan=lifespan)
+    app.state.metrics = retriever.metrics if retriever else SearchMetrics()
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics: SearchMetrics = request.app.state.metrics
+        metrics.requests.labels(
+            route=path, method=request.method, status=str(response.status_code)
+        ).inc()
+        metrics.request_latency.labels(route=path).observe(time.perf_counter() - started)
+        return response
 
     @app.exception_handler(IndexNotReady)
     async def _not_ready(_: Request, exc: IndexNotReady) -> JSONResponse:

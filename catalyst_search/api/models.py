@@ -19,8 +19,14 @@ class SearchRequest(BaseModel):
         description="Payload filters: icd_codes, chapter, source, document_id or any metadata "
         "key; a list means any of its values.",
     )
-    mode: Literal["economy"] = Field("economy", description="economy: fused hybrid retrieval.")
+    mode: Literal["economy", "premium"] = Field(
+        "economy", description="economy: fused hybrid; premium: fused hybrid, then a reranker."
+    )
+    track: Literal["text", "vision", "hybrid"] = Field(
+        "text", description="text chunks, vision (text read from images), or both."
+    )
     retrieval: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    debug: bool = Field(False, description="Explain the ranking: ranks, scores, stages, query.")
 
     @field_validator("query")
     @classmethod
@@ -42,7 +48,13 @@ class SearchResponse(BaseModel):
     query_id: str
     results: list[SearchResult]
     index_version: str | None
+    mode: str
+    track: str
+    rerank_tier: str = Field(description="cohere, openai, local or fused: what ordered results.")
+    degraded: bool
+    degradation_reason: str | None
     timings_ms: dict[str, float]
+    debug: dict[str, Any] | None = None
 
 
 class Readiness(BaseModel):

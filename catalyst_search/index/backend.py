@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -50,12 +51,20 @@ def run_query(
     query: HybridQuery,
     legs: Callable[[HybridQuery], list[list[Candidate]]],
     payloads: Callable[[list[str]], dict[str, dict[str, Any]]],
+    timings: dict[str, float] | None = None,
 ) -> list[Hit]:
-    """What every backend's ``query`` does: fetch legs, fuse deterministically, load payloads."""
+    """What every backend's ``query`` does: fetch legs, fuse deterministically, load payloads.
+
+    ``timings`` (when given) receives ``prefetch`` and ``fusion`` in milliseconds, the latter
+    including the payload fetch of the fused top hits.
+    """
     if query.dense is None and query.sparse is None:
         raise ValueError("a query needs a dense or a sparse vector")
+    started = time.perf_counter()
+    fetched = legs(query)
+    mark = time.perf_counter()
     fused = fuse(
-        legs(query),
+        fetched,
         limit=query.limit,
         prefetch_limit=query.prefetch_limit
         if query.dense is not None and query.sparse is not None
@@ -65,6 +74,9 @@ def run_query(
         weights=query.weights,
     )
     found = payloads([f.id for f in fused])
+    if timings is not None:
+        timings["prefetch"] = round((mark - started) * 1000, 3)
+        timings["fusion"] = round((time.perf_counter() - mark) * 1000, 3)
     return [
         Hit(id=f.id, score=f.score, payload=found[f.id], ranks=f.ranks, leg_scores=f.leg_scores)
         for f in fused
@@ -80,7 +92,7 @@ class IndexReader(Protocol):
         """The index version being served, or None when there is none yet."""
         ...
 
-    def query(self, query: HybridQuery) -> list[Hit]: ...
+    def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]: ...
 
     def count(self, flt: FilterSpec) -> int: ...
 

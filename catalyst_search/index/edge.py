@@ -37,7 +37,12 @@ def create_shard(path: Path) -> qe.EdgeShard:
     path.mkdir(parents=True, exist_ok=True)
     shard = qe.EdgeShard.create(str(path), shard_config())
     for key in KEYWORD_INDEXES:
-        shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        schema: Any = (
+            qe.KeywordIndexParams(is_tenant=True)
+            if key == "tenant_id"
+            else qe.PayloadSchemaType.Keyword
+        )
+        shard.update(qe.UpdateOperation.create_field_index(key, schema))
     shard.update(qe.UpdateOperation.create_field_index("chunk_no", qe.PayloadSchemaType.Integer))
     return shard
 
@@ -61,11 +66,12 @@ def _condition(condition: Match | Range) -> qe.FieldCondition:
 
 
 def to_filter(flt: FilterSpec) -> qe.Filter | None:
-    if not flt.must and not flt.must_not:
+    if flt.empty:
         return None
     return qe.Filter(
         must=[_condition(c) for c in flt.must] or None,
         must_not=[_condition(c) for c in flt.must_not] or None,
+        should=[_condition(c) for c in flt.should] or None,
     )
 
 

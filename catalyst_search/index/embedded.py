@@ -182,10 +182,13 @@ class EmbeddedReader:
                 loaded.in_flight -= 1
                 self._close_if_idle(loaded)
 
-    def query(self, query: HybridQuery) -> list[Hit]:
+    def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
         with self._acquire() as shard:
             return run_query(
-                query, lambda q: edge.legs(shard, q), lambda ids: edge.payloads(shard, ids)
+                query,
+                lambda q: edge.legs(shard, q),
+                lambda ids: edge.payloads(shard, ids),
+                timings,
             )
 
     def count(self, flt: FilterSpec) -> int:

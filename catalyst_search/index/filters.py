@@ -29,13 +29,18 @@ Condition = Match | Range
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """All of ``must`` hold and none of ``must_not``."""
+    """All of ``must`` hold, at least one of ``should`` (when given), and none of ``must_not``."""
 
     must: tuple[Condition, ...] = field(default_factory=tuple)
     must_not: tuple[Condition, ...] = field(default_factory=tuple)
+    should: tuple[Condition, ...] = field(default_factory=tuple)
 
     def and_(self, *conditions: Condition) -> FilterSpec:
-        return FilterSpec(must=self.must + conditions, must_not=self.must_not)
+        return FilterSpec(must=self.must + conditions, must_not=self.must_not, should=self.should)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.must or self.must_not or self.should)
 
 
 def tenant_filter(tenant_id: str, extra: FilterSpec | None = None) -> FilterSpec:

@@ -11,7 +11,7 @@ SPARSE_VECTOR = "sparse"
 DENSE_SIZE = 384
 
 #: Bump when the payload layout or point id scheme changes: every document is re-embedded.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Payload fields every point carries. Document metadata is stored beside them; a metadata key
 #: that collides with one of these is stored as ``meta_<key>``.
@@ -27,12 +27,32 @@ RESERVED_FIELDS = (
     "mime",
     "track",
     "icd_codes",
+    "icd_hierarchy",
 )
 
 #: Payload fields with a keyword index (filters on them stay fast as the index grows).
-KEYWORD_INDEXES = ("tenant_id", "document_id", "source", "icd_codes", "chapter", "track")
+KEYWORD_INDEXES = (
+    "tenant_id",
+    "document_id",
+    "source",
+    "icd_codes",
+    "icd_hierarchy",
+    "chapter",
+    "track",
+)
 
 _POINT_NAMESPACE = uuid.UUID("5b0cbd3e-8f7a-4f3e-9a55-2f1d1f6f5a10")
+
+
+def normalize_icd(code: str) -> str:
+    """``e11.9`` -> ``E11.9``; the tabular list's ``E11.-`` and ``E11.`` mean the category."""
+    return code.strip().upper().removesuffix("-").removesuffix(".")
+
+
+def icd_hierarchy(code: str) -> list[str]:
+    """Every level of an ICD-10 code: ``E11.65`` -> ``E11``, ``E11.6``, ``E11.65``."""
+    head, _, tail = normalize_icd(code).partition(".")
+    return [head] + [f"{head}.{tail[:n]}" for n in range(1, len(tail) + 1)]
 
 
 def point_id(tenant_id: str, document_id: str, chunk_no: int) -> str:
@@ -89,6 +109,7 @@ def build_payload(
         mime=mime,
         track=track,
         icd_codes=list(icd_codes or []),
+        icd_hierarchy=sorted({level for code in icd_codes or [] for level in icd_hierarchy(code)}),
     )
     return payload
 

@@ -42,11 +42,12 @@ def _condition(condition: Match | Range) -> models.FieldCondition:
 
 
 def to_filter(flt: FilterSpec) -> models.Filter | None:
-    if not flt.must and not flt.must_not:
+    if flt.empty:
         return None
     return models.Filter(
         must=[_condition(c) for c in flt.must] or None,
         must_not=[_condition(c) for c in flt.must_not] or None,
+        should=[_condition(c) for c in flt.should] or None,
     )
 
 
@@ -81,9 +82,12 @@ class ServerIndex:
                 },
             )
         for key in KEYWORD_INDEXES:
-            self._client.create_payload_index(
-                self._collection, key, field_schema=models.PayloadSchemaType.KEYWORD
+            schema: Any = (
+                models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)
+                if key == "tenant_id"
+                else models.PayloadSchemaType.KEYWORD
             )
+            self._client.create_payload_index(self._collection, key, field_schema=schema)
         self._client.create_payload_index(
             self._collection, "chunk_no", field_schema=models.PayloadSchemaType.INTEGER
         )
@@ -136,8 +140,8 @@ class ServerIndex:
     def current_version(self) -> str | None:
         return self.version
 
-    def query(self, query: HybridQuery) -> list[Hit]:
-        return run_query(query, self._legs, self._payloads)
+    def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
+        return run_query(query, self._legs, self._payloads, timings)
 
     def _legs(self, query: HybridQuery) -> list[list[Candidate]]:
         """Both legs through the Query API in one batch request; ids and scores only."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalyst_search.index.filters import Condition, FilterSpec, Match, Scalar
+from catalyst_search.index.schema import normalize_icd
 
 #: Payload fields a request may not filter on: the tenant comes from auth, text is not a key.
 FORBIDDEN_KEYS = {"tenant_id", "text", "artifact_uri"}
@@ -17,29 +18,54 @@ class InvalidFilter(ValueError):
 def _values(key: str, raw: Any) -> tuple[Scalar, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items:
-        raise InvalidFilter(f"filters.{key}: give at least one value")
+        raise InvalidFilter(f"{key}: give at least one value")
     for item in items:
         if not isinstance(item, str | int | bool) or item == "":
             raise InvalidFilter(
-                f"filters.{key}: values must be non-empty strings, integers or booleans, "
-                f"got {item!r}"
+                f"{key}: values must be non-empty strings, integers or booleans, got {item!r}"
             )
     return tuple(items)
 
 
-def parse_filters(raw: dict[str, Any] | None) -> FilterSpec:
-    """``{"icd_codes": ["E11.9"], "chapter": "4", "source": "..."}`` -> all must match.
+#: Request keys that map onto another payload field.
+ALIASES = {"icd_prefix": "icd_hierarchy"}
+CLAUSES = ("must", "should", "must_not")
 
-    A list means any of its values; on list payloads such as ``icd_codes`` a point matches when
-    it carries at least one of them.
+
+def _conditions(raw: dict[str, Any], where: str) -> tuple[Condition, ...]:
+    found: list[Condition] = []
+    for key, value in raw.items():
+        if key in FORBIDDEN_KEYS or key == "icd_hierarchy":
+            raise InvalidFilter(f"{where}.{key}: this field cannot be filtered on")
+        if not key or not all(part.isidentifier() for part in key.split(".")):
+            raise InvalidFilter(f"{where}: {key!r} is not a valid payload key")
+        values = _values(f"{where}.{key}", value)
+        if key in ("icd_codes", "icd_prefix"):
+            values = tuple(normalize_icd(str(v)) for v in values)
+        found.append(Match(ALIASES.get(key, key), values))
+    return tuple(found)
+
+
+def parse_filters(raw: dict[str, Any] | None) -> FilterSpec:
+    """Validate a request's ``filters`` object.
+
+    ``{"icd_prefix": "E11", "chapter": "4", "must_not": {"source": "x"}}``: top-level keys and
+    ``must`` must all match, at least one ``should`` must, no ``must_not`` may. A list means any
+    of its values; on list payloads such as ``icd_codes`` a point matches when it carries one.
+    ``icd_codes`` matches exact codes, ``icd_prefix`` a code and everything below it in the
+    ICD-10 hierarchy (``E11`` matches ``E11.9``).
     """
     if not raw:
         return FilterSpec()
-    must: list[Condition] = []
-    for key, value in raw.items():
-        if key in FORBIDDEN_KEYS:
-            raise InvalidFilter(f"filters.{key}: this field cannot be filtered on")
-        if not key or not all(part.isidentifier() for part in key.split(".")):
-            raise InvalidFilter(f"filters: {key!r} is not a valid payload key")
-        must.append(Match(key, _values(key, value)))
-    return FilterSpec(must=tuple(must))
+    top = {k: v for k, v in raw.items() if k not in CLAUSES}
+    clauses: dict[str, tuple[Condition, ...]] = {}
+    for clause in CLAUSES:
+        body = raw.get(clause, {})
+        if not isinstance(body, dict):
+            raise InvalidFilter(f"filters.{clause}: expected an object of field: value(s)")
+        clauses[clause] = _conditions(body, f"filters.{clause}")
+    return FilterSpec(
+        must=_conditions(top, "filters") + clauses["must"],
+        should=clauses["should"],
+        must_not=clauses["must_not"],
+    )

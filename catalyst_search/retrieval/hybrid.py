@@ -1,18 +1,25 @@
-"""Hybrid retrieval: encode the query both ways, scope it to the tenant, fuse, time each stage."""
+"""Search: encode the query, scope it to tenant and track, fuse, rerank in premium, explain."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.backend import Fusion, HybridQuery, IndexReader
-from catalyst_search.index.filters import FilterSpec, tenant_filter
-from catalyst_search.index.schema import Hit
+from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
+from catalyst_search.index.schema import Hit, SparseVec
+from catalyst_search.metrics import SearchMetrics
+from catalyst_search.retrieval.rerank.chain import FUSED, RerankChain
+
+log = logging.getLogger("catalyst_search.retrieval")
 
 Retrieval = Literal["hybrid", "dense", "sparse"]
+Mode = Literal["economy", "premium"]
+Track = Literal["text", "vision", "hybrid"]
 
 
 @dataclass(frozen=True)
@@ -20,15 +27,34 @@ class RetrievalConfig:
     prefetch_limit: int = 50
     fusion: Fusion = "rrf"
     rrf_k: int = 2
+    weights: tuple[float, ...] | None = None
     hnsw_ef: int | None = 128
     exact: bool = False
+    rerank_candidates: int = 30
+
+
+@dataclass
+class RankedHit:
+    hit: Hit
+    score: float  # what the caller ranks by: rerank score in premium, fused score otherwise
+    rerank_score: float | None = None
 
 
 @dataclass
 class RetrievalResult:
-    hits: list[Hit]
+    hits: list[RankedHit]
     index_version: str | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: Mode = "economy"
+    track: Track = "text"
+    rerank_tier: str = FUSED
+    degraded: bool = False
+    degradation_reason: str | None = None
+    debug: dict[str, Any] | None = None
+
+
+def _track_filter(track: Track) -> tuple[Match, ...]:
+    return () if track == "hybrid" else (Match("track", (track,)),)
 
 
 class Retriever:
@@ -40,11 +66,35 @@ class Retriever:
         dense: DenseEncoder,
         sparse: SparseEncoder,
         config: RetrievalConfig | None = None,
+        *,
+        chain: RerankChain | None = None,
+        metrics: SearchMetrics | None = None,
     ) -> None:
         self.reader = reader
         self.dense = dense
         self.sparse = sparse
         self.config = config or RetrievalConfig()
+        self.chain = chain
+        self.metrics = metrics or SearchMetrics()
+
+    def _encode(
+        self, query: str, retrieval: Retrieval, timings: dict[str, float], reasons: list[str]
+    ) -> tuple[list[float] | None, SparseVec | None]:
+        started = time.perf_counter()
+        dense_vec: list[float] | None = None
+        sparse_vec: SparseVec | None = None
+        if retrieval in ("hybrid", "dense"):
+            try:
+                dense_vec = self.dense.encode_query(query)
+            except Exception as exc:  # degrade to sparse-only rather than fail the search
+                log.warning("dense encoder unavailable, serving sparse only: %s", exc)
+                reasons.append("dense_encoder_unavailable")
+        if retrieval in ("hybrid", "sparse") or (retrieval == "dense" and dense_vec is None):
+            sparse_vec = self.sparse.encode_query(query)
+            if not sparse_vec.indices:
+                sparse_vec = None  # only stopwords: nothing for BM25 to match
+        timings["encode"] = _ms_since(started)
+        return dense_vec, sparse_vec
 
     def search(
         self,
@@ -54,40 +104,148 @@ class Retriever:
         top_k: int = 10,
         filters: FilterSpec | None = None,
         retrieval: Retrieval = "hybrid",
+        mode: Mode = "economy",
+        track: Track = "text",
+        debug: bool = False,
+        query_id: str = "",
     ) -> RetrievalResult:
         timings: dict[str, float] = {}
+        reasons: list[str] = []
         started = time.perf_counter()
-        dense_vec = sparse_vec = None
-        if retrieval in ("hybrid", "dense"):
-            dense_vec = self.dense.encode_query(query)
-            timings["encode_dense"] = _ms_since(started)
-        if retrieval in ("hybrid", "sparse"):
-            mark = time.perf_counter()
-            sparse_vec = self.sparse.encode_query(query)
-            timings["encode_sparse"] = _ms_since(mark)
-        if sparse_vec is not None and not sparse_vec.indices:
-            sparse_vec = None  # only stopwords: nothing for BM25 to match
-        mark = time.perf_counter()
+        dense_vec, sparse_vec = self._encode(query, retrieval, timings, reasons)
         cfg = self.config
-        if dense_vec is None and sparse_vec is None:
-            timings["total"] = _ms_since(started)
-            return RetrievalResult(hits=[], index_version=self.reader.version, timings_ms=timings)
-        hits = self.reader.query(
-            HybridQuery(
-                dense=dense_vec,
-                sparse=sparse_vec,
-                filter=tenant_filter(tenant_id, filters),
-                limit=top_k,
-                prefetch_limit=max(cfg.prefetch_limit, top_k),
-                fusion=cfg.fusion,
-                rrf_k=cfg.rrf_k,
-                hnsw_ef=cfg.hnsw_ef,
-                exact=cfg.exact,
-            )
+        fetch = max(top_k, cfg.rerank_candidates) if mode == "premium" else top_k
+        hybrid_query = HybridQuery(
+            dense=dense_vec,
+            sparse=sparse_vec,
+            filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
+            limit=fetch,
+            prefetch_limit=max(cfg.prefetch_limit, fetch),
+            fusion=cfg.fusion,
+            rrf_k=cfg.rrf_k,
+            weights=cfg.weights,
+            hnsw_ef=cfg.hnsw_ef,
+            exact=cfg.exact,
         )
-        timings["query"] = _ms_since(mark)
+        hits: list[Hit] = []
+        if dense_vec is not None or sparse_vec is not None:
+            hits = self.reader.query(hybrid_query, timings)
+        ranked = [RankedHit(hit, hit.score) for hit in hits]
+        result = RetrievalResult(
+            hits=ranked, index_version=self.reader.version, mode=mode, track=track
+        )
+        if mode == "premium" and ranked:
+            self._rerank(result, query, tenant_id, query_id, timings)
+        elif mode == "premium":
+            result.rerank_tier = self.chain.requested_tier if self.chain else FUSED
+        result.hits = result.hits[:top_k]
+        if reasons:
+            result.degraded = True
+            result.degradation_reason = ",".join(
+                reasons + ([result.degradation_reason] if result.degradation_reason else [])
+            )
+            for reason in reasons:
+                self.metrics.degradations.labels(
+                    reason=reason, requested_tier="dense", tier="sparse"
+                ).inc()
         timings["total"] = _ms_since(started)
-        return RetrievalResult(hits=hits, index_version=self.reader.version, timings_ms=timings)
+        result.timings_ms = timings
+        self._observe(result)
+        if debug:
+            result.debug = _debug_bundle(result, hybrid_query)
+        return result
+
+    def _rerank(
+        self,
+        result: RetrievalResult,
+        query: str,
+        tenant_id: str,
+        query_id: str,
+        timings: dict[str, float],
+    ) -> None:
+        started = time.perf_counter()
+        if self.chain is None:
+            result.rerank_tier, result.degraded = FUSED, True
+            result.degradation_reason = "no_rerank_chain"
+            return
+        texts = [_rerank_text(r.hit) for r in result.hits]
+        outcome = self.chain.rerank(query, texts, tenant_id=tenant_id, query_id=query_id)
+        reordered = []
+        for index, score in outcome.order:
+            ranked = result.hits[index]
+            if score is not None:
+                ranked.rerank_score = score
+                ranked.score = score
+            reordered.append(ranked)
+        result.hits = reordered
+        result.rerank_tier = outcome.tier
+        result.degraded = outcome.degraded
+        result.degradation_reason = outcome.reason
+        timings["rerank"] = _ms_since(started)
+
+    def _observe(self, result: RetrievalResult) -> None:
+        labels = {"track": result.track, "mode": result.mode}
+        for stage in ("encode", "prefetch", "fusion", "rerank"):
+            if stage in result.timings_ms:
+                self.metrics.stage_latency.labels(stage=stage, **labels).observe(
+                    result.timings_ms[stage] / 1000
+                )
+        self.metrics.results.labels(**labels).observe(len(result.hits))
+        if not result.hits:
+            self.metrics.zero_results.labels(**labels).inc()
+
+
+def _rerank_text(hit: Hit) -> str:
+    title, text = str(hit.payload.get("title") or ""), str(hit.payload.get("text") or "")
+    return f"{title}\n{text}" if title and not text.startswith(title) else text
+
+
+def _debug_bundle(result: RetrievalResult, query: HybridQuery) -> dict[str, Any]:
+    """Why each result ranked where it did, and what ran."""
+    legs = [name for name, vec in (("dense", query.dense), ("sparse", query.sparse)) if vec]
+
+    def leg(ranked: RankedHit, name: str) -> dict[str, Any]:
+        n = legs.index(name) if name in legs else -1
+        hit = ranked.hit
+        if n < 0 or n >= len(hit.ranks):
+            return {"rank": None, "score": None}
+        return {"rank": hit.ranks[n], "score": hit.leg_scores[n]}
+
+    return {
+        "results": [
+            {
+                "chunk_id": r.hit.id,
+                "document_id": r.hit.payload.get("document_id"),
+                "dense": leg(r, "dense"),
+                "sparse": leg(r, "sparse"),
+                "fused_score": r.hit.score,
+                "boosts": [],
+                "rerank_score": r.rerank_score,
+                "rerank_tier": result.rerank_tier if r.rerank_score is not None else None,
+            }
+            for r in result.hits
+        ],
+        "timings_ms": result.timings_ms,
+        "backend_query": {
+            "legs": legs,
+            "limit": query.limit,
+            "prefetch_limit": query.prefetch_limit,
+            "leg_limit": query.leg_limit,
+            "fusion": query.fusion,
+            "rrf_k": query.rrf_k,
+            "weights": list(query.weights) if query.weights else None,
+            "hnsw_ef": query.hnsw_ef,
+            "exact": query.exact,
+            "filter": {
+                clause: [_describe(c) for c in getattr(query.filter, clause)]
+                for clause in ("must", "should", "must_not")
+            },
+        },
+    }
+
+
+def _describe(condition: object) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(condition).items()}
 
 
 def _ms_since(start: float) -> float:

@@ -9,6 +9,7 @@ from catalyst_search.index.backend import HybridQuery
 from catalyst_search.index.embedded import EmbeddedReader, EmbeddedWriter
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.index.server import ServerIndex
+from catalyst_search.retrieval.filters import parse_filters
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
 
@@ -93,7 +94,7 @@ def test_tenant_scope_is_enforced_on_both(backends, dense, sparse):
 
 def test_deletes_agree(backends, dense, sparse):
     reader, server, root = backends
-    gone = FilterSpec(must=(Match("tenant_id", ("t1",)), Match("block", ("E08-E13",))))
+    gone = FilterSpec(must=(Match("tenant_id", ("t1",)), Match("document_id", ("E03.4", "E06.1"))))
     with EmbeddedWriter.open(root, lock_timeout_s=5) as writer:
         writer.delete(gone)
         writer.publish()
@@ -108,3 +109,47 @@ def test_deletes_agree(backends, dense, sparse):
         exact=True,
     )
     assert _ids(reader, query) == _ids(server, query)
+
+
+@pytest.mark.parametrize("prefix", ["E11", "E11.6", "e10.2"])
+def test_icd_hierarchy_filter_on_both_backends(backends, dense, sparse, prefix):
+    reader, server, _ = backends
+    flt = tenant_filter("t1", parse_filters({"icd_prefix": prefix}))
+    query = HybridQuery(
+        dense=dense.encode_query("diabetes without complications"),
+        sparse=sparse.encode_query("diabetes without complications"),
+        filter=flt,
+        limit=200,
+        prefetch_limit=200,
+        exact=True,
+    )
+    hits = reader.query(query)
+    codes = {hit.payload["document_id"] for hit in hits}
+    wanted = prefix.upper()
+    assert codes and all(
+        c == wanted or c.startswith(wanted if "." in wanted else wanted + ".") for c in codes
+    )
+    assert [h.id for h in hits] == _ids(server, query)
+    if prefix == "E11":
+        assert {"E11", "E11.9", "E11.65"} <= codes
+
+
+def test_should_and_must_not_clauses(backends, dense, sparse):
+    reader, server, _ = backends
+    flt = tenant_filter(
+        "t1",
+        parse_filters(
+            {"should": {"icd_prefix": ["E10", "E11"]}, "must_not": {"icd_prefix": "E11.6"}}
+        ),
+    )
+    query = HybridQuery(
+        dense=dense.encode_query("diabetes"),
+        sparse=sparse.encode_query("diabetes"),
+        filter=flt,
+        limit=100,
+        exact=True,
+    )
+    codes = {hit.payload["document_id"] for hit in reader.query(query)}
+    assert any(c.startswith("E10") for c in codes) and any(c.startswith("E11") for c in codes)
+    assert not any(c.startswith(("E11.6", "E08", "E09", "E13")) for c in codes)
+    assert [h.id for h in reader.query(query)] == _ids(server, query)

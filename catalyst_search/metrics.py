@@ -1,0 +1,53 @@
+"""Prometheus metrics of the search service, in a registry owned by one app instance."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class SearchMetrics:
+    """Request, per-stage, result-count and degradation metrics (``GET /metrics``)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "catalyst_http_requests_total",
+            "HTTP requests",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.request_latency = Histogram(
+            "catalyst_http_request_duration_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.stage_latency = Histogram(
+            "catalyst_search_stage_duration_seconds",
+            "Search latency per stage (encode, prefetch, fusion, rerank)",
+            ["stage", "track", "mode"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.results = Histogram(
+            "catalyst_search_results",
+            "Results returned per search",
+            ["track", "mode"],
+            buckets=(0, 1, 3, 5, 10, 20, 50, 100),
+            registry=self.registry,
+        )
+        self.zero_results = Counter(
+            "catalyst_search_zero_results_total",
+            "Searches that returned nothing",
+            ["track", "mode"],
+            registry=self.registry,
+        )
+        self.degradations = Counter(
+            "catalyst_search_degradations_total",
+            "Searches served below the requested quality, by reason",
+            ["reason", "requested_tier", "tier"],
+            registry=self.registry,
+        )

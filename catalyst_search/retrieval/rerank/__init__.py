@@ -1,0 +1,1 @@
+"""Rerank tiers for premium search: Cohere, OpenAI embeddings, local embeddings, fused order."""
