@@ -55,12 +55,14 @@ def main() -> None:
     variants = [
         ("dense", dict(use_dense=True, use_sparse=False)),
         ("sparse", dict(use_dense=False, use_sparse=True)),
-        (f"hybrid rrf k={settings.rrf_k} (default)", dict(rrf_k=settings.rrf_k)),
+        (f"hybrid {settings.fusion} ef={settings.hnsw_ef} (default)", dict(fusion=settings.fusion)),
+        ("hybrid rrf k=2", dict(rrf_k=2, fusion="rrf")),
         ("hybrid rrf k=60", dict(rrf_k=60)),
         ("hybrid dbsf", dict(fusion="dbsf")),
         ("hybrid rrf, exact dense", dict(rrf_k=settings.rrf_k, exact=True)),
         ("hybrid dbsf, exact dense", dict(fusion="dbsf", exact=True)),
-        ("hybrid rrf, hnsw_ef=512", dict(rrf_k=settings.rrf_k, hnsw_ef=512)),
+        ("hybrid rrf, hnsw_ef=512", dict(fusion="rrf", hnsw_ef=512)),
+        ("hybrid dbsf, hnsw_ef=512", dict(fusion="dbsf", hnsw_ef=512)),
     ]
     print(f"\n{'variant':32} {'filter':8} {'nDCG@10':>8} {'MRR@10':>8} {'R@10':>8} {'ms/q':>7}")
     for name, opts in variants:
@@ -78,7 +80,7 @@ def main() -> None:
                         filter=tenant_filter("default", extra),
                         limit=FETCH,
                         prefetch_limit=settings.prefetch_limit,
-                        fusion=opts.get("fusion", "rrf"),
+                        fusion=opts.get("fusion", "rrf"),  # type: ignore[arg-type]
                         rrf_k=int(opts.get("rrf_k", settings.rrf_k)),
                         hnsw_ef=int(opts.get("hnsw_ef", settings.hnsw_ef)),
                         exact=bool(opts.get("exact", settings.exact_search)),
@@ -91,7 +93,8 @@ def main() -> None:
             ndcg, mrr, recall = (t / len(queries) for t in totals)
             label = "chapter" if use_filter else "none"
             print(f"{name:32} {label:8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} {per_query_ms:7.2f}")
-    premium(reader, queries[: args.premium_queries], settings)
+    if args.premium_queries:
+        premium(reader, queries[: args.premium_queries], settings)
     reader.close()
 
 

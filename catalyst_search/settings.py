@@ -35,13 +35,16 @@ class Settings(BaseSettings):
         None, gt=0, description="BM25 average length; unset: measured on the first ingest."
     )
 
-    fusion: Literal["rrf", "dbsf"] = Field("rrf", description="How the dense and sparse legs fuse.")
+    fusion: Literal["rrf", "dbsf"] = Field(
+        "dbsf",
+        description="How the dense and sparse legs fuse (dbsf measured best, docs/benchmarks).",
+    )
     rrf_k: int = Field(2, ge=1, description="Reciprocal rank fusion k.")
     fusion_weights: tuple[float, float] | None = Field(
         None, description='Weights of the dense and sparse legs, e.g. "[1.0, 0.8]".'
     )
     prefetch_limit: int = Field(50, ge=1, le=1000, description="Candidates per prefetch.")
-    hnsw_ef: int = Field(128, ge=4)
+    hnsw_ef: int = Field(256, ge=4, description="HNSW search breadth of the dense leg.")
     exact_search: bool = False
 
     rerank_tiers: str = Field(

@@ -82,9 +82,12 @@ def index_batch(
         todo.append((doc, fp, before))
 
     total_chunks = sum(len(doc.chunks) for doc, _, _ in todo)
-    pending: list[tuple[ChunkedDocument, int]] = [
-        (doc, i) for doc, _, _ in todo for i in range(len(doc.chunks))
-    ]
+    # Encode chunks of similar length together: a batch pads to its longest text, so sorting
+    # the whole batch by length (not just each encode call) cuts the padding MiniLM computes.
+    pending: list[tuple[ChunkedDocument, int]] = sorted(
+        ((doc, i) for doc, _, _ in todo for i in range(len(doc.chunks))),
+        key=lambda item: len(item[0].chunks[item[1]].embed_text),
+    )
     for start in range(0, len(pending), EMBED_GROUP):
         group = pending[start : start + EMBED_GROUP]
         mark = time.perf_counter()

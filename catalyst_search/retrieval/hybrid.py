@@ -25,10 +25,10 @@ Track = Literal["text", "vision", "hybrid"]
 @dataclass(frozen=True)
 class RetrievalConfig:
     prefetch_limit: int = 50
-    fusion: Fusion = "rrf"
+    fusion: Fusion = "dbsf"
     rrf_k: int = 2
     weights: tuple[float, ...] | None = None
-    hnsw_ef: int | None = 128
+    hnsw_ef: int | None = 256
     exact: bool = False
     rerank_candidates: int = 30
 

@@ -45,12 +45,13 @@ def _ids(backend, query: HybridQuery) -> list[str]:
 
 
 @pytest.mark.parametrize("text", QUERIES)
-@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+@pytest.mark.parametrize("mode", ["hybrid", "hybrid-dbsf", "dense", "sparse"])
 def test_same_ids_same_order(backends, dense, sparse, text, mode):
     reader, server, _ = backends
     query = HybridQuery(
         dense=dense.encode_query(text) if mode != "sparse" else None,
         sparse=sparse.encode_query(text) if mode != "dense" else None,
+        fusion="dbsf" if mode == "hybrid-dbsf" else "rrf",
         filter=tenant_filter("t1"),
         limit=10,
         prefetch_limit=50,

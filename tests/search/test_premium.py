@@ -171,7 +171,7 @@ def test_debug_bundle_explains_each_result(index_home, cohere):
     assert first["dense"]["rank"] is not None or first["sparse"]["rank"] is not None
     assert set(debug["timings_ms"]) >= {"encode", "prefetch", "fusion", "rerank", "total"}
     query = debug["backend_query"]
-    assert query["legs"] == ["dense", "sparse"] and query["fusion"] == "rrf"
+    assert query["legs"] == ["dense", "sparse"] and query["fusion"] == "dbsf"
     assert {"key": "tenant_id", "values": ["default"]} in query["filter"]["must"]
 
 
