@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import dagster as dg
+from PIL import Image
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
@@ -15,11 +18,11 @@ from tests.orchestration.helpers import ingest
 QUERY = "quarantine protocol for axolotl tanks"
 
 
-def _search(track: str) -> list[str]:
+def _search(track: str, query: str = QUERY) -> list[str]:
     reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
     try:
         retriever = Retriever(reader, DenseEncoder(), SparseEncoder())
-        result = retriever.search(tenant_id="default", query=QUERY, top_k=5, track=track)
+        result = retriever.search(tenant_id="default", query=query, top_k=5, track=track)
         return [r.hit.payload["document_id"] for r in result.hits]
     finally:
         reader.close()
@@ -32,6 +35,8 @@ def test_image_text_is_found_on_the_vision_track_only(catalyst_home, tmp_path):
         text_image(["Quarantine protocol", "for axolotl tanks", "change water weekly"])
     )
     (corpus / "notes.txt").write_text("Hypothyroidism is treated with levothyroxine.")
+    scan = Image.open(io.BytesIO(text_image(["Lipohypertrophy at", "insulin injection sites"])))
+    scan.save(corpus / "scanned-leaflet.pdf", format="PDF")  # a PDF holding only an image
     (corpus / "page.html").write_text(
         "<html><body><p>Clinic opening hours.</p>"
         '<figure><img src="x.png" alt="Axolotl tank diagram"><figcaption>Tank quarantine'
@@ -47,3 +52,4 @@ def test_image_text_is_found_on_the_vision_track_only(catalyst_home, tmp_path):
     text = _search("text")
     assert "poster.png" not in text
     assert set(_search("hybrid")) >= {"poster.png", "notes.txt"}
+    assert _search("vision", "lipohypertrophy insulin injection sites")[0] == "scanned-leaflet.pdf"

@@ -11,6 +11,7 @@ from catalyst_search.index.embedded import EmbeddedWriter
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.helpers.fake_cohere import FakeCohere
+from tests.helpers.fake_openai import FakeOpenAI
 from tests.helpers.index import points_from_records
 
 QUERY = {"query": "type 2 diabetes with kidney complications", "top_k": 5, "mode": "premium"}
@@ -186,3 +187,24 @@ def test_metrics_per_stage_track_and_mode(index_home, cohere):
     assert f'{stage}{{mode="premium",stage="encode",track="text"}} 1.0' in text
     assert 'catalyst_search_zero_results_total{mode="economy",track="vision"} 1.0' in text
     assert 'catalyst_http_requests_total{method="POST",route="/search",status="200"} 2.0' in text
+
+
+def test_openai_tier_answers_when_cohere_fails_and_local_when_both_do(index_home, cohere):
+    with FakeOpenAI() as openai:
+        client, settings = _client(
+            index_home, cohere, openai_api_key="sk-test", openai_base_url=openai.url
+        )
+        with client:
+            cohere.mode = "500"
+            body = client.post("/search", json=QUERY).json()
+            assert (body["rerank_tier"], body["degraded"]) == ("openai", True)
+            assert body["degradation_reason"] == "cohere_server_error"
+            call = openai.requests[-1]
+            assert call["auth"] == "Bearer sk-test"
+            assert call["body"]["model"] == "text-embedding-3-small"
+            assert call["body"]["input"][0] == QUERY["query"]
+            openai.mode = "429"
+            body = client.post("/search", json=QUERY).json()
+    assert (body["rerank_tier"], body["degraded"]) == ("local", True)
+    assert body["degradation_reason"] == "cohere_server_error,openai_rate_limited"
+    assert _audit(settings)[-1]["reason"] == "cohere_server_error,openai_rate_limited"
