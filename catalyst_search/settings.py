@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         "dbsf",
         description="How the dense and sparse legs fuse (dbsf measured best, docs/benchmarks).",
     )
+    fusion_site: Literal["client", "engine"] = Field(
+        "client", description="client: deterministic fusion here; engine: Qdrant's own fusion."
+    )
     rrf_k: int = Field(2, ge=1, description="Reciprocal rank fusion k.")
     fusion_weights: tuple[float, float] | None = Field(
         None, description='Weights of the dense and sparse legs, e.g. "[1.0, 0.8]".'

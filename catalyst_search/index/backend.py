@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from catalyst_search.settings import Settings
 
 Fusion = Literal["rrf", "dbsf"]
+FusionSite = Literal["client", "engine"]
 
 
 class IndexNotReady(RuntimeError):
@@ -39,6 +40,13 @@ class HybridQuery:
     weights: tuple[float, ...] | None = None  # per leg (dense, sparse), for RRF and DBSF
     hnsw_ef: int | None = None
     exact: bool = False
+    #: client: legs fetched from Qdrant, fused here with ties broken by id (the default, the
+    #: same on both backends); engine: Qdrant's own prefetch + fusion in one Query API call.
+    fusion_site: FusionSite = "client"
+
+    @property
+    def engine_fused(self) -> bool:
+        return self.fusion_site == "engine" and self.dense is not None and self.sparse is not None
 
     @property
     def leg_limit(self) -> int:

@@ -16,6 +16,7 @@ from catalyst_search.index.schema import (
     KEYWORD_INDEXES,
     SPARSE_VECTOR,
     ChunkPoint,
+    Hit,
     SparseVec,
 )
 
@@ -96,6 +97,37 @@ def legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
     ]
     results = shard.query_batch(qe.QueryBatchRequest(requests))
     return [[Candidate(str(p.id), float(p.score)) for p in points] for points in results]
+
+
+def engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
+    """Prefetch both legs and fuse inside Qdrant Edge (``Fusion.Rrf`` / ``Fusion.Dbsf``)."""
+    params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+    flt = to_filter(query.filter)
+    assert query.dense is not None and query.sparse is not None
+    legs: list[Any] = [
+        qe.Query.Nearest(query.dense, using=DENSE_VECTOR),
+        qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR),
+    ]
+    weights = list(query.weights) if query.weights else None
+    fusion: Any = (
+        qe.Fusion.Dbsf()
+        if query.fusion == "dbsf"
+        else qe.Fusion.Rrf(k=query.rrf_k, weights=weights)
+    )
+    request = qe.QueryRequest(
+        limit=query.limit,
+        query=fusion,
+        prefetches=[
+            qe.Prefetch(limit=query.prefetch_limit, query=leg, filter=flt, params=params)
+            for leg in legs
+        ],
+        filter=flt,
+        with_payload=True,
+    )
+    return [
+        Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {}))
+        for p in shard.query(request)
+    ]
 
 
 def payloads(shard: qe.EdgeShard, ids: list[str]) -> dict[str, dict[str, Any]]:

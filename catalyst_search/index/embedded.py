@@ -184,6 +184,8 @@ class EmbeddedReader:
 
     def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
         with self._acquire() as shard:
+            if query.engine_fused:
+                return edge.engine_fused(shard, query)
             return run_query(
                 query,
                 lambda q: edge.legs(shard, q),

@@ -141,7 +141,46 @@ class ServerIndex:
         return self.version
 
     def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
+        if query.engine_fused:
+            return self._engine_fused(query)
         return run_query(query, self._legs, self._payloads, timings)
+
+    def _engine_fused(self, query: HybridQuery) -> list[Hit]:
+        """Prefetch both legs and fuse inside Qdrant (Query API ``rrf`` / ``dbsf``)."""
+        assert query.dense is not None and query.sparse is not None
+        params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+        flt = to_filter(query.filter)
+        sparse = models.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
+        fusion: Any = (
+            models.FusionQuery(fusion=models.Fusion.DBSF)
+            if query.fusion == "dbsf"
+            else models.RrfQuery(
+                rrf=models.Rrf(
+                    k=query.rrf_k, weights=list(query.weights) if query.weights else None
+                )
+            )
+        )
+        response = self._client.query_points(
+            self._collection,
+            prefetch=[
+                models.Prefetch(
+                    query=vector,
+                    using=using,
+                    filter=flt,
+                    params=params,
+                    limit=query.prefetch_limit,
+                )
+                for vector, using in ((query.dense, DENSE_VECTOR), (sparse, SPARSE_VECTOR))
+            ],
+            query=fusion,
+            query_filter=flt,
+            limit=query.limit,
+            with_payload=True,
+        )
+        return [
+            Hit(id=str(uuid.UUID(str(p.id))), score=float(p.score), payload=dict(p.payload or {}))
+            for p in response.points
+        ]
 
     def _legs(self, query: HybridQuery) -> list[list[Candidate]]:
         """Both legs through the Query API in one batch request; ids and scores only."""

@@ -88,6 +88,7 @@ def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) ->
             hnsw_ef=settings.hnsw_ef,
             exact=settings.exact_search,
             rerank_candidates=settings.rerank_candidates,
+            fusion_site=settings.fusion_site,
         ),
         chain=build_chain(settings, dense, metrics),
         metrics=metrics,

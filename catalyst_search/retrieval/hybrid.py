@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import Fusion, HybridQuery, IndexReader
+from catalyst_search.index.backend import Fusion, FusionSite, HybridQuery, IndexReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.index.schema import Hit, SparseVec
 from catalyst_search.metrics import SearchMetrics
@@ -31,6 +31,7 @@ class RetrievalConfig:
     hnsw_ef: int | None = 256
     exact: bool = False
     rerank_candidates: int = 30
+    fusion_site: FusionSite = "client"
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Retriever:
             weights=cfg.weights,
             hnsw_ef=cfg.hnsw_ef,
             exact=cfg.exact,
+            fusion_site=cfg.fusion_site,
         )
         hits: list[Hit] = []
         if dense_vec is not None or sparse_vec is not None:
@@ -232,6 +234,7 @@ def _debug_bundle(result: RetrievalResult, query: HybridQuery) -> dict[str, Any]
             "prefetch_limit": query.prefetch_limit,
             "leg_limit": query.leg_limit,
             "fusion": query.fusion,
+            "fusion_site": query.fusion_site,
             "rrf_k": query.rrf_k,
             "weights": list(query.weights) if query.weights else None,
             "hnsw_ef": query.hnsw_ef,

@@ -154,3 +154,29 @@ def test_should_and_must_not_clauses(backends, dense, sparse):
     assert any(c.startswith("E10") for c in codes) and any(c.startswith("E11") for c in codes)
     assert not any(c.startswith(("E11.6", "E08", "E09", "E13")) for c in codes)
     assert [h.id for h in reader.query(query)] == _ids(server, query)
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "dbsf"])
+def test_engine_side_fusion_runs_on_both_backends(backends, dense, sparse, fusion):
+    """Qdrant's own prefetch + fusion (CATALYST_FUSION_SITE=engine): scoped, ranked, and for a
+    query without tied BM25 scores the same documents as our fusion."""
+    reader, server, _ = backends
+    text = "type 1 diabetes with ketoacidosis without coma"
+    common = dict(
+        dense=dense.encode_query(text),
+        sparse=sparse.encode_query(text),
+        filter=tenant_filter("t1"),
+        limit=5,
+        exact=True,
+        fusion=fusion,
+        weights=None,
+    )
+    engine = HybridQuery(**common, fusion_site="engine")
+    for backend in (reader, server):
+        hits = backend.query(engine)
+        assert len(hits) == 5 and all(h.payload["tenant_id"] == "t1" for h in hits)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert hits[0].payload["document_id"] == "E10.10"
+    assert [h.payload["document_id"] for h in reader.query(engine)][:1] == [
+        h.payload["document_id"] for h in reader.query(HybridQuery(**common))
+    ][:1]
