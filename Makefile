@@ -38,6 +38,7 @@ demo: ingest-sample
 	@echo "  curl -s -X POST http://127.0.0.1:8000/search -H 'content-type: application/json' \\"
 	@echo "       -d '{\"query\": \"$(EXAMPLE_QUERY)\", \"top_k\": 5}'"
 	@echo "  $(BIN)/catalystctl search \"$(EXAMPLE_QUERY)\" --top-k 5"
+	@echo "  $(BIN)/catalystctl search \"check feet for blisters\" --track vision   # text read from an image"
 	@echo
 	$(BIN)/catalystctl serve --host 127.0.0.1 --port 8000
 
