@@ -103,7 +103,7 @@ def premium(reader: EmbeddedReader, queries: list[dict], settings: Settings) -> 
     dense = DenseEncoder()
     metrics = SearchMetrics()
     chain = RerankChain(
-        [LocalEmbeddingReranker(dense)],
+        [LocalEmbeddingReranker(dense, reader.dense_vectors)],
         audit=AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"),
         metrics=metrics,
     )

@@ -104,6 +104,10 @@ class IndexReader(Protocol):
 
     def count(self, flt: FilterSpec) -> int: ...
 
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored dense vectors of these points (those that exist)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,18 @@ def engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
         Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {}))
         for p in shard.query(request)
     ]
+
+
+def dense_vectors(shard: qe.EdgeShard, ids: Sequence[str]) -> dict[str, list[float]]:
+    if not ids:
+        return {}
+    records = shard.retrieve(list(ids), with_payload=False, with_vector=[DENSE_VECTOR])
+    found: dict[str, list[float]] = {}
+    for record in records:
+        vector = record.vector.get(DENSE_VECTOR) if isinstance(record.vector, dict) else None
+        if isinstance(vector, list):
+            found[str(record.id)] = [float(x) for x in vector]  # type: ignore[arg-type]
+    return found
 
 
 def payloads(shard: qe.EdgeShard, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -197,6 +197,10 @@ class EmbeddedReader:
         with self._acquire() as shard:
             return edge.count(shard, flt)
 
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        with self._acquire() as shard:
+            return edge.dense_vectors(shard, ids)
+
     def close(self) -> None:
         with self._lock:
             if self._loaded is not None:

@@ -211,6 +211,19 @@ class ServerIndex:
             for response in responses
         ]
 
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(
+            self._collection, ids=list(ids), with_payload=False, with_vectors=[DENSE_VECTOR]
+        )
+        found = {}
+        for record in records:
+            vector = record.vector.get(DENSE_VECTOR) if isinstance(record.vector, dict) else None
+            if isinstance(vector, list):
+                found[str(uuid.UUID(str(record.id)))] = [float(x) for x in vector]  # type: ignore[arg-type]
+        return found
+
     def _payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}

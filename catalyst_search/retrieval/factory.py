@@ -12,14 +12,19 @@ from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
 from catalyst_search.retrieval.rerank.base import Reranker, RerankUnavailable
 from catalyst_search.retrieval.rerank.chain import AuditLog, RerankChain
 from catalyst_search.retrieval.rerank.hosted import CohereReranker, OpenAIEmbeddingReranker
-from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker
+from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker, StoredVectors
 from catalyst_search.settings import Settings, SettingsError
 
 log = logging.getLogger("catalyst_search")
 KNOWN_TIERS = ("cohere", "openai", "local")
 
 
-def build_chain(settings: Settings, dense: DenseEncoder, metrics: SearchMetrics) -> RerankChain:
+def build_chain(
+    settings: Settings,
+    dense: DenseEncoder,
+    metrics: SearchMetrics,
+    stored: StoredVectors | None = None,
+) -> RerankChain:
     """The tiers named in ``CATALYST_RERANK_TIERS`` that are configured, in that order.
 
     A hosted tier whose credentials the provider rejects at start-up is left out and reported
@@ -62,7 +67,7 @@ def build_chain(settings: Settings, dense: DenseEncoder, metrics: SearchMetrics)
                 )
             )
         elif name == "local":
-            tiers.append(LocalEmbeddingReranker(dense))
+            tiers.append(LocalEmbeddingReranker(dense, stored))
     return RerankChain(
         tiers,
         audit=AuditLog(settings.audit_log),
@@ -76,8 +81,9 @@ def build_chain(settings: Settings, dense: DenseEncoder, metrics: SearchMetrics)
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
     dense = DenseEncoder(batch_size=settings.dense_batch_size).load()
+    reader = open_reader(settings)
     return Retriever(
-        open_reader(settings),
+        reader,
         dense,
         SparseEncoder(),
         RetrievalConfig(
@@ -90,6 +96,6 @@ def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) ->
             rerank_candidates=settings.rerank_candidates,
             fusion_site=settings.fusion_site,
         ),
-        chain=build_chain(settings, dense, metrics),
+        chain=build_chain(settings, dense, metrics, reader.dense_vectors),
         metrics=metrics,
     )

@@ -171,7 +171,13 @@ class Retriever:
             result.degradation_reason = "no_rerank_chain"
             return
         texts = [_rerank_text(r.hit) for r in result.hits]
-        outcome = self.chain.rerank(query, texts, tenant_id=tenant_id, query_id=query_id)
+        outcome = self.chain.rerank(
+            query,
+            texts,
+            tenant_id=tenant_id,
+            query_id=query_id,
+            ids=[r.hit.id for r in result.hits],
+        )
         reordered = []
         for index, score in outcome.order:
             ranked = result.hits[index]

@@ -208,3 +208,36 @@ def test_openai_tier_answers_when_cohere_fails_and_local_when_both_do(index_home
     assert (body["rerank_tier"], body["degraded"]) == ("local", True)
     assert body["degradation_reason"] == "cohere_server_error,openai_rate_limited"
     assert _audit(settings)[-1]["reason"] == "cohere_server_error,openai_rate_limited"
+
+
+def test_local_tier_reuses_stored_vectors(index_home, dense, monkeypatch):
+    from catalyst_search.index.embedded import EmbeddedReader
+    from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker
+
+    reader = EmbeddedReader(index_home / "index", refresh_s=0)
+    try:
+        records = icd_records(limit=30)[10:20]
+        texts = [r["text"] for r in records]
+        ids = [
+            points_from_records([r], tenant="default", dense=dense, sparse=_Sparse())[0].id
+            for r in records
+        ]
+        encoded = LocalEmbeddingReranker(dense).rerank("thyroid disorder", texts)
+        calls = []
+        original = dense.encode
+        monkeypatch.setattr(dense, "encode", lambda t: calls.append(len(t)) or original(t))
+        stored = LocalEmbeddingReranker(dense, reader.dense_vectors).rerank(
+            "thyroid disorder", texts, ids=ids
+        )
+    finally:
+        reader.close()
+    assert calls == [1]  # only the query was encoded
+    assert [i for i, _ in stored] == [i for i, _ in encoded]
+    assert [round(s, 4) for _, s in stored] == [round(s, 4) for _, s in encoded]
+
+
+class _Sparse:
+    def encode_document(self, text):
+        from catalyst_search.index.schema import SparseVec
+
+        return SparseVec([1], [1.0])

@@ -16,12 +16,17 @@ class RerankUnavailable(Exception):
 
 
 class Reranker(Protocol):
-    """Scores ``documents`` against ``query``; returns (index, score) best first."""
+    """Scores ``documents`` against ``query``; returns (index, score) best first.
+
+    ``ids`` are the documents' point ids, for tiers that can reuse what the index stores.
+    """
 
     tier: str
     hosted: bool
 
-    def rerank(self, query: str, documents: Sequence[str]) -> list[tuple[int, float]]: ...
+    def rerank(
+        self, query: str, documents: Sequence[str], *, ids: Sequence[str] = ()
+    ) -> list[tuple[int, float]]: ...
 
 
 def reason_for_status(status: int) -> str:

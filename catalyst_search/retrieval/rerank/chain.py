@@ -82,7 +82,13 @@ class RerankChain:
         return "cohere"  # premium means a hosted reranker; none configured is a degradation
 
     def rerank(
-        self, query: str, documents: Sequence[str], *, tenant_id: str, query_id: str
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        tenant_id: str,
+        query_id: str,
+        ids: Sequence[str] = (),
     ) -> RerankOutcome:
         requested = self.requested_tier
         reasons: list[str] = []
@@ -94,7 +100,7 @@ class RerankChain:
                 reasons.append(f"{tier.tier}_circuit_open")
                 continue
             try:
-                order: list[tuple[int, float | None]] = list(tier.rerank(query, documents))
+                order: list[tuple[int, float | None]] = list(tier.rerank(query, documents, ids=ids))
             except RerankUnavailable as exc:
                 if breaker is not None:
                     breaker.record_failure()

@@ -38,7 +38,9 @@ class CohereReranker:
         except Exception as exc:
             raise self._unavailable(exc) from exc
 
-    def rerank(self, query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
+    def rerank(
+        self, query: str, documents: Sequence[str], *, ids: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
         try:
             response = self._client.rerank(
                 model=self.model, query=query, documents=list(documents), top_n=len(documents)
@@ -71,7 +73,9 @@ class OpenAIEmbeddingReranker:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {api_key}"
 
-    def rerank(self, query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
+    def rerank(
+        self, query: str, documents: Sequence[str], *, ids: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
         try:
             response = self._session.post(
                 f"{self.base_url}/embeddings",
