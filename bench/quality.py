@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,10 +21,7 @@ from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.backend import HybridQuery
 from catalyst_search.index.embedded import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
-from catalyst_search.metrics import SearchMetrics
-from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
-from catalyst_search.retrieval.rerank.chain import AuditLog, RerankChain
-from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker
+from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import Settings, load_settings
 
 FETCH = 20  # chunks fetched per query, deduplicated to 10 documents
@@ -93,35 +89,14 @@ def main() -> None:
             ndcg, mrr, recall = (t / len(queries) for t in totals)
             label = "chapter" if use_filter else "none"
             print(f"{name:32} {label:8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} {per_query_ms:7.2f}")
-    if args.premium_queries:
-        premium(reader, queries[: args.premium_queries], settings)
     reader.close()
+    if args.premium_queries:
+        premium(queries[: args.premium_queries], settings)
 
 
-def premium(reader: EmbeddedReader, queries: list[dict], settings: Settings) -> None:
+def premium(queries: list[dict], settings: Settings) -> None:
     """Economy against premium with the local reranker, through the service's own Retriever."""
-    dense = DenseEncoder()
-    metrics = SearchMetrics()
-    chain = RerankChain(
-        [LocalEmbeddingReranker(dense, reader.dense_vectors)],
-        audit=AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"),
-        metrics=metrics,
-    )
-    retriever = Retriever(
-        reader,
-        dense,
-        SparseEncoder(),
-        RetrievalConfig(
-            prefetch_limit=settings.prefetch_limit,
-            fusion=settings.fusion,
-            rrf_k=settings.rrf_k,
-            hnsw_ef=settings.hnsw_ef,
-            exact=settings.exact_search,
-            rerank_candidates=settings.rerank_candidates,
-        ),
-        chain=chain,
-        metrics=metrics,
-    )
+    retriever = build_retriever(settings.model_copy(update={"rerank_tiers": "local"}))
     print(
         f"\neconomy vs premium (local reranker over {settings.rerank_candidates} fused "
         f"candidates) on the first {len(queries)} queries"

@@ -21,10 +21,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, percentile
-from catalyst_search.embed.dense import DenseEncoder
-from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.embedded import EmbeddedReader
-from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
+from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import load_settings
 
 
@@ -62,25 +59,15 @@ def main() -> None:
     settings = load_settings(home=home)
     texts = [q["query"] for q in load_queries()]
 
-    reader = EmbeddedReader(settings.index_dir)
-    retriever = Retriever(
-        reader,
-        DenseEncoder().load(),
-        SparseEncoder(),
-        RetrievalConfig(
-            prefetch_limit=settings.prefetch_limit,
-            rrf_k=settings.rrf_k,
-            hnsw_ef=settings.hnsw_ef,
-            exact=settings.exact_search,
-        ),
-    )
+    retriever = build_retriever(settings)
     encode_ms, query_ms = [], []
     for text in texts[: args.requests]:
         timings = retriever.search(tenant_id="default", query=text).timings_ms
         encode_ms.append(timings["encode"])
         query_ms.append(timings["prefetch"] + timings["fusion"])
-    reader.close()
-    print(f"index {retriever.reader.version or ''} in {home}")
+    version = retriever.reader.version
+    retriever.reader.close()
+    print(f"index {version or ''} in {home}")
     print(
         f"direct, in-process: encode p50 {statistics.median(encode_ms):.2f} ms, "
         f"backend query p50 {statistics.median(query_ms):.2f} ms, "

@@ -6,12 +6,11 @@ test switches ``mode`` to make it answer 429, 500, 401 or too slowly.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.helpers.http import JsonHandler, LocalServer
 
 
 class FakeCohere:
@@ -22,17 +21,8 @@ class FakeCohere:
         self.requests: list[dict[str, Any]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
+            _send = JsonHandler.send_json
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 auth = self.headers.get("authorization", "")
@@ -46,8 +36,7 @@ class FakeCohere:
                     self._send(200, {"models": [model]})
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = self.read_json()
                 auth = self.headers.get("authorization", "")
                 fake.requests.append({"path": self.path, "auth": auth, "body": body})
                 key_ok = auth == f"Bearer {fake.api_key}"
@@ -70,20 +59,18 @@ class FakeCohere:
                         time.sleep(fake.delay_s)
                     self._send(200, rerank_response(body))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._local = LocalServer(Handler)
+        self.url = self._local.base
 
     def rerank_calls(self) -> int:
         return sum(1 for r in self.requests if r["path"] == "/v2/rerank")
 
     def __enter__(self) -> FakeCohere:
-        self._thread.start()
+        self._local.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._local.stop()
 
 
 def rerank_response(body: dict[str, Any]) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.helpers.http import JsonHandler, LocalServer
 
 
 def _embedding(text: str, size: int = 16) -> list[float]:
@@ -24,20 +23,11 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
+            _send = JsonHandler.send_json
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                body = self.read_json()
                 auth = self.headers.get("authorization", "")
                 fake.requests.append({"path": self.path, "auth": auth, "body": body})
                 if self.path != "/v1/embeddings":
@@ -58,14 +48,12 @@ class FakeOpenAI:
                         {"object": "list", "data": data, "model": body["model"], "usage": usage},
                     )
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._local = LocalServer(Handler)
+        self.url = f"{self._local.base}/v1"
 
     def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
+        self._local.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._local.stop()
