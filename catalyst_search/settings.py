@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_timeout_s: float = Field(2.0, gt=0)
 
+    dagster_ui_url: str = Field(
+        "http://127.0.0.1:3000", description="Dagster UI, for links from job records to runs."
+    )
+    dispatch_stale_s: float = Field(
+        30.0, gt=0, description="Dispatch is degraded when the sensor has not ticked this long."
+    )
+
     default_tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     index_refresh_s: float = Field(
         0.5, ge=0, description="How often readers look for a new version."
@@ -110,6 +117,14 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def queue_db(self) -> Path:
+        return self.home / "queue.sqlite"
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.home / "jobs.sqlite"
 
     @property
     def audit_log(self) -> Path:

@@ -1,0 +1,195 @@
+"""Job records: what a bulk ingest request became, and how far its runs have got.
+
+A job has one run per source. Its status follows from theirs: ``queued`` until a run starts,
+``running`` while any runs, then ``succeeded``, ``completed_with_errors`` (some documents
+failed) or ``failed`` (a run failed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalyst_search.stores.sqlite import connect
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_runs (
+    job_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT,
+    status TEXT NOT NULL,
+    docs_done INTEGER NOT NULL DEFAULT 0,
+    docs_total INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failures TEXT NOT NULL DEFAULT '[]',
+    artifact_uris TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (job_id, source)
+);
+CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
+"""
+
+TERMINAL = {"succeeded", "completed_with_errors", "failed"}
+
+
+@dataclass
+class SourceRun:
+    source: str
+    status: str
+    run_id: str | None = None
+    docs_done: int = 0
+    docs_total: int | None = None
+    attempts: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    artifact_uris: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Job:
+    job_id: str
+    tenant_id: str
+    sources: list[str]
+    metadata: dict[str, Any]
+    created_at: float
+    updated_at: float
+    runs: list[SourceRun]
+
+    @property
+    def status(self) -> str:
+        states = {run.status for run in self.runs}
+        if not states or states == {"queued"}:
+            return "queued"
+        if states & {"queued", "running"}:
+            return "running"
+        if "failed" in states:
+            return "failed"
+        if any(run.failures for run in self.runs):
+            return "completed_with_errors"
+        return "succeeded"
+
+    @property
+    def docs_done(self) -> int:
+        return sum(run.docs_done for run in self.runs)
+
+    @property
+    def docs_total(self) -> int | None:
+        totals = [run.docs_total for run in self.runs]
+        return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
+
+
+class SqliteJobStore:
+    """The embedded default: ``$CATALYST_HOME/jobs.sqlite``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with connect(path) as conn:
+            conn.executescript(_SCHEMA)
+
+    def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job:
+        now = time.time()
+        with connect(self.path) as conn:
+            conn.execute(
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, tenant_id, json.dumps(sources), json.dumps(metadata), now, now),
+            )
+            conn.executemany(
+                "INSERT INTO job_runs (job_id, source, status, updated_at) VALUES (?, ?, ?, ?)",
+                [(job_id, source, "queued", now) for source in sources],
+            )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with connect(self.path) as conn:
+            row = conn.execute(
+                "SELECT job_id, tenant_id, sources, metadata, created_at, updated_at FROM jobs "
+                "WHERE job_id = ?",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            runs = conn.execute(
+                "SELECT source, status, run_id, docs_done, docs_total, attempts, failures, "
+                "artifact_uris, error FROM job_runs WHERE job_id = ?",
+                (job_id,),
+            ).fetchall()
+        order = json.loads(row[2])
+        by_source = {
+            r[0]: SourceRun(
+                r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8]
+            )
+            for r in runs
+        }
+        return Job(
+            row[0],
+            row[1],
+            order,
+            json.loads(row[3]),
+            row[4],
+            row[5],
+            [by_source[s] for s in order if s in by_source],
+        )
+
+    def _update(self, job_id: str, source: str, **fields: Any) -> None:
+        now = time.time()
+        assignments = ", ".join(f"{key} = ?" for key in fields)
+        with connect(self.path) as conn:
+            conn.execute(
+                f"UPDATE job_runs SET {assignments}, updated_at = ? "
+                "WHERE job_id = ? AND source = ?",
+                (*fields.values(), now, job_id, source),
+            )
+            conn.execute("UPDATE jobs SET updated_at = ? WHERE job_id = ?", (now, job_id))
+
+    def run_started(self, job_id: str, source: str, *, run_id: str) -> None:
+        """A run (or a retry of it) began working on ``source``."""
+        with connect(self.path) as conn:
+            conn.execute(
+                "UPDATE job_runs SET attempts = attempts + 1 WHERE job_id = ? AND source = ?",
+                (job_id, source),
+            )
+        self._update(job_id, source, run_id=run_id, status="running", error=None)
+
+    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
+        self._update(job_id, source, docs_done=done, docs_total=total)
+
+    def run_finished(
+        self,
+        job_id: str,
+        source: str,
+        *,
+        status: str,
+        failures: list[dict[str, Any]] | None = None,
+        artifact_uris: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"status": status, "error": error}
+        if failures is not None:
+            fields["failures"] = json.dumps(failures)
+        if artifact_uris is not None:
+            fields["artifact_uris"] = json.dumps(artifact_uris)
+        self._update(job_id, source, **fields)
+
+    def beat(self, name: str) -> None:
+        """Record that ``name`` (the dispatch sensor) is alive."""
+        with connect(self.path) as conn:
+            conn.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?)", (name, time.time()))
+
+    def last_beat(self, name: str) -> float | None:
+        with connect(self.path) as conn:
+            row = conn.execute("SELECT at FROM heartbeats WHERE name = ?", (name,)).fetchone()
+        return float(row[0]) if row else None

@@ -1,0 +1,115 @@
+"""The ingest queue: requests wait here until the Dagster sensor turns them into runs.
+
+Delivery is at least once: a claimed message becomes visible again if it is not acknowledged
+within its visibility timeout, and the sensor acknowledges only after the run request it made
+for it has been recorded. Run keys make a redelivered message harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from catalyst_search.stores.sqlite import connect
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ingest_queue (
+    message_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    enqueued_at REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ingest_queue_visible ON ingest_queue (visible_at);
+"""
+
+
+@dataclass(frozen=True)
+class IngestMessage:
+    """One bulk ingest request: a job with its sources."""
+
+    job_id: str
+    tenant_id: str
+    sources: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> IngestMessage:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    message: IngestMessage
+    deliveries: int
+
+
+class IngestQueue(Protocol):
+    def publish(self, message: IngestMessage) -> str: ...
+
+    def claim(self, *, limit: int, visibility_s: float) -> list[Delivery]: ...
+
+    def ack(self, message_ids: list[str]) -> None: ...
+
+    def depth(self) -> int: ...
+
+    def oldest_age_s(self) -> float: ...
+
+
+class SqliteQueue:
+    """The embedded default: a table in ``$CATALYST_HOME/queue.sqlite``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with connect(path) as conn:
+            conn.executescript(_SCHEMA)
+
+    def publish(self, message: IngestMessage) -> str:
+        message_id = uuid.uuid4().hex
+        now = time.time()
+        with connect(self.path) as conn:
+            conn.execute(
+                "INSERT INTO ingest_queue VALUES (?, ?, ?, ?, 0)",
+                (message_id, message.to_json(), now, now),
+            )
+        return message_id
+
+    def claim(self, *, limit: int, visibility_s: float) -> list[Delivery]:
+        """Take up to ``limit`` visible messages, hiding them for ``visibility_s`` seconds."""
+        now = time.time()
+        with connect(self.path) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            rows = conn.execute(
+                "SELECT message_id, body, deliveries FROM ingest_queue WHERE visible_at <= ? "
+                "ORDER BY enqueued_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE ingest_queue SET visible_at = ?, deliveries = deliveries + 1 "
+                "WHERE message_id = ?",
+                [(now + visibility_s, row[0]) for row in rows],
+            )
+        return [Delivery(row[0], IngestMessage.from_json(row[1]), row[2] + 1) for row in rows]
+
+    def ack(self, message_ids: list[str]) -> None:
+        with connect(self.path) as conn:
+            conn.executemany(
+                "DELETE FROM ingest_queue WHERE message_id = ?", [(m,) for m in message_ids]
+            )
+
+    def depth(self) -> int:
+        with connect(self.path) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0])
+
+    def oldest_age_s(self) -> float:
+        with connect(self.path) as conn:
+            oldest = conn.execute("SELECT MIN(enqueued_at) FROM ingest_queue").fetchone()[0]
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0

@@ -1,0 +1,49 @@
+"""The SQLite ingest queue and job store: at-least-once delivery and job status."""
+
+from __future__ import annotations
+
+import time
+
+from catalyst_search.stores.jobs import SqliteJobStore
+from catalyst_search.stores.queue import IngestMessage, SqliteQueue
+
+
+def test_claimed_messages_hide_until_acked_or_expired(tmp_path):
+    queue = SqliteQueue(tmp_path / "q.sqlite")
+    first = queue.publish(IngestMessage("j1", "default", ["/a"]))
+    queue.publish(IngestMessage("j2", "default", ["/b"]))
+    assert queue.depth() == 2
+    claimed = queue.claim(limit=1, visibility_s=0.3)
+    assert [d.message_id for d in claimed] == [first]
+    assert claimed[0].message.sources == ["/a"]
+    assert [d.message.job_id for d in queue.claim(limit=5, visibility_s=0.3)] == ["j2"]
+    assert queue.claim(limit=5, visibility_s=0.3) == []  # both in flight
+    time.sleep(0.35)
+    again = queue.claim(limit=5, visibility_s=30)
+    assert [d.message.job_id for d in again] == ["j1", "j2"]  # redelivered, not lost
+    assert again[0].deliveries == 2
+    queue.ack([d.message_id for d in again])
+    assert queue.depth() == 0
+    assert queue.oldest_age_s() == 0.0
+
+
+def test_job_status_follows_its_runs(tmp_path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    job = store.create(job_id="j", tenant_id="t", sources=["/a", "/b"], metadata={"k": 1})
+    assert job.status == "queued" and job.docs_total is None
+    store.run_started("j", "/a", run_id="r1")
+    store.progress("j", "/a", done=5, total=10)
+    job = store.get("j")
+    assert job and job.status == "running" and job.docs_done == 5
+    store.run_finished("j", "/a", status="succeeded", failures=[])
+    store.run_started("j", "/b", run_id="r2")
+    store.progress("j", "/b", done=3, total=3)
+    store.run_finished("j", "/b", status="succeeded", failures=[{"location": "/b/x.pdf"}])
+    job = store.get("j")
+    assert job and job.status == "completed_with_errors"
+    assert (job.docs_done, job.docs_total) == (8, 13)
+    store.run_started("j", "/b", run_id="r3")  # a retry
+    store.run_finished("j", "/b", status="failed", error="boom")
+    job = store.get("j")
+    assert job and job.status == "failed" and job.runs[1].attempts == 2
+    assert store.get("missing") is None
