@@ -13,6 +13,9 @@ from typing import Any
 
 from catalyst_search.client import CatalystClient, CatalystError
 from catalyst_search.settings import Settings, SettingsError, load_settings
+from catalyst_search.stores.dispatch import InvalidSource, dispatch_degraded, submit
+from catalyst_search.stores.jobs import TERMINAL, SqliteJobStore, job_view
+from catalyst_search.stores.queue import SqliteQueue
 
 
 def _parse_filter(items: list[str]) -> dict[str, Any]:
@@ -32,9 +35,31 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not path.exists():
         sys.stderr.write(f"error: {path} does not exist\n")
         return 2
+    tenant = args.tenant or settings.default_tenant
+    if settings.ingest_mode == "sync":
+        return _ingest_in_process(path, tenant, settings, wait=args.wait)
+    try:
+        job = submit(
+            SqliteJobStore(settings.jobs_db),
+            SqliteQueue(settings.queue_db),
+            tenant_id=tenant,
+            sources=[str(path.resolve())],
+        )
+    except InvalidSource as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    sys.stdout.write(f"job {job.job_id} queued ({path})\n")
+    if not args.wait:
+        sys.stdout.write(f"follow it with: catalystctl jobs status {job.job_id} --follow\n")
+        return 0
+    return _follow(job.job_id, settings)
+
+
+def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: bool) -> int:
+    """CATALYST_INGEST_MODE=sync: run the Dagster job in a child process, no daemon needed."""
     command = [sys.executable, "-m", "catalyst_orchestration.ingest", str(path.resolve())]
-    command += ["--tenant", args.tenant or settings.default_tenant]
-    if args.wait:
+    command += ["--tenant", tenant]
+    if wait:
         return subprocess.call(command)
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -43,10 +68,51 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    sys.stdout.write(
-        f"ingest of {path} started (pid {process.pid}); follow it with:\n  tail -f {log_path}\n"
-        "or run with --wait to follow it here.\n"
-    )
+    sys.stdout.write(f"ingest of {path} started (pid {process.pid}); log: {log_path}\n")
+    return 0
+
+
+def _follow(job_id: str, settings: Settings, *, interval_s: float = 1.0) -> int:
+    """Print progress until the job ends; non-zero exit when it failed."""
+    jobs = SqliteJobStore(settings.jobs_db)
+    last = ""
+    warned = False
+    while True:
+        job = jobs.get(job_id)
+        if job is None:
+            sys.stderr.write(f"error: no ingest job {job_id}\n")
+            return 2
+        total = job.docs_total
+        line = f"{job.status}: {job.docs_done}/{total if total is not None else '?'} documents"
+        if line != last:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            last = line
+        if job.status in TERMINAL:
+            for run in job.runs:
+                for failure in run.failures[:20]:
+                    sys.stdout.write(
+                        f"  failed {failure.get('location')}: {failure.get('class')} "
+                        f"{failure.get('error')}: {failure.get('message')}\n"
+                    )
+                if run.error:
+                    sys.stdout.write(f"  run {run.run_id} failed: {run.error}\n")
+            return 1 if job.status == "failed" else 0
+        reason = dispatch_degraded(jobs, stale_s=settings.dispatch_stale_s)
+        if job.status == "queued" and reason and not warned:
+            sys.stderr.write(f"warning: {reason}\n")
+            warned = True
+        time.sleep(interval_s)
+
+
+def cmd_jobs_status(args: argparse.Namespace, settings: Settings) -> int:
+    if args.follow:
+        return _follow(args.job_id, settings)
+    job = SqliteJobStore(settings.jobs_db).get(args.job_id)
+    if job is None:
+        sys.stderr.write(f"error: no ingest job {args.job_id}\n")
+        return 2
+    sys.stdout.write(json.dumps(job_view(job, settings.dagster_ui_url), indent=2) + "\n")
     return 0
 
 
@@ -100,8 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest a folder or JSONL(.gz) file through Dagster")
     ingest.add_argument("path")
     ingest.add_argument("--tenant", help="tenant the documents belong to (default: default)")
-    ingest.add_argument("--wait", action="store_true", help="follow the run here until it ends")
+    ingest.add_argument("--wait", action="store_true", help="follow the job here until it ends")
     ingest.set_defaults(func=cmd_ingest)
+
+    jobs = sub.add_parser("jobs", help="ingest jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    status = jobs_sub.add_parser("status", help="status and progress of a job")
+    status.add_argument("job_id")
+    status.add_argument("--follow", action="store_true", help="print progress until it ends")
+    status.set_defaults(func=cmd_jobs_status)
 
     serve = sub.add_parser("serve", help="start the search service")
     serve.add_argument("--host")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -43,6 +43,16 @@ class SearchMetrics:
             "catalyst_search_zero_results_total",
             "Searches that returned nothing",
             ["track", "mode"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "catalyst_ingest_queue_depth",
+            "Ingest requests waiting for a run",
+            registry=self.registry,
+        )
+        self.queue_oldest_age = Gauge(
+            "catalyst_ingest_queue_oldest_age_seconds",
+            "Age of the oldest queued ingest request",
             registry=self.registry,
         )
         self.degradations = Counter(

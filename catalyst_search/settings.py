@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_timeout_s: float = Field(2.0, gt=0)
 
+    ingest_mode: Literal["async", "sync"] = Field(
+        "async",
+        description="async: catalystctl ingest queues a job for the Dagster daemon; "
+        "sync: it runs the ingest in-process",
+    )
     dagster_ui_url: str = Field(
         "http://127.0.0.1:3000", description="Dagster UI, for links from job records to runs."
     )

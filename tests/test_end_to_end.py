@@ -40,7 +40,7 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> Non
 
 @pytest.fixture
 def env(catalyst_home: Path) -> dict[str, str]:
-    return {**os.environ, "CATALYST_INDEX_REFRESH_S": "0.2"}
+    return {**os.environ, "CATALYST_INDEX_REFRESH_S": "0.2", "CATALYST_INGEST_MODE": "sync"}
 
 
 def test_search_keeps_answering_during_an_ingest_and_sees_it_after_publish(tmp_path, env):

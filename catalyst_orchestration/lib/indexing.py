@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,16 @@ from catalyst_search.index.schema import SCHEMA_VERSION, ChunkPoint, build_paylo
 
 EMBED_GROUP = 256  # chunks encoded and upserted together
 
-Progress = Callable[[int, int], None]
+
+@dataclass(frozen=True)
+class IndexProgress:
+    chunks_done: int
+    chunks_total: int
+    documents_done: int  # unchanged, failed, and embedded documents
+    documents_total: int  # every document the source held
+
+
+Progress = Callable[[IndexProgress], None]
 
 
 def fingerprint(content_hash: str, *, chunking: ChunkingConfig, dense: str, sparse: dict) -> str:
@@ -88,6 +98,8 @@ def index_batch(
         ((doc, i) for doc, _, _ in todo for i in range(len(doc.chunks))),
         key=lambda item: len(item[0].chunks[item[1]].embed_text),
     )
+    embedded: Counter[str] = Counter()
+    finished = outcome.unchanged + len(outcome.failures)
     for start in range(0, len(pending), EMBED_GROUP):
         group = pending[start : start + EMBED_GROUP]
         mark = time.perf_counter()
@@ -103,8 +115,12 @@ def index_batch(
         writer.upsert(points)
         outcome.write_s += time.perf_counter() - mark
         outcome.chunks_written += len(points)
+        for doc, _ in group:
+            embedded[doc.document.document_id] += 1
+            if embedded[doc.document.document_id] == len(doc.chunks):
+                finished += 1
         if progress:
-            progress(outcome.chunks_written, total_chunks)
+            progress(IndexProgress(outcome.chunks_written, total_chunks, finished, batch.seen))
 
     mark = time.perf_counter()
     for doc, _, before in todo:

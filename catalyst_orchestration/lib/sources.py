@@ -15,6 +15,7 @@ from pathlib import Path
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+from catalyst_search.stores.dispatch import RECORD_SUFFIXES
 
 RECORD_MIME = "application/x-catalyst-record+json"
 
@@ -44,8 +45,7 @@ def guess_mime(path: Path) -> str:
 
 
 def is_records_file(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"))
+    return path.name.lower().endswith(RECORD_SUFFIXES)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from catalyst_search import __version__
+from catalyst_search.api.ingest import router as ingest_router
 from catalyst_search.api.routes import router
 from catalyst_search.index.backend import IndexNotReady
 from catalyst_search.metrics import SearchMetrics
@@ -20,6 +21,8 @@ from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.retrieval.filters import InvalidFilter
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
+from catalyst_search.stores.jobs import SqliteJobStore
+from catalyst_search.stores.queue import SqliteQueue
 
 log = logging.getLogger("catalyst_search")
 
@@ -32,6 +35,8 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         cfg = settings or get_settings()
         app.state.settings = cfg
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
+        app.state.jobs = SqliteJobStore(cfg.jobs_db)
+        app.state.queue = SqliteQueue(cfg.queue_db)
         log.info("search service ready; index version %s", app.state.retriever.reader.version)
         try:
             yield
@@ -75,4 +80,5 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
 
     app.include_router(router)
+    app.include_router(ingest_router)
     return app

@@ -61,3 +61,5 @@ class Readiness(BaseModel):
     ready: bool
     index_version: str | None
     detail: str
+    ingestion_dispatch: Literal["ok", "degraded"] = "ok"
+    ingestion_detail: str | None = None

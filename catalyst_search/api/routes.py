@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from catalyst_search.api.deps import RetrieverDep, SettingsDep
 from catalyst_search.api.models import Readiness, SearchRequest, SearchResponse, SearchResult
 from catalyst_search.retrieval.filters import parse_filters
+from catalyst_search.stores.dispatch import dispatch_degraded
 
 router = APIRouter(tags=["search"])
 
@@ -59,6 +60,9 @@ def search(body: SearchRequest, retriever: RetrieverDep, settings: SettingsDep) 
 @router.get("/metrics", tags=["health"], include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus exposition of this service's metrics."""
+    queue = request.app.state.queue
+    request.app.state.metrics.queue_depth.set(queue.depth())
+    request.app.state.metrics.queue_oldest_age.set(queue.oldest_age_s())
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -69,12 +73,15 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["health"], response_model=Readiness)
-def readyz(retriever: RetrieverDep) -> JSONResponse:
+def readyz(request: Request, retriever: RetrieverDep, settings: SettingsDep) -> JSONResponse:
+    """503 until an index version is loaded; says when ingestion dispatch is degraded."""
     version = retriever.reader.version
-    if version is None:
-        body = Readiness(
-            ready=False, index_version=None, detail="no index version loaded; ingest documents"
-        )
-        return JSONResponse(status_code=503, content=body.model_dump())
-    body = Readiness(ready=True, index_version=version, detail="serving")
-    return JSONResponse(status_code=200, content=body.model_dump())
+    degraded = dispatch_degraded(request.app.state.jobs, stale_s=settings.dispatch_stale_s)
+    body = Readiness(
+        ready=version is not None,
+        index_version=version,
+        detail="serving" if version else "no index version loaded; ingest documents",
+        ingestion_dispatch="degraded" if degraded else "ok",
+        ingestion_detail=degraded,
+    )
+    return JSONResponse(status_code=200 if version else 503, content=body.model_dump())

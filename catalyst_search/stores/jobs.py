@@ -193,3 +193,37 @@ class SqliteJobStore:
         with connect(self.path) as conn:
             row = conn.execute("SELECT at FROM heartbeats WHERE name = ?", (name,)).fetchone()
         return float(row[0]) if row else None
+
+
+def job_view(job: Job, dagster_ui: str) -> dict[str, Any]:
+    """The JSON a caller sees: status, progress, per-source runs with links into Dagster."""
+    total = job.docs_total
+    return {
+        "job_id": job.job_id,
+        "status": job.status,
+        "progress": {
+            "documents_done": job.docs_done,
+            "documents_total": total,
+            "percent": round(100 * job.docs_done / total, 1)
+            if total
+            else (100.0 if job.status in ("succeeded", "completed_with_errors") else 0.0),
+        },
+        "sources": [
+            {
+                "source": run.source,
+                "status": run.status,
+                "run_id": run.run_id,
+                "run_url": f"{dagster_ui.rstrip('/')}/runs/{run.run_id}" if run.run_id else None,
+                "attempts": run.attempts,
+                "documents_done": run.docs_done,
+                "documents_total": run.docs_total,
+                "failures": run.failures,
+                "artifact_uris": run.artifact_uris,
+                "error": run.error,
+            }
+            for run in job.runs
+        ],
+        "metadata": job.metadata,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+    }

@@ -7,6 +7,7 @@ import dagster as dg
 
 from catalyst_orchestration.defs.failures import failure_metadata, log_failures, raise_classified
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
+from catalyst_orchestration.defs.requests.tracking import JobTracker
 from catalyst_orchestration.defs.resources import CatalystResource
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import acquire
@@ -24,6 +25,7 @@ def raw_documents(
     """Every document of the partition's source, stored by sha256 so later steps and re-runs
     read the exact bytes that were ingested."""
     started = time.perf_counter()
+    JobTracker(context, catalyst).started()
     source = catalyst.state().source(context.partition_key)
     try:
         acquired = acquire(Path(source.uri), catalyst.artifacts())

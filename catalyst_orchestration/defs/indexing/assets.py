@@ -14,8 +14,9 @@ from catalyst_orchestration.defs.indexing.checks import (
     check_vector_dimensions,
 )
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
+from catalyst_orchestration.defs.requests.tracking import JobTracker
 from catalyst_orchestration.defs.resources import CatalystResource, EncodersResource
-from catalyst_orchestration.lib.indexing import index_batch
+from catalyst_orchestration.lib.indexing import IndexProgress, index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.stages import chunk_batch
 
@@ -73,11 +74,17 @@ def index(
     total = sum(len(doc.chunks) for doc in chunks.items)
     step = max(1, total // 20)
     last = [0]
+    tracker = JobTracker(context, catalyst)
 
-    def progress(done: int, todo: int) -> None:
-        if done - last[0] >= step or done == todo:
-            last[0] = done
-            context.log.info(f"embedded {done}/{todo} chunks ({100 * done // max(todo, 1)}%)")
+    def progress(p: IndexProgress) -> None:
+        tracker.progress(p.documents_done, p.documents_total)
+        if p.chunks_done - last[0] >= step or p.chunks_done == p.chunks_total:
+            last[0] = p.chunks_done
+            context.log.info(
+                f"embedded {p.chunks_done}/{p.chunks_total} chunks "
+                f"({100 * p.chunks_done // max(p.chunks_total, 1)}%); "
+                f"{p.documents_done}/{p.documents_total} documents done"
+            )
 
     try:
         writer = catalyst.open_writer()
@@ -108,6 +115,11 @@ def index(
         ]
     finally:
         writer.close()
+    tracker.progress(outcome.seen, outcome.seen)
+    tracker.finished(
+        failures=[f.as_dict() for f in outcome.failures],
+        artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),
+    )
     context.log.info(
         f"index {outcome.index_version}: {outcome.new} new, {outcome.changed} changed, "
         f"{outcome.unchanged} unchanged, {outcome.failed} failed documents; "

@@ -1,0 +1,62 @@
+"""Submitting ingest work: validate sources, record the job, queue it. API and CLI share this."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from catalyst_search.stores.jobs import Job, SqliteJobStore
+from catalyst_search.stores.queue import IngestMessage, SqliteQueue
+
+RECORD_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+SENSOR_NAME = "ingest_requests"
+
+
+class InvalidSource(ValueError):
+    """A source that cannot be ingested; the message says which and why."""
+
+
+def check_source(raw: str, *, where: str = "source") -> str:
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
+    if not path.exists():
+        raise InvalidSource(f"{where}: {raw} does not exist on the ingest host")
+    if path.is_file() and not path.name.lower().endswith(RECORD_SUFFIXES):
+        raise InvalidSource(
+            f"{where}: a file source must hold JSONL records ({', '.join(RECORD_SUFFIXES)})"
+        )
+    return str(path.resolve())
+
+
+def submit(
+    jobs: SqliteJobStore,
+    queue: SqliteQueue,
+    *,
+    tenant_id: str,
+    sources: list[str],
+    metadata: dict[str, Any] | None = None,
+) -> Job:
+    """Record a job for ``sources`` and queue it for the Dagster sensor."""
+    checked = [check_source(raw, where=f"sources[{i}]") for i, raw in enumerate(sources)]
+    if not checked:
+        raise InvalidSource("sources: give at least one folder or JSONL file")
+    if len(set(checked)) != len(checked):
+        raise InvalidSource("sources: each source may appear once per job")
+    job_id = uuid.uuid4().hex
+    job = jobs.create(job_id=job_id, tenant_id=tenant_id, sources=checked, metadata=metadata or {})
+    queue.publish(IngestMessage(job_id, tenant_id, checked, metadata or {}))
+    return job
+
+
+def dispatch_degraded(jobs: SqliteJobStore, *, stale_s: float) -> str | None:
+    """Why queued jobs would not start now, or None when the dispatch sensor is ticking."""
+    beat = jobs.last_beat(SENSOR_NAME)
+    if beat is None:
+        return "the Dagster daemon has never run the ingest_requests sensor (start it: make dev)"
+    age = time.time() - beat
+    if age > stale_s:
+        return f"the ingest_requests sensor last ran {age:.0f}s ago: is the Dagster daemon up?"
+    return None

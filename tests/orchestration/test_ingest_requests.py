@@ -1,0 +1,108 @@
+"""POST /ingest/bulk -> queue -> sensor -> run -> job progress, with at-least-once delivery."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+from fastapi.testclient import TestClient
+
+from catalyst_orchestration.defs.requests import sensors
+from catalyst_orchestration.defs.requests.sensors import ingest_requests
+from catalyst_orchestration.defs.resources import CatalystResource
+from catalyst_search.api.app import create_app
+from catalyst_search.settings import load_settings
+from catalyst_search.stores.queue import SqliteQueue
+from tests.conftest import icd_records, write_jsonl
+from tests.orchestration.helpers import ASSETS
+
+
+@pytest.fixture
+def api(catalyst_home):
+    with TestClient(create_app(load_settings())) as client:
+        yield client
+
+
+def _tick(instance, cursor=None):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"catalyst": CatalystResource()}
+    )
+    return ingest_requests(context)
+
+
+def _run(instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """Execute a sensor's run request the way the daemon would, tags included."""
+    tags = {
+        **request.tags,
+        "dagster/run_key": request.run_key,
+        "dagster/sensor_name": sensors.SENSOR_NAME,
+    }
+    return dg.materialize(
+        ASSETS,
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=tags,
+        resources={"catalyst": CatalystResource(), "encoders": _encoders()},
+    )
+
+
+def _encoders():
+    from catalyst_orchestration.defs.resources import EncodersResource
+
+    return EncodersResource()
+
+
+@pytest.mark.parametrize(
+    "sources, fragment",
+    [
+        (["relative/path"], "absolute path"),
+        (["/nonexistent/corpus"], "does not exist"),
+        ([], "sources"),
+    ],
+)
+def test_bulk_rejects_bad_sources(api, sources, fragment):
+    response = api.post("/ingest/bulk", json={"sources": sources})
+    assert response.status_code == 422
+    assert fragment in json.dumps(response.json())
+
+
+def test_unknown_job_is_404(api):
+    assert api.get("/ingest/jobs/nope").status_code == 404
+
+
+def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypatch):
+    monkeypatch.setattr(sensors, "VISIBILITY_S", 0.0)  # every tick redelivers unacked messages
+    source = write_jsonl(tmp_path / "records.jsonl", icd_records(limit=12))
+    accepted = api.post("/ingest/bulk", json={"sources": [str(source)], "metadata": {"by": "t"}})
+    assert accepted.status_code == 202
+    job_id = accepted.json()["job_id"]
+    assert api.get(f"/ingest/jobs/{job_id}").json()["status"] == "queued"
+
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        assert request.run_key == f"{job_id}:0"
+        assert request.tags["catalyst/job_id"] == job_id
+        instance.add_dynamic_partitions("ingest_batches", [request.partition_key])
+
+        # not yet run: the message is redelivered, with the same run key (no second run)
+        again = _tick(instance, first.cursor)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+        assert SqliteQueue(load_settings().queue_db).depth() == 1
+
+        assert _run(instance, request).success
+        done = _tick(instance, again.cursor)
+        assert done.run_requests == []
+        assert SqliteQueue(load_settings().queue_db).depth() == 0  # acknowledged
+        assert json.loads(done.cursor) == {"pending": {}}
+
+    job = api.get(f"/ingest/jobs/{job_id}").json()
+    assert job["status"] == "succeeded"
+    assert job["progress"] == {"documents_done": 12, "documents_total": 12, "percent": 100.0}
+    run = job["sources"][0]
+    assert run["run_id"] and run["run_url"].endswith(run["run_id"])
+    assert run["attempts"] == 1 and run["failures"] == []
+    assert run["artifact_uris"][0].startswith("file://")
+    assert job["metadata"] == {"by": "t"}
