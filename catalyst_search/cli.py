@@ -13,9 +13,13 @@ from typing import Any
 
 from catalyst_search.client import CatalystClient, CatalystError
 from catalyst_search.settings import Settings, SettingsError, load_settings
-from catalyst_search.stores.dispatch import InvalidSource, dispatch_degraded, submit
+from catalyst_search.stores.dispatch import (
+    InvalidSource,
+    dispatch_degraded,
+    open_dispatcher,
+    submit,
+)
 from catalyst_search.stores.jobs import TERMINAL, SqliteJobStore, job_view
-from catalyst_search.stores.queue import SqliteQueue
 
 
 def _parse_filter(items: list[str]) -> dict[str, Any]:
@@ -41,7 +45,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     try:
         job = submit(
             SqliteJobStore(settings.jobs_db),
-            SqliteQueue(settings.queue_db),
+            open_dispatcher(settings),
             tenant_id=tenant,
             sources=[str(path.resolve())],
         )

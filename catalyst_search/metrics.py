@@ -55,6 +55,16 @@ class SearchMetrics:
             "Age of the oldest queued ingest request",
             registry=self.registry,
         )
+        self.outbox_depth = Gauge(
+            "catalyst_ingest_outbox_depth",
+            "Ingest requests kept locally because the queue was unreachable",
+            registry=self.registry,
+        )
+        self.outages = Counter(
+            "catalyst_ingest_dispatch_outages",
+            "Ingest requests that found the queue unreachable",
+            registry=self.registry,
+        )
         self.degradations = Counter(
             "catalyst_search_degradations_total",
             "Searches served below the requested quality, by reason",

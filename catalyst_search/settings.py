@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     openai_timeout_s: float = Field(2.0, gt=0)
 
+    queue: str | None = Field(
+        None, description="redis://host:6379/0 for Redis Streams; unset: SQLite under home."
+    )
+    redis_prefix: str = Field("catalyst", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    outbox_drain_s: float = Field(2.0, gt=0, description="How often the outbox is retried.")
     ingest_mode: Literal["async", "sync"] = Field(
         "async",
         description="async: catalystctl ingest queues a job for the Dagster daemon; "
@@ -126,6 +131,10 @@ class Settings(BaseSettings):
     @property
     def queue_db(self) -> Path:
         return self.home / "queue.sqlite"
+
+    @property
+    def outbox_db(self) -> Path:
+        return self.home / "outbox.sqlite"
 
     @property
     def jobs_db(self) -> Path:

@@ -17,11 +17,19 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.helpers.services import MACHINE_REDIS, delete_prefix, machine_redis, unique_prefix
 from tests.test_end_to_end import _free_port, _wait_ready
 
 
-@pytest.fixture
-def processes(catalyst_home, tmp_path):
+@pytest.fixture(params=["sqlite", "redis"])
+def processes(request, catalyst_home, tmp_path):
+    """The daemon and the service, on the SQLite queue or on the machine's Redis."""
+    queue_env: dict[str, str] = {}
+    if request.param == "redis":
+        client = machine_redis()
+        prefix = unique_prefix()
+        request.addfinalizer(lambda: delete_prefix(client, prefix))
+        queue_env = {"CATALYST_QUEUE": MACHINE_REDIS, "CATALYST_REDIS_PREFIX": prefix}
     dagster_home = tmp_path / "dagster"
     shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {
@@ -29,6 +37,7 @@ def processes(catalyst_home, tmp_path):
         "DAGSTER_HOME": str(dagster_home),
         "CATALYST_INDEX_REFRESH_S": "0.2",
         "CATALYST_DISPATCH_STALE_S": "60",
+        **queue_env,
     }
     started = []
 

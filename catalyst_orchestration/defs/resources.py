@@ -11,8 +11,9 @@ from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
 from catalyst_search.index.backend import IndexWriter, open_writer
 from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
 from catalyst_search.settings import Settings, load_settings
+from catalyst_search.stores.dispatch import open_queue
 from catalyst_search.stores.jobs import SqliteJobStore
-from catalyst_search.stores.queue import SqliteQueue
+from catalyst_search.stores.queue import IngestQueue
 
 
 class CatalystResource(dg.ConfigurableResource):
@@ -41,8 +42,8 @@ class CatalystResource(dg.ConfigurableResource):
     def state(self) -> StateStore:
         return StateStore(self.settings().state_db)
 
-    def queue(self) -> SqliteQueue:
-        return SqliteQueue(self.settings().queue_db)
+    def queue(self) -> IngestQueue:
+        return open_queue(self.settings())
 
     def jobs(self) -> SqliteJobStore:
         return SqliteJobStore(self.settings().jobs_db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +22,9 @@ from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.retrieval.filters import InvalidFilter
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
+from catalyst_search.stores.dispatch import open_dispatcher
 from catalyst_search.stores.jobs import SqliteJobStore
-from catalyst_search.stores.queue import SqliteQueue
+from catalyst_search.stores.outbox import drain_forever
 
 log = logging.getLogger("catalyst_search")
 
@@ -36,11 +38,21 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         app.state.settings = cfg
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
         app.state.jobs = SqliteJobStore(cfg.jobs_db)
-        app.state.queue = SqliteQueue(cfg.queue_db)
+        app.state.dispatcher = open_dispatcher(cfg, on_outage=app.state.metrics.outages.inc)
+        stop = threading.Event()
+        drainer = threading.Thread(
+            target=drain_forever,
+            args=(app.state.dispatcher, stop, cfg.outbox_drain_s),
+            name="outbox-drain",
+            daemon=True,
+        )
+        drainer.start()
         log.info("search service ready; index version %s", app.state.retriever.reader.version)
         try:
             yield
         finally:
+            stop.set()
+            drainer.join(timeout=5)
             if retriever is None:
                 app.state.retriever.reader.close()
 

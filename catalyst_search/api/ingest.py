@@ -35,7 +35,7 @@ def bulk(body: BulkIngestRequest, request: Request, settings: SettingsDep) -> Jo
     try:
         job = submit(
             request.app.state.jobs,
-            request.app.state.queue,
+            request.app.state.dispatcher,
             tenant_id=settings.default_tenant,
             sources=body.sources,
             metadata=body.metadata,

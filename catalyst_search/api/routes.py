@@ -12,6 +12,7 @@ from catalyst_search.api.deps import RetrieverDep, SettingsDep
 from catalyst_search.api.models import Readiness, SearchRequest, SearchResponse, SearchResult
 from catalyst_search.retrieval.filters import parse_filters
 from catalyst_search.stores.dispatch import dispatch_degraded
+from catalyst_search.stores.outbox import QUEUE_ERRORS
 
 router = APIRouter(tags=["search"])
 
@@ -60,9 +61,14 @@ def search(body: SearchRequest, retriever: RetrieverDep, settings: SettingsDep) 
 @router.get("/metrics", tags=["health"], include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus exposition of this service's metrics."""
-    queue = request.app.state.queue
-    request.app.state.metrics.queue_depth.set(queue.depth())
-    request.app.state.metrics.queue_oldest_age.set(queue.oldest_age_s())
+    dispatcher = request.app.state.dispatcher
+    metrics = request.app.state.metrics
+    metrics.outbox_depth.set(dispatcher.depth())
+    try:
+        metrics.queue_depth.set(dispatcher.queue.depth())
+        metrics.queue_oldest_age.set(dispatcher.queue.oldest_age_s())
+    except QUEUE_ERRORS:
+        pass  # the queue is down: its gauges keep their last values, the outbox says the rest
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from catalyst_search.settings import Settings, SettingsError
 from catalyst_search.stores.jobs import Job, SqliteJobStore
-from catalyst_search.stores.queue import IngestMessage, SqliteQueue
+from catalyst_search.stores.outbox import Dispatcher
+from catalyst_search.stores.queue import IngestMessage, IngestQueue, SqliteQueue
 
 RECORD_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 SENSOR_NAME = "ingest_requests"
@@ -31,9 +34,27 @@ def check_source(raw: str, *, where: str = "source") -> str:
     return str(path.resolve())
 
 
+def open_queue(settings: Settings) -> IngestQueue:
+    """Redis Streams when ``CATALYST_QUEUE`` names a Redis URL, else SQLite under home."""
+    if settings.queue:
+        if not settings.queue.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(
+                f"CATALYST_QUEUE={settings.queue!r}: expected a redis:// URL, or unset it for "
+                "the SQLite queue"
+            )
+        from catalyst_search.stores.redis_queue import RedisQueue
+
+        return RedisQueue.from_url(settings.queue, prefix=settings.redis_prefix)
+    return SqliteQueue(settings.queue_db)
+
+
+def open_dispatcher(settings: Settings, on_outage: Callable[[], None] | None = None) -> Dispatcher:
+    return Dispatcher(open_queue(settings), SqliteQueue(settings.outbox_db), on_outage=on_outage)
+
+
 def submit(
     jobs: SqliteJobStore,
-    queue: SqliteQueue,
+    queue: Dispatcher | IngestQueue,
     *,
     tenant_id: str,
     sources: list[str],

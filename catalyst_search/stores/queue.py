@@ -99,6 +99,14 @@ class SqliteQueue:
             )
         return [Delivery(row[0], IngestMessage.from_json(row[1]), row[2] + 1) for row in rows]
 
+    def release(self, message_ids: list[str]) -> None:
+        """Make claimed messages visible again at once."""
+        with connect(self.path) as conn:
+            conn.executemany(
+                "UPDATE ingest_queue SET visible_at = 0 WHERE message_id = ?",
+                [(m,) for m in message_ids],
+            )
+
     def ack(self, message_ids: list[str]) -> None:
         with connect(self.path) as conn:
             conn.executemany(

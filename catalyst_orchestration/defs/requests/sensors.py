@@ -60,6 +60,10 @@ def ingest_requests(
         for n, uri in enumerate(message.sources):
             source = state.register_source(message.tenant_id, uri)
             key = f"{message.job_id}:{n}"
+            keys.append(key)
+            requested = {r.run_key for r in run_requests}
+            if key in requested or runs_recorded(context.instance, [key]):
+                continue  # a repeated message (redelivery, outbox replay): its run exists
             partitions.append(source.partition_key)
             run_requests.append(
                 dg.RunRequest(
@@ -68,7 +72,6 @@ def ingest_requests(
                     tags={JOB_TAG: message.job_id, SOURCE_TAG: uri},
                 )
             )
-            keys.append(key)
         pending[delivery.message_id] = keys
     return dg.SensorResult(
         run_requests=run_requests,

@@ -1,0 +1,89 @@
+"""Redis down: requests are accepted into the outbox and counted; once Redis is back they are
+delivered, and each job runs once with no duplicate points, even when a message repeats."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import dagster as dg
+from fastapi.testclient import TestClient
+
+from catalyst_orchestration.defs.requests.sensors import ingest_requests
+from catalyst_orchestration.defs.resources import CatalystResource
+from catalyst_search.api.app import create_app
+from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.filters import FilterSpec
+from catalyst_search.settings import load_settings
+from catalyst_search.stores.queue import IngestMessage
+from catalyst_search.stores.redis_queue import RedisQueue
+from tests.conftest import icd_records, write_jsonl
+from tests.helpers.services import free_port, private_redis
+from tests.orchestration.test_ingest_requests import _run
+
+
+def _metric(client: TestClient, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, monkeypatch, caplog):
+    port = free_port()  # nothing listens here yet: Redis is "down"
+    monkeypatch.setenv("CATALYST_QUEUE", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setenv("CATALYST_OUTBOX_DRAIN_S", "0.2")
+    first = write_jsonl(tmp_path / "a.jsonl", icd_records(limit=6))
+    second = write_jsonl(tmp_path / "b.jsonl", icd_records(prefix="E66", limit=4))
+    caplog.set_level(logging.WARNING, logger="catalyst_search.dispatch")
+
+    with TestClient(create_app(load_settings())) as api:
+        jobs = [api.post("/ingest/bulk", json={"sources": [str(path)]}) for path in (first, second)]
+        assert [r.status_code for r in jobs] == [202, 202]
+        job_ids = [r.json()["job_id"] for r in jobs]
+        assert _metric(api, "catalyst_ingest_dispatch_outages_total") == 2
+        assert _metric(api, "catalyst_ingest_outbox_depth") == 2
+        assert "kept in the outbox" in caplog.text
+        assert api.get(f"/ingest/jobs/{job_ids[0]}").json()["status"] == "queued"
+
+        with private_redis(port) as redis_client:  # Redis comes back
+            deadline = time.monotonic() + 15
+            while _metric(api, "catalyst_ingest_outbox_depth") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _metric(api, "catalyst_ingest_outbox_depth") == 0
+            queue = RedisQueue(redis_client)
+            assert queue.depth() == 2
+            # the outbox replayed a message twice (a crash between publish and delete)
+            queue.publish(IngestMessage(job_ids[0], "default", [str(first.resolve())]))
+
+            with dg.instance_for_test() as instance:
+                tick = ingest_requests(
+                    dg.build_sensor_context(
+                        instance=instance, resources={"catalyst": CatalystResource()}
+                    )
+                )
+                assert sorted(r.run_key for r in tick.run_requests) == sorted(
+                    f"{job}:0" for job in job_ids
+                )
+                for request in tick.run_requests:
+                    instance.add_dynamic_partitions("ingest_batches", [request.partition_key])
+                    assert _run(instance, request).success
+                after = ingest_requests(
+                    dg.build_sensor_context(
+                        instance=instance,
+                        cursor=tick.cursor,
+                        resources={"catalyst": CatalystResource()},
+                    )
+                )
+                assert after.run_requests == []
+                assert len(instance.get_runs()) == 2  # one run per job, none for the repeat
+            assert queue.depth() == 0
+
+        statuses = [api.get(f"/ingest/jobs/{job}").json()["status"] for job in job_ids]
+        assert statuses == ["succeeded", "succeeded"]
+
+    reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
+    try:
+        assert reader.count(FilterSpec()) == 10  # 6 + 4 documents, one chunk each
+    finally:
+        reader.close()
