@@ -1,0 +1,57 @@
+"""The production Dagster instance (deploy/dagster.postgres.yaml) on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from catalyst_orchestration.ingest import run_ingest
+from catalyst_search.settings import load_settings
+from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.helpers.services import require
+
+PG_ADMIN = os.environ.get("CATALYST_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def pg_database():
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(PG_ADMIN, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        require(False, f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
+    admin.autocommit = True
+    name = f"catalyst_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def test_ingest_runs_are_stored_in_postgres(catalyst_home, tmp_path, monkeypatch, pg_database):
+    import psycopg2
+
+    dagster_home = tmp_path / "dagster"
+    shutil.copyfile(ROOT / "deploy" / "dagster.postgres.yaml", dagster_home / "dagster.yaml")
+    dagster_url = pg_database.replace("postgresql://", "postgresql+psycopg2://")
+    monkeypatch.setenv("DAGSTER_PG_URL", dagster_url)
+    source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=5))
+    summary = run_ingest(source, tenant="default", settings=load_settings())
+    assert summary["success"] and summary["documents_new"] == 5
+    with psycopg2.connect(pg_database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", (summary["run_id"],))
+        assert cur.fetchone() == ("SUCCESS",)
+        cur.execute(
+            "SELECT COUNT(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
+            (summary["run_id"], "ASSET_MATERIALIZATION"),
+        )
+        assert cur.fetchone()[0] == 4
