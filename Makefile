@@ -18,12 +18,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Tesseract reads text from images (the vision track). Debian/Ubuntu: installed here if missing.
+# System tools the tests and the demo use, from Debian's packages when missing (as root):
+# tesseract-ocr reads text from images (vision track); prometheus-pushgateway receives the
+# ingestion runs' counters in the tests.
+SYSTEM_PACKAGES := tesseract:tesseract-ocr prometheus-pushgateway:prometheus-pushgateway
 system-deps:
-	@command -v tesseract >/dev/null || { \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -q && apt-get install -y -q tesseract-ocr; \
-	  else echo "please install tesseract-ocr (image OCR), e.g. sudo apt-get install tesseract-ocr"; exit 1; fi; }
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; fi
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

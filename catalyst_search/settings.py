@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field("catalyst", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     outbox_drain_s: float = Field(2.0, gt=0, description="How often the outbox is retried.")
+    pushgateway_url: str | None = Field(
+        None, description="Prometheus Pushgateway ingestion runs push their counters to."
+    )
     ingest_mode: Literal["async", "sync"] = Field(
         "async",
         description="async: catalystctl ingest queues a job for the Dagster daemon; "

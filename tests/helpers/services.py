@@ -79,3 +79,34 @@ def private_redis(port: int) -> Iterator[redis.Redis]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def private_pushgateway(port: int) -> Iterator[str]:
+    """Debian's prometheus-pushgateway on ``port`` (in memory), stopped on exit."""
+    import requests
+
+    binary = shutil.which("prometheus-pushgateway")
+    require(binary is not None, "prometheus-pushgateway is not installed")
+    assert binary is not None
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [binary, f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("pushgateway did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -17,6 +17,7 @@ from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batch
 from catalyst_orchestration.defs.requests.tracking import JobTracker
 from catalyst_orchestration.defs.resources import CatalystResource, EncodersResource
 from catalyst_orchestration.lib.indexing import IndexProgress, index_batch
+from catalyst_orchestration.lib.pushgateway import push_outcome
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.stages import chunk_batch
 
@@ -115,6 +116,19 @@ def index(
         ]
     finally:
         writer.close()
+    if settings.pushgateway_url:
+        try:
+            push_outcome(
+                settings.pushgateway_url,
+                outcome,
+                partition=context.partition_key,
+                tenant_id=chunks.tenant_id,
+                step_retries=context.retry_number,
+                run_retries=int(context.run.tags.get("dagster/retry_number", 0)),
+                duration_s=time.perf_counter() - started,
+            )
+        except OSError as exc:  # monitoring must not fail the ingest
+            context.log.warning(f"could not push metrics to {settings.pushgateway_url}: {exc}")
     tracker.progress(outcome.seen, outcome.seen)
     tracker.finished(
         failures=[f.as_dict() for f in outcome.failures],
