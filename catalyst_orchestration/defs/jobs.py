@@ -4,9 +4,13 @@ import dagster as dg
 
 from catalyst_orchestration.defs.partitions import ingest_batches
 
+#: The four steps run one after another on one batch, so one process runs them all: a process
+#: per step (the multiprocess default) cost ~10 s of extra start-up per run, measured with
+#: bench/async_ingest.py. Step retries work the same in-process.
 ingest_job = dg.define_asset_job(
     "ingest",
     selection=dg.AssetSelection.groups("ingestion"),
     partitions_def=ingest_batches,
+    executor_def=dg.in_process_executor,
     description="Acquire, parse, chunk, embed and index one registered source.",
 )

@@ -156,11 +156,13 @@ class SqliteJobStore:
             conn.execute("UPDATE jobs SET updated_at = ? WHERE job_id = ?", (now, job_id))
 
     def run_started(self, job_id: str, source: str, *, run_id: str) -> None:
-        """A run (or a retry of it) began working on ``source``."""
+        """A run (or a retry of it) began working on ``source``; repeats within a run are no-ops
+        for the attempt count, so every step may call it."""
         with connect(self.path) as conn:
             conn.execute(
-                "UPDATE job_runs SET attempts = attempts + 1 WHERE job_id = ? AND source = ?",
-                (job_id, source),
+                "UPDATE job_runs SET attempts = attempts + 1 "
+                "WHERE job_id = ? AND source = ? AND (run_id IS NULL OR run_id != ?)",
+                (job_id, source, run_id),
             )
         self._update(job_id, source, run_id=run_id, status="running", error=None)
 

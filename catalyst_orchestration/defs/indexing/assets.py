@@ -76,6 +76,7 @@ def index(
     step = max(1, total // 20)
     last = [0]
     tracker = JobTracker(context, catalyst)
+    tracker.started()  # a retry run may start here, re-executing only the failed step
 
     def progress(p: IndexProgress) -> None:
         tracker.progress(p.documents_done, p.documents_total)

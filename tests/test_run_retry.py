@@ -1,0 +1,107 @@
+"""A run worker killed (SIGKILL) mid-run: the run fails, Dagster's run retries (dagster.yaml)
+start it again, the job ends ``succeeded`` after two attempts, and the index holds each chunk
+once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.filters import FilterSpec, document_filter
+from catalyst_search.settings import load_settings
+from tests.conftest import ROOT, write_jsonl
+from tests.test_async_ingest import processes  # noqa: F401  (fixture)
+from tests.test_end_to_end import _free_port
+
+
+def _records(n: int) -> list[dict]:
+    import gzip
+    import json
+
+    with gzip.open(ROOT / "bench" / "data" / "icd10cm" / "corpus.jsonl.gz", "rt") as handle:
+        return [json.loads(next(handle)) for _ in range(n)]
+
+
+def _run_worker(dagster_home: str, run_id: str) -> int | None:
+    """The pid of the process executing ``run_id``, from the run's own engine events."""
+    import re
+
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(dagster_home)
+    for entry in instance.all_logs(run_id):
+        match = re.search(r"Started process for run \(pid: (\d+)\)", entry.message or "")
+        if match:
+            return int(match.group(1))
+    return None
+
+
+@pytest.mark.parametrize("processes", ["sqlite"], indirect=True)
+def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  # noqa: F811
+    env, start = processes
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    start(sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port))
+    start(
+        str(Path(sys.executable).with_name("dagster-daemon")),
+        "run",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    records = _records(1500)
+    source = write_jsonl(tmp_path / "batch.jsonl", records)
+    job_url = (
+        url
+        + requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10).json()[
+            "status_url"
+        ]
+    )
+
+    killed = None
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and killed is None:
+        job = requests.get(job_url, timeout=10).json()
+        run_id = job["sources"][0]["run_id"]
+        if run_id and 0 < job["progress"]["documents_done"] < len(records):
+            killed = _run_worker(env["DAGSTER_HOME"], run_id)
+            if killed:
+                os.kill(killed, signal.SIGKILL)
+        time.sleep(0.2)
+    assert killed, "never caught the run mid-index"
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = requests.get(job_url, timeout=10).json()
+        if job["status"] == "succeeded":
+            break
+        time.sleep(0.5)
+    assert job["status"] == "succeeded", job
+    assert job["sources"][0]["attempts"] == 2
+    settings = load_settings()
+    chunks = StateStore(settings.state_db).chunk_total(
+        settings.collection, "default", str(source.resolve())
+    )
+    reader = EmbeddedReader(settings.index_dir, refresh_s=0)
+    try:
+        assert reader.count(FilterSpec()) == chunks  # every chunk once, nothing extra
+        documents = {r["id"] for r in records}
+        assert chunks >= len(documents)
+        for document_id in list(documents)[:50]:
+            assert reader.count(document_filter("default", document_id)) >= 1
+    finally:
+        reader.close()
