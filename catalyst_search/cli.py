@@ -17,9 +17,10 @@ from catalyst_search.stores.dispatch import (
     InvalidSource,
     dispatch_degraded,
     open_dispatcher,
+    open_jobs,
     submit,
 )
-from catalyst_search.stores.jobs import TERMINAL, SqliteJobStore, job_view
+from catalyst_search.stores.jobs import TERMINAL, job_view
 
 
 def _parse_filter(items: list[str]) -> dict[str, Any]:
@@ -43,20 +44,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if settings.ingest_mode == "sync":
         return _ingest_in_process(path, tenant, settings, wait=args.wait)
     try:
-        job = submit(
-            SqliteJobStore(settings.jobs_db),
-            open_dispatcher(settings),
-            tenant_id=tenant,
-            sources=[str(path.resolve())],
+        job_id, where = submit(
+            open_dispatcher(settings), tenant_id=tenant, sources=[str(path.resolve())]
         )
     except InvalidSource as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    sys.stdout.write(f"job {job.job_id} queued ({path})\n")
+    held = " (the queue is unreachable: held in the local outbox)" if where == "outbox" else ""
+    sys.stdout.write(f"job {job_id} queued ({path}){held}\n")
     if not args.wait:
-        sys.stdout.write(f"follow it with: catalystctl jobs status {job.job_id} --follow\n")
+        sys.stdout.write(f"follow it with: catalystctl jobs status {job_id} --follow\n")
         return 0
-    return _follow(job.job_id, settings)
+    return _follow(job_id, settings)
 
 
 def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: bool) -> int:
@@ -78,7 +77,7 @@ def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: boo
 
 def _follow(job_id: str, settings: Settings, *, interval_s: float = 1.0) -> int:
     """Print progress until the job ends; non-zero exit when it failed."""
-    jobs = SqliteJobStore(settings.jobs_db)
+    jobs = open_jobs(settings)
     last = ""
     warned = False
     while True:
@@ -112,7 +111,7 @@ def _follow(job_id: str, settings: Settings, *, interval_s: float = 1.0) -> int:
 def cmd_jobs_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.follow:
         return _follow(args.job_id, settings)
-    job = SqliteJobStore(settings.jobs_db).get(args.job_id)
+    job = open_jobs(settings).get(args.job_id)
     if job is None:
         sys.stderr.write(f"error: no ingest job {args.job_id}\n")
         return 2

@@ -11,8 +11,8 @@ from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
 from catalyst_search.index.backend import IndexWriter, open_writer
 from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
 from catalyst_search.settings import Settings, load_settings
-from catalyst_search.stores.dispatch import open_queue
-from catalyst_search.stores.jobs import SqliteJobStore
+from catalyst_search.stores.dispatch import open_jobs, open_queue
+from catalyst_search.stores.jobs import JobStore
 from catalyst_search.stores.queue import IngestQueue
 
 
@@ -45,8 +45,8 @@ class CatalystResource(dg.ConfigurableResource):
     def queue(self) -> IngestQueue:
         return open_queue(self.settings())
 
-    def jobs(self) -> SqliteJobStore:
-        return SqliteJobStore(self.settings().jobs_db)
+    def jobs(self) -> JobStore:
+        return open_jobs(self.settings())
 
     def artifacts(self) -> LocalArtifactStore:
         return LocalArtifactStore(self.settings().artifacts_dir)

@@ -23,7 +23,6 @@ from catalyst_search.retrieval.filters import InvalidFilter
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
 from catalyst_search.stores.dispatch import open_dispatcher
-from catalyst_search.stores.jobs import SqliteJobStore
 from catalyst_search.stores.outbox import drain_forever
 
 log = logging.getLogger("catalyst_search")
@@ -37,7 +36,6 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         cfg = settings or get_settings()
         app.state.settings = cfg
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
-        app.state.jobs = SqliteJobStore(cfg.jobs_db)
         app.state.dispatcher = open_dispatcher(cfg, on_outage=app.state.metrics.outages.inc)
         stop = threading.Event()
         drainer = threading.Thread(

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalyst_search.api.deps import SettingsDep
-from catalyst_search.stores.dispatch import InvalidSource, submit
-from catalyst_search.stores.jobs import SqliteJobStore, job_view
+from catalyst_search.stores.dispatch import InvalidSource, find_job, submit
+from catalyst_search.stores.jobs import job_view
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
@@ -33,8 +33,7 @@ class JobAccepted(BaseModel):
 def bulk(body: BulkIngestRequest, request: Request, settings: SettingsDep) -> JobAccepted:
     """Persist the request as a job and queue it; a Dagster sensor turns it into runs."""
     try:
-        job = submit(
-            request.app.state.jobs,
+        job_id, _ = submit(
             request.app.state.dispatcher,
             tenant_id=settings.default_tenant,
             sources=body.sources,
@@ -42,16 +41,13 @@ def bulk(body: BulkIngestRequest, request: Request, settings: SettingsDep) -> Jo
         )
     except InvalidSource as exc:
         raise HTTPException(422, str(exc)) from exc
-    return JobAccepted(
-        job_id=job.job_id, status=job.status, status_url=f"/ingest/jobs/{job.job_id}"
-    )
+    return JobAccepted(job_id=job_id, status="queued", status_url=f"/ingest/jobs/{job_id}")
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, request: Request, settings: SettingsDep) -> dict[str, Any]:
     """Status, progress, per-document failures, retries and Dagster run links of a job."""
-    jobs: SqliteJobStore = request.app.state.jobs
-    job = jobs.get(job_id)
+    job = find_job(request.app.state.dispatcher, job_id)
     if job is None or job.tenant_id != settings.default_tenant:
         raise HTTPException(404, f"no ingest job {job_id}")
     return job_view(job, settings.dagster_ui_url)

@@ -82,7 +82,9 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request, retriever: RetrieverDep, settings: SettingsDep) -> JSONResponse:
     """503 until an index version is loaded; says when ingestion dispatch is degraded."""
     version = retriever.reader.version
-    degraded = dispatch_degraded(request.app.state.jobs, stale_s=settings.dispatch_stale_s)
+    degraded = dispatch_degraded(
+        request.app.state.dispatcher.jobs, stale_s=settings.dispatch_stale_s
+    )
     body = Readiness(
         ready=version is not None,
         index_version=version,

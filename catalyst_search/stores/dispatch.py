@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from catalyst_search.settings import Settings, SettingsError
-from catalyst_search.stores.jobs import Job, SqliteJobStore
-from catalyst_search.stores.outbox import Dispatcher
+from catalyst_search.stores.jobs import Job, JobStore, SourceRun, SqliteJobStore
+from catalyst_search.stores.outbox import QUEUE_ERRORS, Dispatcher
 from catalyst_search.stores.queue import IngestMessage, IngestQueue, SqliteQueue
 
 RECORD_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -48,33 +48,65 @@ def open_queue(settings: Settings) -> IngestQueue:
     return SqliteQueue(settings.queue_db)
 
 
+def open_jobs(settings: Settings) -> JobStore:
+    """Job records beside the queue: Redis with the Redis queue, else SQLite under home."""
+    if settings.queue:
+        from catalyst_search.stores.redis_jobs import RedisJobStore
+        from catalyst_search.stores.redis_queue import RedisQueue
+
+        queue = RedisQueue.from_url(settings.queue, prefix=settings.redis_prefix)
+        return RedisJobStore(queue.client, prefix=settings.redis_prefix)
+    return SqliteJobStore(settings.jobs_db)
+
+
 def open_dispatcher(settings: Settings, on_outage: Callable[[], None] | None = None) -> Dispatcher:
-    return Dispatcher(open_queue(settings), SqliteQueue(settings.outbox_db), on_outage=on_outage)
+    return Dispatcher(
+        open_queue(settings),
+        SqliteQueue(settings.outbox_db),
+        open_jobs(settings),
+        on_outage=on_outage,
+    )
 
 
 def submit(
-    jobs: SqliteJobStore,
-    queue: Dispatcher | IngestQueue,
+    dispatcher: Dispatcher,
     *,
     tenant_id: str,
     sources: list[str],
     metadata: dict[str, Any] | None = None,
-) -> Job:
-    """Record a job for ``sources`` and queue it for the Dagster sensor."""
+) -> tuple[str, str]:
+    """Validate ``sources`` and hand the job to the dispatcher: (job id, ``queue``|``outbox``)."""
     checked = [check_source(raw, where=f"sources[{i}]") for i, raw in enumerate(sources)]
     if not checked:
         raise InvalidSource("sources: give at least one folder or JSONL file")
     if len(set(checked)) != len(checked):
         raise InvalidSource("sources: each source may appear once per job")
-    job_id = uuid.uuid4().hex
-    job = jobs.create(job_id=job_id, tenant_id=tenant_id, sources=checked, metadata=metadata or {})
-    queue.publish(IngestMessage(job_id, tenant_id, checked, metadata or {}))
-    return job
+    message = IngestMessage(uuid.uuid4().hex, tenant_id, checked, metadata or {})
+    return message.job_id, dispatcher.publish(message)
 
 
-def dispatch_degraded(jobs: SqliteJobStore, *, stale_s: float) -> str | None:
+def find_job(dispatcher: Dispatcher, job_id: str) -> Job | None:
+    """The job record, or a queued view of a job still waiting in the outbox."""
+    try:
+        job = dispatcher.jobs.get(job_id)
+    except QUEUE_ERRORS:
+        job = None
+    if job is not None:
+        return job
+    waiting = dispatcher.waiting(job_id)
+    if waiting is None:
+        return None
+    now = time.time()
+    runs = [SourceRun(source=s, status="queued") for s in waiting.sources]
+    return Job(job_id, waiting.tenant_id, waiting.sources, waiting.metadata, now, now, runs)
+
+
+def dispatch_degraded(jobs: JobStore, *, stale_s: float) -> str | None:
     """Why queued jobs would not start now, or None when the dispatch sensor is ticking."""
-    beat = jobs.last_beat(SENSOR_NAME)
+    try:
+        beat = jobs.last_beat(SENSOR_NAME)
+    except QUEUE_ERRORS as exc:
+        return f"the ingest queue is unreachable ({exc}); requests wait in the local outbox"
     if beat is None:
         return "the Dagster daemon has never run the ingest_requests sensor (start it: make dev)"
     age = time.time() - beat

@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from catalyst_search.stores.sqlite import connect
 
@@ -90,6 +90,33 @@ class Job:
         return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
 
 
+class JobStore(Protocol):
+    def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
+
+    def exists(self, job_id: str) -> bool: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def run_started(self, job_id: str, source: str, *, run_id: str) -> None: ...
+
+    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None: ...
+
+    def run_finished(
+        self,
+        job_id: str,
+        source: str,
+        *,
+        status: str,
+        failures: list[dict[str, Any]] | None = None,
+        artifact_uris: list[str] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def beat(self, name: str) -> None: ...
+
+    def last_beat(self, name: str) -> float | None: ...
+
+
 class SqliteJobStore:
     """The embedded default: ``$CATALYST_HOME/jobs.sqlite``."""
 
@@ -112,6 +139,11 @@ class SqliteJobStore:
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def exists(self, job_id: str) -> bool:
+        with connect(self.path) as conn:
+            found = conn.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return found is not None
 
     def get(self, job_id: str) -> Job | None:
         with connect(self.path) as conn:

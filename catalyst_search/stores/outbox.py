@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from catalyst_search.stores.jobs import JobStore
 from catalyst_search.stores.queue import IngestMessage, IngestQueue, SqliteQueue
 
 log = logging.getLogger("catalyst_search.dispatch")
@@ -31,19 +32,32 @@ class Dispatcher:
         self,
         queue: IngestQueue,
         outbox: SqliteQueue,
+        jobs: JobStore,
         *,
         on_outage: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
         self.outbox = outbox
+        self.jobs = jobs
         self._on_outage = on_outage
         self._lock = threading.Lock()
+
+    def _deliver(self, message: IngestMessage) -> None:
+        """Record the job (once) and queue its message; raises when the store is unreachable."""
+        if not self.jobs.exists(message.job_id):
+            self.jobs.create(
+                job_id=message.job_id,
+                tenant_id=message.tenant_id,
+                sources=message.sources,
+                metadata=message.metadata,
+            )
+        self.queue.publish(message)
 
     def publish(self, message: IngestMessage) -> str:
         """``queue`` when the queue took it, ``outbox`` when it waits locally."""
         self.drain()
         try:
-            self.queue.publish(message)
+            self._deliver(message)
             return "queue"
         except QUEUE_ERRORS as exc:
             self.outbox.publish(message)
@@ -60,7 +74,7 @@ class Dispatcher:
         with self._lock:
             for delivery in self.outbox.claim(limit=limit, visibility_s=30):
                 try:
-                    self.queue.publish(delivery.message)
+                    self._deliver(delivery.message)
                 except QUEUE_ERRORS:
                     self.outbox.release([delivery.message_id])
                     break
@@ -72,6 +86,10 @@ class Dispatcher:
 
     def depth(self) -> int:
         return self.outbox.depth()
+
+    def waiting(self, job_id: str) -> IngestMessage | None:
+        """The message of a job still in the outbox (its record is written on delivery)."""
+        return self.outbox.find(job_id)
 
 
 def drain_forever(dispatcher: Dispatcher, stop: threading.Event, interval_s: float) -> None:

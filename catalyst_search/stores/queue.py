@@ -117,6 +117,15 @@ class SqliteQueue:
         with connect(self.path) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0])
 
+    def find(self, job_id: str) -> IngestMessage | None:
+        """A queued message by job id (the queue is small: a scan is fine)."""
+        with connect(self.path) as conn:
+            for (body,) in conn.execute("SELECT body FROM ingest_queue"):
+                message = IngestMessage.from_json(body)
+                if message.job_id == job_id:
+                    return message
+        return None
+
     def oldest_age_s(self) -> float:
         with connect(self.path) as conn:
             oldest = conn.execute("SELECT MIN(enqueued_at) FROM ingest_queue").fetchone()[0]

@@ -78,9 +78,9 @@ def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, m
                 assert after.run_requests == []
                 assert len(instance.get_runs()) == 2  # one run per job, none for the repeat
             assert queue.depth() == 0
-
-        statuses = [api.get(f"/ingest/jobs/{job}").json()["status"] for job in job_ids]
-        assert statuses == ["succeeded", "succeeded"]
+            # the job records were written to Redis on delivery, and updated by the runs
+            statuses = [api.get(f"/ingest/jobs/{job}").json()["status"] for job in job_ids]
+            assert statuses == ["succeeded", "succeeded"]
 
     reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
     try:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from catalyst_search.stores.jobs import SqliteJobStore
 from catalyst_search.stores.queue import IngestMessage, SqliteQueue
+from catalyst_search.stores.redis_jobs import RedisJobStore
+from tests.helpers.services import delete_prefix, machine_redis, unique_prefix
 
 
 def test_claimed_messages_hide_until_acked_or_expired(tmp_path):
@@ -27,8 +31,18 @@ def test_claimed_messages_hide_until_acked_or_expired(tmp_path):
     assert queue.oldest_age_s() == 0.0
 
 
-def test_job_status_follows_its_runs(tmp_path):
-    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        yield SqliteJobStore(tmp_path / "jobs.sqlite")
+        return
+    client = machine_redis()
+    prefix = unique_prefix()
+    yield RedisJobStore(client, prefix=prefix)
+    delete_prefix(client, prefix)
+
+
+def test_job_status_follows_its_runs(store):
     job = store.create(job_id="j", tenant_id="t", sources=["/a", "/b"], metadata={"k": 1})
     assert job.status == "queued" and job.docs_total is None
     store.run_started("j", "/a", run_id="r1")
@@ -47,3 +61,7 @@ def test_job_status_follows_its_runs(tmp_path):
     job = store.get("j")
     assert job and job.status == "failed" and job.runs[1].attempts == 2
     assert store.get("missing") is None
+    assert store.exists("j") and not store.exists("missing")
+    assert store.last_beat("sensor") is None
+    store.beat("sensor")
+    assert time.time() - (store.last_beat("sensor") or 0) < 5

@@ -1,0 +1,131 @@
+"""Job records in Redis (production, beside the Redis queue): one hash per job and per source."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, cast
+
+import redis
+
+from catalyst_search.stores.jobs import Job, SourceRun
+
+
+class RedisJobStore:
+    """Same contract as ``SqliteJobStore``; run workers on any host update it."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def _run_key(self, job_id: str, source: str) -> str:
+        return f"{self.prefix}:job:{job_id}:source:{source}"
+
+    def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job:
+        now = time.time()
+        pipe = self.client.pipeline()
+        pipe.hset(
+            self._job_key(job_id),
+            mapping={
+                "tenant_id": tenant_id,
+                "sources": json.dumps(sources),
+                "metadata": json.dumps(metadata),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        for source in sources:
+            pipe.hset(
+                self._run_key(job_id, source),
+                mapping={
+                    "status": "queued",
+                    "docs_done": 0,
+                    "attempts": 0,
+                    "failures": "[]",
+                    "artifact_uris": "[]",
+                    "updated_at": now,
+                },
+            )
+        pipe.execute()
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def exists(self, job_id: str) -> bool:
+        return bool(self.client.exists(self._job_key(job_id)))
+
+    def get(self, job_id: str) -> Job | None:
+        data: Any = self.client.hgetall(self._job_key(job_id))
+        if not data:
+            return None
+        sources = json.loads(data["sources"])
+        runs = []
+        for source in sources:
+            r: Any = self.client.hgetall(self._run_key(job_id, source))
+            runs.append(
+                SourceRun(
+                    source=source,
+                    status=r.get("status", "queued"),
+                    run_id=r.get("run_id") or None,
+                    docs_done=int(r.get("docs_done", 0)),
+                    docs_total=int(r["docs_total"]) if r.get("docs_total") else None,
+                    attempts=int(r.get("attempts", 0)),
+                    failures=json.loads(r.get("failures", "[]")),
+                    artifact_uris=json.loads(r.get("artifact_uris", "[]")),
+                    error=r.get("error") or None,
+                )
+            )
+        return Job(
+            job_id,
+            data["tenant_id"],
+            sources,
+            json.loads(data["metadata"]),
+            float(data["created_at"]),
+            float(data["updated_at"]),
+            runs,
+        )
+
+    def _update(self, job_id: str, source: str, **fields: Any) -> None:
+        now = time.time()
+        values: dict[str, Any] = {k: ("" if v is None else v) for k, v in fields.items()}
+        values["updated_at"] = now
+        pipe = self.client.pipeline()
+        pipe.hset(self._run_key(job_id, source), mapping=cast(Any, values))
+        pipe.hset(self._job_key(job_id), "updated_at", now)
+        pipe.execute()
+
+    def run_started(self, job_id: str, source: str, *, run_id: str) -> None:
+        key = self._run_key(job_id, source)
+        if self.client.hget(key, "run_id") != run_id:
+            self.client.hincrby(key, "attempts", 1)
+        self._update(job_id, source, run_id=run_id, status="running", error=None)
+
+    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
+        self._update(job_id, source, docs_done=done, docs_total=total)
+
+    def run_finished(
+        self,
+        job_id: str,
+        source: str,
+        *,
+        status: str,
+        failures: list[dict[str, Any]] | None = None,
+        artifact_uris: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"status": status, "error": error}
+        if failures is not None:
+            fields["failures"] = json.dumps(failures)
+        if artifact_uris is not None:
+            fields["artifact_uris"] = json.dumps(artifact_uris)
+        self._update(job_id, source, **fields)
+
+    def beat(self, name: str) -> None:
+        self.client.set(f"{self.prefix}:heartbeat:{name}", time.time())
+
+    def last_beat(self, name: str) -> float | None:
+        value = self.client.get(f"{self.prefix}:heartbeat:{name}")
+        return float(str(value)) if value else None
