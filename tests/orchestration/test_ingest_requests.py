@@ -79,8 +79,13 @@ def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypa
     job_id = accepted.json()["job_id"]
     assert api.get(f"/ingest/jobs/{job_id}").json()["status"] == "queued"
 
+    ready = api.get("/readyz").json()
+    assert ready["ingestion_dispatch"] == "degraded"  # no sensor has ticked yet
+    assert "daemon" in ready["ingestion_detail"]
+
     with dg.instance_for_test() as instance:
         first = _tick(instance)
+        assert api.get("/readyz").json()["ingestion_dispatch"] == "ok"
         assert len(first.run_requests) == 1
         request = first.run_requests[0]
         assert request.run_key == f"{job_id}:0"
