@@ -18,7 +18,7 @@ import requests
 
 from tests.conftest import ROOT, icd_records, write_jsonl
 from tests.helpers.services import MACHINE_REDIS, delete_prefix, machine_redis, unique_prefix
-from tests.test_end_to_end import _free_port, _wait_ready
+from tests.test_end_to_end import _free_port, _wait_healthy, _wait_ready
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -66,13 +66,7 @@ def test_bulk_ingest_through_the_daemon_to_search(tmp_path, processes):
     service = start(sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port))
     daemon = Path(sys.executable).with_name("dagster-daemon")
     start(str(daemon), "run", "-w", str(ROOT / "workspace.yaml"))
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
+    _wait_healthy(url)
     source = write_jsonl(tmp_path / "obesity.jsonl", icd_records(prefix="E66"))
     accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10)
     assert accepted.status_code == 202, accepted.text

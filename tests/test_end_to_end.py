@@ -25,6 +25,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_healthy(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    raise AssertionError("search service did not answer /healthz")
+
+
 def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from catalyst_search.index.filters import FilterSpec, document_filter
 from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, write_jsonl
 from tests.test_async_ingest import processes  # noqa: F401  (fixture)
-from tests.test_end_to_end import _free_port
+from tests.test_end_to_end import _free_port, _wait_healthy
 
 
 def _records(n: int) -> list[dict]:
@@ -56,13 +56,7 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
         "-w",
         str(ROOT / "workspace.yaml"),
     )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
+    _wait_healthy(url)
     records = _records(1500)
     source = write_jsonl(tmp_path / "batch.jsonl", records)
     job_url = (

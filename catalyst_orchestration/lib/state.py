@@ -11,10 +11,12 @@ import hashlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from catalyst_search.stores.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -62,19 +64,11 @@ def partition_key_for(tenant_id: str, uri: str) -> str:
 class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def register_source(self, tenant_id: str, uri: str) -> Source:
         key = partition_key_for(tenant_id, uri)

@@ -90,6 +90,21 @@ class Job:
         return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
 
 
+def finished_fields(
+    status: str,
+    failures: list[dict[str, Any]] | None,
+    artifact_uris: list[str] | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The columns a finished run updates, JSON-encoded as both stores keep them."""
+    fields: dict[str, Any] = {"status": status, "error": error}
+    if failures is not None:
+        fields["failures"] = json.dumps(failures)
+    if artifact_uris is not None:
+        fields["artifact_uris"] = json.dumps(artifact_uris)
+    return fields
+
+
 class JobStore(Protocol):
     def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
 
@@ -211,12 +226,7 @@ class SqliteJobStore:
         artifact_uris: list[str] | None = None,
         error: str | None = None,
     ) -> None:
-        fields: dict[str, Any] = {"status": status, "error": error}
-        if failures is not None:
-            fields["failures"] = json.dumps(failures)
-        if artifact_uris is not None:
-            fields["artifact_uris"] = json.dumps(artifact_uris)
-        self._update(job_id, source, **fields)
+        self._update(job_id, source, **finished_fields(status, failures, artifact_uris, error))
 
     def beat(self, name: str) -> None:
         """Record that ``name`` (the dispatch sensor) is alive."""

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import redis
 
-from catalyst_search.stores.jobs import Job, SourceRun
+from catalyst_search.stores.jobs import Job, SourceRun, finished_fields
 
 
 class RedisJobStore:
@@ -116,12 +116,7 @@ class RedisJobStore:
         artifact_uris: list[str] | None = None,
         error: str | None = None,
     ) -> None:
-        fields: dict[str, Any] = {"status": status, "error": error}
-        if failures is not None:
-            fields["failures"] = json.dumps(failures)
-        if artifact_uris is not None:
-            fields["artifact_uris"] = json.dumps(artifact_uris)
-        self._update(job_id, source, **fields)
+        self._update(job_id, source, **finished_fields(status, failures, artifact_uris, error))
 
     def beat(self, name: str) -> None:
         self.client.set(f"{self.prefix}:heartbeat:{name}", time.time())
