@@ -81,20 +81,25 @@ def _sparse(vec: SparseVec) -> qe.SparseVector:
     return qe.SparseVector(indices=vec.indices, values=vec.values)
 
 
-def legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
-    """Run the dense and/or sparse leg as one planned batch; ids and scores only."""
-    params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
-    flt = to_filter(query.filter)
+def _leg_queries(query: HybridQuery) -> list[Any]:
+    """The nearest-neighbour query of each leg the request has: dense first, then sparse."""
     scoring: list[Any] = []
     if query.dense is not None:
         scoring.append(qe.Query.Nearest(query.dense, using=DENSE_VECTOR))
     if query.sparse is not None:
         scoring.append(qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR))
+    return scoring
+
+
+def legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
+    """Run the dense and/or sparse leg as one planned batch; ids and scores only."""
+    params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+    flt = to_filter(query.filter)
     requests = [
         qe.QueryRequest(
             limit=query.leg_limit, query=q, filter=flt, params=params, with_payload=False
         )
-        for q in scoring
+        for q in _leg_queries(query)
     ]
     results = shard.query_batch(qe.QueryBatchRequest(requests))
     return [[Candidate(str(p.id), float(p.score)) for p in points] for points in results]
@@ -105,10 +110,6 @@ def engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
     params = qe.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
     flt = to_filter(query.filter)
     assert query.dense is not None and query.sparse is not None
-    legs: list[Any] = [
-        qe.Query.Nearest(query.dense, using=DENSE_VECTOR),
-        qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR),
-    ]
     weights = list(query.weights) if query.weights else None
     fusion: Any = (
         qe.Fusion.Dbsf()
@@ -120,7 +121,7 @@ def engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
         query=fusion,
         prefetches=[
             qe.Prefetch(limit=query.prefetch_limit, query=leg, filter=flt, params=params)
-            for leg in legs
+            for leg in _leg_queries(query)
         ],
         filter=flt,
         with_payload=True,

@@ -51,6 +51,17 @@ def to_filter(flt: FilterSpec) -> models.Filter | None:
     )
 
 
+def _leg_vectors(query: HybridQuery) -> list[tuple[Any, str]]:
+    """(vector, vector name) of each leg the request has: dense first, then sparse."""
+    found: list[tuple[Any, str]] = []
+    if query.dense is not None:
+        found.append((query.dense, DENSE_VECTOR))
+    if query.sparse is not None:
+        sparse = models.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
+        found.append((sparse, SPARSE_VECTOR))
+    return found
+
+
 class ServerIndex:
     """Reader and writer over one Qdrant collection. Writes are visible at once."""
 
@@ -150,7 +161,6 @@ class ServerIndex:
         assert query.dense is not None and query.sparse is not None
         params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
         flt = to_filter(query.filter)
-        sparse = models.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
         fusion: Any = (
             models.FusionQuery(fusion=models.Fusion.DBSF)
             if query.fusion == "dbsf"
@@ -170,7 +180,7 @@ class ServerIndex:
                     params=params,
                     limit=query.prefetch_limit,
                 )
-                for vector, using in ((query.dense, DENSE_VECTOR), (sparse, SPARSE_VECTOR))
+                for vector, using in _leg_vectors(query)
             ],
             query=fusion,
             query_filter=flt,
@@ -186,12 +196,6 @@ class ServerIndex:
         """Both legs through the Query API in one batch request; ids and scores only."""
         params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
         flt = to_filter(query.filter)
-        requests: list[tuple[Any, str]] = []
-        if query.dense is not None:
-            requests.append((query.dense, DENSE_VECTOR))
-        if query.sparse is not None:
-            sparse = models.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
-            requests.append((sparse, SPARSE_VECTOR))
         responses = self._client.query_batch_points(
             self._collection,
             requests=[
@@ -203,7 +207,7 @@ class ServerIndex:
                     limit=query.leg_limit,
                     with_payload=False,
                 )
-                for vector, using in requests
+                for vector, using in _leg_vectors(query)
             ],
         )
         return [

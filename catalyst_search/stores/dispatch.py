@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from catalyst_search.settings import Settings, SettingsError
 from catalyst_search.stores.jobs import Job, JobStore, SourceRun, SqliteJobStore
 from catalyst_search.stores.outbox import QUEUE_ERRORS, Dispatcher
@@ -34,17 +36,23 @@ def check_source(raw: str, *, where: str = "source") -> str:
     return str(path.resolve())
 
 
+def _redis_client(url: str) -> redis.Redis:
+    """The Redis behind ``CATALYST_QUEUE``, with short timeouts so an outage fails fast."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(
+            f"CATALYST_QUEUE={url!r}: expected a redis:// URL, or unset it for the SQLite queue"
+        )
+    return redis.Redis.from_url(
+        url, socket_timeout=2.0, socket_connect_timeout=2.0, decode_responses=True
+    )
+
+
 def open_queue(settings: Settings) -> IngestQueue:
     """Redis Streams when ``CATALYST_QUEUE`` names a Redis URL, else SQLite under home."""
     if settings.queue:
-        if not settings.queue.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(
-                f"CATALYST_QUEUE={settings.queue!r}: expected a redis:// URL, or unset it for "
-                "the SQLite queue"
-            )
         from catalyst_search.stores.redis_queue import RedisQueue
 
-        return RedisQueue.from_url(settings.queue, prefix=settings.redis_prefix)
+        return RedisQueue(_redis_client(settings.queue), prefix=settings.redis_prefix)
     return SqliteQueue(settings.queue_db)
 
 
@@ -52,10 +60,8 @@ def open_jobs(settings: Settings) -> JobStore:
     """Job records beside the queue: Redis with the Redis queue, else SQLite under home."""
     if settings.queue:
         from catalyst_search.stores.redis_jobs import RedisJobStore
-        from catalyst_search.stores.redis_queue import RedisQueue
 
-        queue = RedisQueue.from_url(settings.queue, prefix=settings.redis_prefix)
-        return RedisJobStore(queue.client, prefix=settings.redis_prefix)
+        return RedisJobStore(_redis_client(settings.queue), prefix=settings.redis_prefix)
     return SqliteJobStore(settings.jobs_db)
 
 

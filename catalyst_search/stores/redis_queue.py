@@ -24,13 +24,6 @@ class RedisQueue:
         self.client = client
         self.stream = f"{prefix}:ingest:requests"
 
-    @classmethod
-    def from_url(cls, url: str, *, prefix: str = "catalyst", timeout_s: float = 2.0) -> RedisQueue:
-        client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
-        )
-        return cls(client, prefix=prefix)
-
     def _ensure_group(self) -> None:
         try:
             self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)

@@ -53,6 +53,7 @@ def ingest_requests(
         del pending[message_id]
 
     run_requests: list[dg.RunRequest] = []
+    requested: set[str] = set()
     partitions: list[str] = []
     for delivery in queue.claim(limit=MAX_MESSAGES_PER_TICK, visibility_s=VISIBILITY_S):
         message = delivery.message
@@ -61,9 +62,9 @@ def ingest_requests(
             source = state.register_source(message.tenant_id, uri)
             key = f"{message.job_id}:{n}"
             keys.append(key)
-            requested = {r.run_key for r in run_requests}
             if key in requested or runs_recorded(context.instance, [key]):
                 continue  # a repeated message (redelivery, outbox replay): its run exists
+            requested.add(key)
             partitions.append(source.partition_key)
             run_requests.append(
                 dg.RunRequest(
