@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import bench_home, dedupe_documents, ensure_index, load_queries, metrics_at_k
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import HybridQuery
-from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import Settings, load_settings

@@ -16,9 +16,10 @@ from typing import Any
 
 import dagster as dg
 
-from catalyst_orchestration.defs.partitions import ingest_batches
+from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.lib.state import StateStore
-from catalyst_search.settings import Settings, SettingsError, load_settings
+from catalyst_search.ingest_requests.contract import TENANT_TAG
+from catalyst_search.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,15 +40,16 @@ def run_ingest(path: Path, *, tenant: str, settings: Settings) -> dict[str, Any]
     from catalyst_orchestration.definitions import defs
 
     ensure_dagster_home(settings)
-    source = StateStore(settings.state_db).register_source(tenant, str(path.resolve()))
     instance = dg.DagsterInstance.get()
-    instance.add_dynamic_partitions(ingest_batches.name or "ingest_batches", [source.partition_key])
+    source = register_source(
+        instance, StateStore(settings.state_db), tenant_id=tenant, uri=str(path.resolve())
+    )
     job = defs().resolve_job_def("ingest")
     result = job.execute_in_process(
         instance=instance,
         partition_key=source.partition_key,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        tags={"catalyst/tenant": tenant, "catalyst/source": source.uri},
+        tags={TENANT_TAG: tenant},
         raise_on_error=False,
     )
     summary: dict[str, Any] = {
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        settings = load_settings()
+        settings = get_settings()  # the run's resources read the same parsed settings
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2

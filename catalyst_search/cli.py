@@ -1,4 +1,9 @@
-"""``catalystctl``: ingest through Dagster, serve the search API, search from the shell."""
+"""``catalystctl``: serve the search API; ingest, follow jobs and search through it (HTTP).
+
+Every command but ``serve`` speaks to a running service through the SDK, so it goes through
+the same API, limits and checks as any application. ``CATALYST_INGEST_MODE=sync`` instead runs
+an ingest through Dagster in a child process, with no service or daemon needed.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from catalyst_search.client import CatalystClient, CatalystError
+from catalyst_search.options import Mode, Retrieval, Track, choices
 from catalyst_search.settings import Settings, SettingsError, load_settings
-from catalyst_search.stores.dispatch import (
-    InvalidSource,
-    dispatch_degraded,
-    open_dispatcher,
-    open_jobs,
-    submit,
-)
-from catalyst_search.stores.jobs import TERMINAL, job_view
 
 
 def _parse_filter(items: list[str]) -> dict[str, Any]:
@@ -35,31 +33,48 @@ def _parse_filter(items: list[str]) -> dict[str, Any]:
     return filters
 
 
+def _client(args: argparse.Namespace, settings: Settings) -> CatalystClient:
+    return CatalystClient(args.url or settings.api_url)
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    path = Path(args.path)
-    if not path.exists():
-        sys.stderr.write(f"error: {path} does not exist\n")
-        return 2
-    tenant = args.tenant or settings.default_tenant
+    path = Path(args.path).expanduser()
     if settings.ingest_mode == "sync":
-        return _ingest_in_process(path, tenant, settings, wait=args.wait)
-    try:
-        job_id, where = submit(
-            open_dispatcher(settings), tenant_id=tenant, sources=[str(path.resolve())]
+        if not path.exists():
+            sys.stderr.write(f"error: {path} does not exist\n")
+            return 2
+        return _ingest_in_process(
+            path, args.tenant or settings.default_tenant, settings, wait=args.wait
         )
-    except InvalidSource as exc:
-        sys.stderr.write(f"error: {exc}\n")
+    if args.tenant and args.tenant != settings.default_tenant:
+        sys.stderr.write(
+            "error: --tenant applies to CATALYST_INGEST_MODE=sync; through the service a job "
+            "belongs to the tenant the service acts for\n"
+        )
         return 2
-    held = " (the queue is unreachable: held in the local outbox)" if where == "outbox" else ""
-    sys.stdout.write(f"job {job_id} queued ({path}){held}\n")
-    if not args.wait:
-        sys.stdout.write(f"follow it with: catalystctl jobs status {job_id} --follow\n")
-        return 0
-    return _follow(job_id, settings)
+    with _client(args, settings) as client:
+        try:
+            accepted = client.ingest([str(path.absolute())])
+        except CatalystError as exc:
+            sys.stderr.write(f"error: {exc.detail}\n")
+            return 2
+        held = " (the queue is unreachable: held in the local outbox)"
+        held = held if accepted.dispatch == "outbox" else ""
+        sys.stdout.write(f"job {accepted.job_id} queued ({path}){held}\n")
+        if not args.wait:
+            sys.stdout.write(
+                f"follow it with: catalystctl jobs status {accepted.job_id} --follow\n"
+            )
+            return 0
+        return _follow(client, accepted.job_id)
 
 
 def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: bool) -> int:
-    """CATALYST_INGEST_MODE=sync: run the Dagster job in a child process, no daemon needed."""
+    """CATALYST_INGEST_MODE=sync: run the Dagster job in a child process, no daemon needed.
+
+    A child process because this package never imports Dagster; the run registers the source
+    and its partition exactly as the ingest sensor does.
+    """
     command = [sys.executable, "-m", "catalyst_orchestration.ingest", str(path.resolve())]
     command += ["--tenant", tenant]
     if wait:
@@ -75,47 +90,52 @@ def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: boo
     return 0
 
 
-def _follow(job_id: str, settings: Settings, *, interval_s: float = 1.0) -> int:
+def _follow(client: CatalystClient, job_id: str, *, interval_s: float = 1.0) -> int:
     """Print progress until the job ends; non-zero exit when it failed."""
-    jobs = open_jobs(settings)
     last = ""
     warned = False
-    while True:
-        job = jobs.get(job_id)
-        if job is None:
-            sys.stderr.write(f"error: no ingest job {job_id}\n")
-            return 2
-        total = job.docs_total
-        line = f"{job.status}: {job.docs_done}/{total if total is not None else '?'} documents"
-        if line != last:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-            last = line
-        if job.status in TERMINAL:
-            for run in job.runs:
-                for failure in run.failures[:20]:
-                    sys.stdout.write(
-                        f"  failed {failure.get('location')}: {failure.get('class')} "
-                        f"{failure.get('error')}: {failure.get('message')}\n"
-                    )
-                if run.error:
-                    sys.stdout.write(f"  run {run.run_id} failed: {run.error}\n")
-            return 1 if job.status == "failed" else 0
-        reason = dispatch_degraded(jobs, stale_s=settings.dispatch_stale_s)
-        if job.status == "queued" and reason and not warned:
-            sys.stderr.write(f"warning: {reason}\n")
-            warned = True
-        time.sleep(interval_s)
+    try:
+        for job in client.watch_job(job_id, interval_s=interval_s):
+            total = job.documents_total
+            shown = "?" if total is None else total
+            line = f"{job.status}: {job.documents_done}/{shown} documents"
+            if line != last:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+                last = line
+            if job.status == "queued" and not warned:
+                reason = client.readiness().get("ingestion_detail")
+                if reason:
+                    sys.stderr.write(f"warning: {reason}\n")
+                    warned = True
+    except CatalystError as exc:
+        sys.stderr.write(f"error: {_job_error(exc, job_id)}\n")
+        return 2
+    for run in job.sources:
+        for failure in run.get("failures", [])[:20]:
+            sys.stdout.write(
+                f"  failed {failure.get('location')}: {failure.get('class')} "
+                f"{failure.get('error')}: {failure.get('message')}\n"
+            )
+        if run.get("error"):
+            sys.stdout.write(f"  run {run.get('run_id')} failed: {run['error']}\n")
+    return 1 if job.status == "failed" else 0
+
+
+def _job_error(exc: CatalystError, job_id: str) -> str:
+    return f"no ingest job {job_id}" if exc.status == 404 else exc.detail
 
 
 def cmd_jobs_status(args: argparse.Namespace, settings: Settings) -> int:
-    if args.follow:
-        return _follow(args.job_id, settings)
-    job = open_jobs(settings).get(args.job_id)
-    if job is None:
-        sys.stderr.write(f"error: no ingest job {args.job_id}\n")
-        return 2
-    sys.stdout.write(json.dumps(job_view(job, settings.dagster_ui_url), indent=2) + "\n")
+    with _client(args, settings) as client:
+        if args.follow:
+            return _follow(client, args.job_id)
+        try:
+            job = client.job(args.job_id)
+        except CatalystError as exc:
+            sys.stderr.write(f"error: {_job_error(exc, args.job_id)}\n")
+            return 2
+    sys.stdout.write(json.dumps(job.view, indent=2) + "\n")
     return 0
 
 
@@ -131,7 +151,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    with CatalystClient(args.url or settings.api_url) as client:
+    with _client(args, settings) as client:
         try:
             results = client.search(
                 args.query,
@@ -168,8 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="ingest a folder or JSONL(.gz) file through Dagster")
     ingest.add_argument("path")
-    ingest.add_argument("--tenant", help="tenant the documents belong to (default: default)")
+    ingest.add_argument(
+        "--tenant", help="tenant the documents belong to, in sync mode (default: default)"
+    )
     ingest.add_argument("--wait", action="store_true", help="follow the job here until it ends")
+    ingest.add_argument("--url", help="service URL (default: CATALYST_API_URL)")
     ingest.set_defaults(func=cmd_ingest)
 
     jobs = sub.add_parser("jobs", help="ingest jobs")
@@ -177,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = jobs_sub.add_parser("status", help="status and progress of a job")
     status.add_argument("job_id")
     status.add_argument("--follow", action="store_true", help="print progress until it ends")
+    status.add_argument("--url", help="service URL (default: CATALYST_API_URL)")
     status.set_defaults(func=cmd_jobs_status)
 
     serve = sub.add_parser("serve", help="start the search service")
@@ -188,9 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--top-k", type=int, default=10)
     search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
-    search.add_argument("--mode", choices=["economy", "premium"], default="economy")
-    search.add_argument("--track", choices=["text", "vision", "hybrid"], default="text")
-    search.add_argument("--retrieval", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    search.add_argument("--mode", choices=choices(Mode), default="economy")
+    search.add_argument("--track", choices=choices(Track), default="text")
+    search.add_argument("--retrieval", choices=choices(Retrieval), default="hybrid")
     search.add_argument("--debug", action="store_true", help="print the debug bundle as JSON")
     search.add_argument("--url", help="service URL (default: CATALYST_API_URL)")
     search.add_argument("--json", action="store_true", help="print the raw response")

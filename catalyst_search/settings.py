@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalyst_search.options import Fusion, FusionSite, IndexBackend, IngestMode
 
 
 class SettingsError(ValueError):
@@ -20,7 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
 
     home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
-    index_backend: Literal["embedded", "server"] = "embedded"
+    index_backend: IndexBackend = "embedded"
     qdrant_url: str | None = Field(None, description="Qdrant server URL for the server backend.")
     qdrant_api_key: str | None = None
     qdrant_timeout_s: float = Field(10.0, gt=0)
@@ -35,11 +36,11 @@ class Settings(BaseSettings):
         None, gt=0, description="BM25 average length; unset: measured on the first ingest."
     )
 
-    fusion: Literal["rrf", "dbsf"] = Field(
+    fusion: Fusion = Field(
         "dbsf",
         description="How the dense and sparse legs fuse (dbsf measured best, docs/benchmarks).",
     )
-    fusion_site: Literal["client", "engine"] = Field(
+    fusion_site: FusionSite = Field(
         "client", description="client: deterministic fusion here; engine: Qdrant's own fusion."
     )
     rrf_k: int = Field(2, ge=1, description="Reciprocal rank fusion k.")
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
     pushgateway_url: str | None = Field(
         None, description="Prometheus Pushgateway ingestion runs push their counters to."
     )
-    ingest_mode: Literal["async", "sync"] = Field(
+    ingest_mode: IngestMode = Field(
         "async",
         description="async: catalystctl ingest queues a job for the Dagster daemon; "
         "sync: it runs the ingest in-process",

@@ -1,35 +1,55 @@
-"""catalystctl's asynchronous ingest: a job id now, progress from the job record."""
+"""catalystctl against the running service, through the SDK: ingest queues a job, jobs status
+reports it, search finds what an ingest indexed."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
+import pytest
+
+from catalyst_search import cli
+from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
 from catalyst_search.settings import load_settings
-from catalyst_search.stores.jobs import SqliteJobStore
 from tests.conftest import icd_records, write_jsonl
+from tests.helpers.live_app import live_app
 
-CTL = [sys.executable, "-m", "catalyst_search.cli"]
+
+@pytest.fixture
+def service(catalyst_home):
+    with live_app(load_settings()) as url:
+        yield url
 
 
-def test_ingest_queues_a_job_and_jobs_status_reports_it(catalyst_home, tmp_path):
+def test_ingest_queues_a_job_and_jobs_status_reports_it(service, tmp_path, capsys):
     source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=3))
-    queued = subprocess.run(
-        [*CTL, "ingest", str(source)], capture_output=True, text=True, timeout=120
-    )
-    assert queued.returncode == 0, queued.stderr
-    job_id = queued.stdout.split()[1]
-    assert "catalystctl jobs status" in queued.stdout
-    status = subprocess.run(
-        [*CTL, "jobs", "status", job_id], capture_output=True, text=True, timeout=120
-    )
-    assert status.returncode == 0, status.stderr
-    view = json.loads(status.stdout)
+    assert cli.main(["ingest", str(source), "--url", service]) == 0
+    queued = capsys.readouterr().out
+    job_id = queued.split()[1]
+    assert "catalystctl jobs status" in queued
+    assert cli.main(["jobs", "status", job_id, "--url", service]) == 0
+    view = json.loads(capsys.readouterr().out)
     assert view["status"] == "queued" and view["sources"][0]["source"] == str(source.resolve())
     job = SqliteJobStore(load_settings().jobs_db).get(job_id)
     assert job is not None and job.status == "queued"
-    missing = subprocess.run(
-        [*CTL, "jobs", "status", "nope"], capture_output=True, text=True, timeout=120
-    )
-    assert missing.returncode == 2 and "no ingest job" in missing.stderr
+    assert cli.main(["jobs", "status", "nope", "--url", service]) == 2
+    assert "no ingest job" in capsys.readouterr().err
+
+
+def test_ingest_of_a_bad_source_says_why(service, tmp_path, capsys):
+    assert cli.main(["ingest", str(tmp_path / "missing"), "--url", service]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli.main(["ingest", str(tmp_path), "--tenant", "other", "--url", service]) == 2
+    assert "--tenant" in capsys.readouterr().err
+
+
+def test_commands_say_when_the_service_is_down(catalyst_home, capsys):
+    from tests.helpers.services import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    assert cli.main(["jobs", "status", "j", "--url", url]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_search_through_the_service_says_when_nothing_is_indexed(service, capsys):
+    assert cli.main(["search", "diabetes", "--url", service]) == 1
+    assert "ingest documents first" in capsys.readouterr().err

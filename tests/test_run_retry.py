@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from catalyst_orchestration.lib.state import StateStore
-from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, document_filter
 from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, write_jsonl

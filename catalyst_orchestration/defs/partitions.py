@@ -1,6 +1,10 @@
 """Partitions: one per registered source (tenant + folder or records file), never per document."""
 
+from __future__ import annotations
+
 import dagster as dg
+
+from catalyst_orchestration.lib.state import Source, StateStore
 
 ingest_batches = dg.DynamicPartitionsDefinition(name="ingest_batches")
 
@@ -8,3 +12,18 @@ ingest_batches = dg.DynamicPartitionsDefinition(name="ingest_batches")
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+
+def register_source(
+    instance: dg.DagsterInstance, state: StateStore, *, tenant_id: str, uri: str
+) -> Source:
+    """Register ``uri`` for ``tenant_id`` and make sure its partition exists (idempotent).
+
+    The sensor and the synchronous ``catalystctl ingest`` both come through here, so a source
+    has one partition key however its ingest was started.
+    """
+    source = state.register_source(tenant_id, uri)
+    name = ingest_batches.name or "ingest_batches"
+    if not instance.has_dynamic_partition(name, source.partition_key):
+        instance.add_dynamic_partitions(name, [source.partition_key])
+    return source

@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import socket
 
-from catalyst_search.index.versions import IndexLockTimeout
-
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.ECONNRESET, errno.EIO}
 
 
@@ -38,8 +36,8 @@ class EmptyDocument(PermanentDocumentError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Timeouts, resets, busy resources and a held index lock are worth retrying."""
-    if isinstance(exc, IndexLockTimeout | TimeoutError | ConnectionError | socket.timeout):
+    """Timeouts (a held index lock among them), resets and busy resources are worth retrying."""
+    if isinstance(exc, TimeoutError | ConnectionError | socket.timeout):
         return True
     if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
         return True

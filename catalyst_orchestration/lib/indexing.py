@@ -18,7 +18,7 @@ from catalyst_orchestration.lib.records import Batch, ChunkedDocument, DocumentF
 from catalyst_orchestration.lib.state import ManifestEntry, StateStore
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import IndexWriter
+from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.filters import FilterSpec, Match, Range, document_filter
 from catalyst_search.index.schema import SCHEMA_VERSION, ChunkPoint, build_payload, point_id
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
-from catalyst_search.stores.dispatch import RECORD_SUFFIXES
+from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
 
 RECORD_MIME = "application/x-catalyst-record+json"
 

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalyst_search.stores.sqlite import connect
+from catalyst_search.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (

@@ -1,4 +1,4 @@
-"""``create_app``: builds the index reader and encoders once, in the lifespan."""
+"""``create_app``: builds the index reader, encoders and dispatcher once, in the lifespan."""
 
 from __future__ import annotations
 
@@ -10,20 +10,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from catalyst_search import __version__
-from catalyst_search.api.ingest import router as ingest_router
-from catalyst_search.api.routes import router
-from catalyst_search.index.backend import IndexNotReady
+from catalyst_search.api.errors import install_error_handlers
+from catalyst_search.api.routes import health, ingest, search
+from catalyst_search.ingest_requests.dispatch import drain_forever
+from catalyst_search.ingest_requests.stores import open_dispatcher
 from catalyst_search.metrics import SearchMetrics
 from catalyst_search.retrieval.factory import build_retriever
-from catalyst_search.retrieval.filters import InvalidFilter
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
-from catalyst_search.stores.dispatch import open_dispatcher
-from catalyst_search.stores.outbox import drain_forever
 
 log = logging.getLogger("catalyst_search")
 
@@ -70,25 +66,8 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         metrics.request_latency.labels(route=path).observe(time.perf_counter() - started)
         return response
 
-    @app.exception_handler(IndexNotReady)
-    async def _not_ready(_: Request, exc: IndexNotReady) -> JSONResponse:
-        return JSONResponse(
-            status_code=503,
-            content={"detail": f"{exc}; ingest documents first (catalystctl ingest PATH)"},
-        )
-
-    @app.exception_handler(InvalidFilter)
-    async def _bad_filter(_: Request, exc: InvalidFilter) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
-
-    app.include_router(router)
-    app.include_router(ingest_router)
+    install_error_handlers(app)
+    app.include_router(search.router)
+    app.include_router(ingest.router)
+    app.include_router(health.router)
     return app

@@ -10,8 +10,13 @@ moves documents several places after RRF (measured: 5 of 10 positions on an ICD 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.schema import Hit
 
 SCORE_DECIMALS = 5  # float32 carries ~7 significant digits; two engines agree to about 1e-6
 
@@ -79,3 +84,39 @@ def fuse(
         }
     order = canonical([Candidate(pid, score) for pid, score in fused.items()], limit)
     return [Fused(c.id, c.score, tuple(ranks[c.id]), tuple(scores[c.id])) for c in order]
+
+
+def run_query(
+    query: HybridQuery,
+    legs: Callable[[HybridQuery], list[list[Candidate]]],
+    payloads: Callable[[list[str]], dict[str, dict[str, Any]]],
+    timings: dict[str, float] | None = None,
+) -> list[Hit]:
+    """What every backend's ``query`` does: fetch legs, fuse deterministically, load payloads.
+
+    ``timings`` (when given) receives ``prefetch`` and ``fusion`` in milliseconds, the latter
+    including the payload fetch of the fused top hits.
+    """
+    if query.dense is None and query.sparse is None:
+        raise ValueError("a query needs a dense or a sparse vector")
+    started = time.perf_counter()
+    fetched = legs(query)
+    mark = time.perf_counter()
+    both = query.dense is not None and query.sparse is not None
+    fused = fuse(
+        fetched,
+        limit=query.limit,
+        prefetch_limit=query.prefetch_limit if both else query.limit,
+        method=query.fusion,
+        rrf_k=query.rrf_k,
+        weights=query.weights,
+    )
+    found = payloads([f.id for f in fused])
+    if timings is not None:
+        timings["prefetch"] = round((mark - started) * 1000, 3)
+        timings["fusion"] = round((time.perf_counter() - mark) * 1000, 3)
+    return [
+        Hit(id=f.id, score=f.score, payload=found[f.id], ranks=f.ranks, leg_scores=f.leg_scores)
+        for f in fused
+        if f.id in found
+    ]

@@ -6,7 +6,7 @@ import logging
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import open_reader
+from catalyst_search.index.factory import open_reader
 from catalyst_search.metrics import SearchMetrics
 from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
 from catalyst_search.retrieval.rerank.base import Reranker, RerankUnavailable

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.backend import Fusion, FusionSite, HybridQuery, IndexReader
+from catalyst_search.index.contract import HybridQuery, IndexReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.index.schema import Hit, SparseVec
 from catalyst_search.metrics import SearchMetrics
+from catalyst_search.options import Fusion, FusionSite, Mode, Retrieval, Track
+from catalyst_search.retrieval.debug import debug_bundle
 from catalyst_search.retrieval.rerank.chain import FUSED, RerankChain
+from catalyst_search.retrieval.results import RankedHit, RetrievalResult
 
 log = logging.getLogger("catalyst_search.retrieval")
-
-Retrieval = Literal["hybrid", "dense", "sparse"]
-Mode = Literal["economy", "premium"]
-Track = Literal["text", "vision", "hybrid"]
 
 
 @dataclass(frozen=True)
@@ -32,26 +30,6 @@ class RetrievalConfig:
     exact: bool = False
     rerank_candidates: int = 30
     fusion_site: FusionSite = "client"
-
-
-@dataclass
-class RankedHit:
-    hit: Hit
-    score: float  # what the caller ranks by: rerank score in premium, fused score otherwise
-    rerank_score: float | None = None
-
-
-@dataclass
-class RetrievalResult:
-    hits: list[RankedHit]
-    index_version: str | None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    mode: Mode = "economy"
-    track: Track = "text"
-    rerank_tier: str = FUSED
-    degraded: bool = False
-    degradation_reason: str | None = None
-    debug: dict[str, Any] | None = None
 
 
 def _track_filter(track: Track) -> tuple[Match, ...]:
@@ -154,7 +132,7 @@ class Retriever:
         result.timings_ms = timings
         self._observe(result)
         if debug:
-            result.debug = _debug_bundle(result, hybrid_query)
+            result.debug = debug_bundle(result, hybrid_query)
         return result
 
     def _rerank(
@@ -206,55 +184,6 @@ class Retriever:
 def _rerank_text(hit: Hit) -> str:
     title, text = str(hit.payload.get("title") or ""), str(hit.payload.get("text") or "")
     return f"{title}\n{text}" if title and not text.startswith(title) else text
-
-
-def _debug_bundle(result: RetrievalResult, query: HybridQuery) -> dict[str, Any]:
-    """Why each result ranked where it did, and what ran."""
-    legs = [name for name, vec in (("dense", query.dense), ("sparse", query.sparse)) if vec]
-
-    def leg(ranked: RankedHit, name: str) -> dict[str, Any]:
-        n = legs.index(name) if name in legs else -1
-        hit = ranked.hit
-        if n < 0 or n >= len(hit.ranks):
-            return {"rank": None, "score": None}
-        return {"rank": hit.ranks[n], "score": hit.leg_scores[n]}
-
-    return {
-        "results": [
-            {
-                "chunk_id": r.hit.id,
-                "document_id": r.hit.payload.get("document_id"),
-                "dense": leg(r, "dense"),
-                "sparse": leg(r, "sparse"),
-                "fused_score": r.hit.score,
-                "boosts": [],
-                "rerank_score": r.rerank_score,
-                "rerank_tier": result.rerank_tier if r.rerank_score is not None else None,
-            }
-            for r in result.hits
-        ],
-        "timings_ms": result.timings_ms,
-        "backend_query": {
-            "legs": legs,
-            "limit": query.limit,
-            "prefetch_limit": query.prefetch_limit,
-            "leg_limit": query.leg_limit,
-            "fusion": query.fusion,
-            "fusion_site": query.fusion_site,
-            "rrf_k": query.rrf_k,
-            "weights": list(query.weights) if query.weights else None,
-            "hnsw_ef": query.hnsw_ef,
-            "exact": query.exact,
-            "filter": {
-                clause: [_describe(c) for c in getattr(query.filter, clause)]
-                for clause in ("must", "should", "must_not")
-            },
-        },
-    }
-
-
-def _describe(condition: object) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(condition).items()}
 
 
 def _ms_since(start: float) -> float:

@@ -10,8 +10,8 @@ import dagster as dg
 from catalyst_orchestration.defs.acquisition.assets import raw_documents
 from catalyst_orchestration.defs.indexing.assets import chunks, index
 from catalyst_orchestration.defs.parsing.assets import parsed_documents
-from catalyst_orchestration.defs.partitions import ingest_batches
-from catalyst_orchestration.defs.resources import CatalystResource, EncodersResource
+from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.defs.resources import ingest_resources
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.settings import load_settings
 from tests.helpers.pdf import make_pdf
@@ -29,13 +29,13 @@ def ingest(
     path: Path, instance: dg.DagsterInstance, *, tenant: str = "default"
 ) -> tuple[dg.ExecuteInProcessResult, dict[str, Any]]:
     """Materialize one source's partition; returns the result and the index metadata."""
-    source = StateStore(load_settings().state_db).register_source(tenant, str(path))
-    instance.add_dynamic_partitions(ingest_batches.name or "", [source.partition_key])
+    state = StateStore(load_settings().state_db)
+    source = register_source(instance, state, tenant_id=tenant, uri=str(path))
     result = dg.materialize(
         ASSETS,
         instance=instance,
         partition_key=source.partition_key,
-        resources={"catalyst": CatalystResource(), "encoders": EncodersResource()},
+        resources=ingest_resources(),
         raise_on_error=False,
     )
     metadata: dict[str, Any] = {}

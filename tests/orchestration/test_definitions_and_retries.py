@@ -10,7 +10,7 @@ import time
 import dagster as dg
 
 from catalyst_orchestration.definitions import defs
-from catalyst_search.index import versions
+from catalyst_search.index.embedded import versions
 from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, icd_records, write_jsonl
 from tests.orchestration.helpers import ingest

@@ -9,11 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalyst_orchestration.defs.requests import sensors
-from catalyst_orchestration.defs.requests.sensors import ingest_requests
-from catalyst_orchestration.defs.resources import CatalystResource
+from catalyst_orchestration.defs.requests.sensors import ingest_job_failures, ingest_requests
+from catalyst_orchestration.defs.resources import ingest_resources
 from catalyst_search.api.app import create_app
+from catalyst_search.ingest_requests.contract import SENSOR_NAME
+from catalyst_search.ingest_requests.queue import SqliteQueue
 from catalyst_search.settings import load_settings
-from catalyst_search.stores.queue import SqliteQueue
 from tests.conftest import icd_records, write_jsonl
 from tests.orchestration.helpers import ASSETS
 
@@ -25,10 +26,11 @@ def api(catalyst_home):
 
 
 def _tick(instance, cursor=None):
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"catalyst": CatalystResource()}
-    )
-    return ingest_requests(context)
+    """One sensor evaluation, resources set up and torn down around it as the daemon does."""
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=ingest_resources()
+    ) as context:
+        return ingest_requests(context)
 
 
 def _run(instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
@@ -36,21 +38,15 @@ def _run(instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
     tags = {
         **request.tags,
         "dagster/run_key": request.run_key,
-        "dagster/sensor_name": sensors.SENSOR_NAME,
+        "dagster/sensor_name": SENSOR_NAME,
     }
     return dg.materialize(
         ASSETS,
         instance=instance,
         partition_key=request.partition_key,
         tags=tags,
-        resources={"catalyst": CatalystResource(), "encoders": _encoders()},
+        resources=ingest_resources(),
     )
-
-
-def _encoders():
-    from catalyst_orchestration.defs.resources import EncodersResource
-
-    return EncodersResource()
 
 
 @pytest.mark.parametrize(
@@ -90,7 +86,8 @@ def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypa
         request = first.run_requests[0]
         assert request.run_key == f"{job_id}:0"
         assert request.tags["catalyst/job_id"] == job_id
-        instance.add_dynamic_partitions("ingest_batches", [request.partition_key])
+        # the sensor registered the source and its partition
+        assert instance.has_dynamic_partition("ingest_batches", request.partition_key)
 
         # not yet run: the message is redelivered, with the same run key (no second run)
         again = _tick(instance, first.cursor)
@@ -111,3 +108,35 @@ def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypa
     assert run["attempts"] == 1 and run["failures"] == []
     assert run["artifact_uris"][0].startswith("file://")
     assert job["metadata"] == {"by": "t"}
+
+
+def test_a_failed_run_marks_its_job_failed(api, tmp_path):
+    """The run failure sensor finds the job by the run's tag and the source by its partition."""
+    source = write_jsonl(tmp_path / "records.jsonl", icd_records(limit=3))
+    job_id = api.post("/ingest/bulk", json={"sources": [str(source)]}).json()["job_id"]
+    with dg.instance_for_test() as instance:
+        request = _tick(instance).run_requests[0]
+        source.unlink()  # the source vanishes before the run: a permanent failure
+        tags = {**request.tags, "dagster/run_key": request.run_key}
+        failed = dg.materialize(
+            ASSETS,
+            instance=instance,
+            partition_key=request.partition_key,
+            tags=tags,
+            resources=ingest_resources(),
+            raise_on_error=False,
+        )
+        assert not failed.success
+        run = instance.get_run_by_id(failed.run_id)
+        failure = next(e for e in failed.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        with dg.build_run_status_sensor_context(
+            sensor_name="ingest_job_failures",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources=ingest_resources(),
+        ) as context:
+            ingest_job_failures(context.for_run_failure())
+    job = api.get(f"/ingest/jobs/{job_id}").json()
+    assert job["status"] == "failed"
+    assert job["sources"][0]["error"]

@@ -9,17 +9,15 @@ import time
 import dagster as dg
 from fastapi.testclient import TestClient
 
-from catalyst_orchestration.defs.requests.sensors import ingest_requests
-from catalyst_orchestration.defs.resources import CatalystResource
 from catalyst_search.api.app import create_app
-from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec
+from catalyst_search.ingest_requests.contract import IngestMessage
+from catalyst_search.ingest_requests.redis_queue import RedisQueue
 from catalyst_search.settings import load_settings
-from catalyst_search.stores.queue import IngestMessage
-from catalyst_search.stores.redis_queue import RedisQueue
 from tests.conftest import icd_records, write_jsonl
 from tests.helpers.services import free_port, private_redis
-from tests.orchestration.test_ingest_requests import _run
+from tests.orchestration.test_ingest_requests import _run, _tick
 
 
 def _metric(client: TestClient, name: str) -> float:
@@ -57,24 +55,14 @@ def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, m
             queue.publish(IngestMessage(job_ids[0], "default", [str(first.resolve())]))
 
             with dg.instance_for_test() as instance:
-                tick = ingest_requests(
-                    dg.build_sensor_context(
-                        instance=instance, resources={"catalyst": CatalystResource()}
-                    )
-                )
+                tick = _tick(instance)
                 assert sorted(r.run_key for r in tick.run_requests) == sorted(
                     f"{job}:0" for job in job_ids
                 )
                 for request in tick.run_requests:
-                    instance.add_dynamic_partitions("ingest_batches", [request.partition_key])
+                    assert instance.has_dynamic_partition("ingest_batches", request.partition_key)
                     assert _run(instance, request).success
-                after = ingest_requests(
-                    dg.build_sensor_context(
-                        instance=instance,
-                        cursor=tick.cursor,
-                        resources={"catalyst": CatalystResource()},
-                    )
-                )
+                after = _tick(instance, tick.cursor)
                 assert after.run_requests == []
                 assert len(instance.get_runs()) == 2  # one run per job, none for the repeat
             assert queue.depth() == 0

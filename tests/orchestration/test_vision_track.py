@@ -9,7 +9,7 @@ from PIL import Image
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.embedded import EmbeddedReader
+from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import load_settings
 from tests.helpers.images import text_image

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalyst_search.api.app import create_app
-from catalyst_search.index.embedded import EmbeddedWriter
+from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records

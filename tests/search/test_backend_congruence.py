@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from qdrant_client import QdrantClient
 
-from catalyst_search.index.backend import HybridQuery
-from catalyst_search.index.embedded import EmbeddedReader, EmbeddedWriter
+from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.embedded.reader import EmbeddedReader
+from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
-from catalyst_search.index.server import ServerIndex
+from catalyst_search.index.server.reader import ServerReader
+from catalyst_search.index.server.writer import ServerWriter
 from catalyst_search.retrieval.filters import parse_filters
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
@@ -32,10 +34,11 @@ def backends(tmp_path_factory, dense, sparse):
         writer.upsert(points + other)
         writer.publish()
     reader = EmbeddedReader(root, refresh_s=0)
-    server = ServerIndex(QdrantClient(":memory:"), "congruence")
-    server.ensure_collection()
-    server.upsert(points + other)
-    yield reader, server, root
+    client = QdrantClient(":memory:")
+    server_writer = ServerWriter(client, "congruence")  # creates the collection
+    server_writer.upsert(points + other)
+    server = ServerReader(client, "congruence")
+    yield reader, server, root, server_writer
     reader.close()
     server.close()
 
@@ -47,7 +50,7 @@ def _ids(backend, query: HybridQuery) -> list[str]:
 @pytest.mark.parametrize("text", QUERIES)
 @pytest.mark.parametrize("mode", ["hybrid", "hybrid-dbsf", "dense", "sparse"])
 def test_same_ids_same_order(backends, dense, sparse, text, mode):
-    reader, server, _ = backends
+    reader, server, *_ = backends
     query = HybridQuery(
         dense=dense.encode_query(text) if mode != "sparse" else None,
         sparse=sparse.encode_query(text) if mode != "dense" else None,
@@ -64,7 +67,7 @@ def test_same_ids_same_order(backends, dense, sparse, text, mode):
 
 @pytest.mark.parametrize("text", QUERIES[:3])
 def test_same_results_with_filters(backends, dense, sparse, text):
-    reader, server, _ = backends
+    reader, server, *_ = backends
     flt = tenant_filter("t1", FilterSpec(must=(Match("icd_codes", ("E10.21", "E11.21")),)))
     query = HybridQuery(
         dense=dense.encode_query(text),
@@ -79,7 +82,7 @@ def test_same_results_with_filters(backends, dense, sparse, text):
 
 
 def test_tenant_scope_is_enforced_on_both(backends, dense, sparse):
-    reader, server, _ = backends
+    reader, server, *_ = backends
     query = HybridQuery(
         dense=dense.encode_query("diabetes"),
         sparse=sparse.encode_query("diabetes"),
@@ -94,12 +97,12 @@ def test_tenant_scope_is_enforced_on_both(backends, dense, sparse):
 
 
 def test_deletes_agree(backends, dense, sparse):
-    reader, server, root = backends
+    reader, server, root, server_writer = backends
     gone = FilterSpec(must=(Match("tenant_id", ("t1",)), Match("document_id", ("E03.4", "E06.1"))))
     with EmbeddedWriter.open(root, lock_timeout_s=5) as writer:
         writer.delete(gone)
         writer.publish()
-    server.delete(gone)
+    server_writer.delete(gone)
     reader.refresh(force=True)
     assert reader.count(gone) == server.count(gone) == 0
     query = HybridQuery(
@@ -114,7 +117,7 @@ def test_deletes_agree(backends, dense, sparse):
 
 @pytest.mark.parametrize("prefix", ["E11", "E11.6", "e10.2"])
 def test_icd_hierarchy_filter_on_both_backends(backends, dense, sparse, prefix):
-    reader, server, _ = backends
+    reader, server, *_ = backends
     flt = tenant_filter("t1", parse_filters({"icd_prefix": prefix}))
     query = HybridQuery(
         dense=dense.encode_query("diabetes without complications"),
@@ -136,7 +139,7 @@ def test_icd_hierarchy_filter_on_both_backends(backends, dense, sparse, prefix):
 
 
 def test_should_and_must_not_clauses(backends, dense, sparse):
-    reader, server, _ = backends
+    reader, server, *_ = backends
     flt = tenant_filter(
         "t1",
         parse_filters(
@@ -160,7 +163,7 @@ def test_should_and_must_not_clauses(backends, dense, sparse):
 def test_engine_side_fusion_runs_on_both_backends(backends, dense, sparse, fusion):
     """Qdrant's own prefetch + fusion (CATALYST_FUSION_SITE=engine): scoped, ranked, and for a
     query without tied BM25 scores the same documents as our fusion."""
-    reader, server, _ = backends
+    reader, server, *_ = backends
     text = "type 1 diabetes with ketoacidosis without coma"
     common = dict(
         dense=dense.encode_query(text),

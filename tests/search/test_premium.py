@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalyst_search.api.app import create_app
-from catalyst_search.index.embedded import EmbeddedWriter
+from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.helpers.fake_cohere import FakeCohere
@@ -211,7 +211,7 @@ def test_openai_tier_answers_when_cohere_fails_and_local_when_both_do(index_home
 
 
 def test_local_tier_reuses_stored_vectors(index_home, dense, monkeypatch):
-    from catalyst_search.index.embedded import EmbeddedReader
+    from catalyst_search.index.embedded.reader import EmbeddedReader
     from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker
 
     reader = EmbeddedReader(index_home / "index", refresh_s=0)

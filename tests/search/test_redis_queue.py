@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from catalyst_search.stores.queue import IngestMessage
-from catalyst_search.stores.redis_queue import RedisQueue
+from catalyst_search.ingest_requests.contract import IngestMessage
+from catalyst_search.ingest_requests.redis_queue import RedisQueue
 from tests.helpers.services import delete_prefix, machine_redis, unique_prefix
 
 

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from catalyst_search.stores.jobs import SqliteJobStore
-from catalyst_search.stores.queue import IngestMessage, SqliteQueue
-from catalyst_search.stores.redis_jobs import RedisJobStore
+from catalyst_search.ingest_requests.contract import IngestMessage
+from catalyst_search.ingest_requests.queue import SqliteQueue
+from catalyst_search.ingest_requests.redis_jobs import RedisJobStore
+from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
 from tests.helpers.services import delete_prefix, machine_redis, unique_prefix
 
 

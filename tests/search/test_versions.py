@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from catalyst_search.index import versions
-from catalyst_search.index.backend import IndexNotReady
-from catalyst_search.index.embedded import EmbeddedReader, EmbeddedWriter
+from catalyst_search.index.contract import IndexNotReady
+from catalyst_search.index.embedded import versions
+from catalyst_search.index.embedded.reader import EmbeddedReader
+from catalyst_search.index.embedded.versions import IndexLockTimeout
+from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.index.filters import FilterSpec, tenant_filter
-from catalyst_search.index.versions import IndexLockTimeout
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
 
@@ -60,6 +61,7 @@ def test_reader_swaps_to_new_versions(tmp_path, points):
         writer.upsert(points[30:])
         assert reader.count(tenant_filter("t")) == 30  # unpublished writes are invisible
         second = writer.publish()
+    assert reader.refresh() == second
     assert reader.version == second != first
     assert reader.count(tenant_filter("t")) == 60
     reader.close()

@@ -7,8 +7,11 @@ import dagster as dg
 
 from catalyst_orchestration.defs.failures import failure_metadata, log_failures, raise_classified
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
-from catalyst_orchestration.defs.requests.tracking import JobTracker
-from catalyst_orchestration.defs.resources import CatalystResource
+from catalyst_orchestration.defs.resources import (
+    ArtifactStoreResource,
+    JobStoreResource,
+    StateStoreResource,
+)
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import acquire
 
@@ -20,15 +23,18 @@ from catalyst_orchestration.lib.sources import acquire
     retry_policy=TRANSIENT_RETRY,
 )
 def raw_documents(
-    context: dg.AssetExecutionContext, catalyst: CatalystResource
+    context: dg.AssetExecutionContext,
+    state: StateStoreResource,
+    artifacts: ArtifactStoreResource,
+    jobs: JobStoreResource,
 ) -> dg.MaterializeResult[Batch]:
     """Every document of the partition's source, stored by sha256 so later steps and re-runs
     read the exact bytes that were ingested."""
     started = time.perf_counter()
-    JobTracker(context, catalyst).started()
-    source = catalyst.state().source(context.partition_key)
+    source = state.store.source(context.partition_key)
+    jobs.tracker(context, source=source.uri).started()
     try:
-        acquired = acquire(Path(source.uri), catalyst.artifacts())
+        acquired = acquire(Path(source.uri), artifacts.store)
     except Exception as exc:  # a missing source is permanent; an I/O hiccup retries
         raise_classified(exc)
         raise

@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from catalyst_orchestration.defs.failures import failure_metadata, raise_classified
+from catalyst_orchestration.defs.failures import raise_classified
 from catalyst_orchestration.defs.indexing.checks import (
     NO_EMPTY_CHUNKS,
     POINTS_MATCH,
@@ -13,11 +13,20 @@ from catalyst_orchestration.defs.indexing.checks import (
     check_points_match,
     check_vector_dimensions,
 )
+from catalyst_orchestration.defs.indexing.reporting import (
+    ProgressReport,
+    index_metadata,
+    outcome_line,
+)
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
-from catalyst_orchestration.defs.requests.tracking import JobTracker
-from catalyst_orchestration.defs.resources import CatalystResource, EncodersResource
-from catalyst_orchestration.lib.indexing import IndexProgress, index_batch
-from catalyst_orchestration.lib.pushgateway import push_outcome
+from catalyst_orchestration.defs.resources import (
+    EncodersResource,
+    JobStoreResource,
+    PushgatewayResource,
+    QdrantIndexResource,
+    StateStoreResource,
+)
+from catalyst_orchestration.lib.indexing import index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.stages import chunk_batch
 
@@ -29,16 +38,12 @@ from catalyst_orchestration.lib.stages import chunk_batch
     check_specs=[NO_EMPTY_CHUNKS],
 )
 def chunks(
-    context: dg.AssetExecutionContext,
-    parsed_documents: Batch,
-    catalyst: CatalystResource,
-    encoders: EncodersResource,
+    context: dg.AssetExecutionContext, parsed_documents: Batch, encoders: EncodersResource
 ):  # returns MaterializeResult with value=Batch; check outputs forbid a [T] annotation
     """Chunks of at most ``CATALYST_CHUNK_TOKENS`` word pieces with overlap, each carrying its
     document's title as context, so long documents are retrievable passage by passage."""
     started = time.perf_counter()
-    config = catalyst.chunking()
-    batch = chunk_batch(parsed_documents, encoders.chunker(config))
+    batch = chunk_batch(parsed_documents, encoders.chunker())
     counts = [len(doc.chunks) for doc in batch.items]
     return dg.MaterializeResult(
         value=batch,
@@ -46,7 +51,7 @@ def chunks(
             "documents": len(batch.items),
             "chunks": sum(counts),
             "max_chunks_per_document": max(counts, default=0),
-            "chunking": config.fingerprint,
+            "chunking": encoders.chunking.fingerprint,
             "duration_s": round(time.perf_counter() - started, 3),
         },
         check_results=[check_no_empty_chunks(batch)],
@@ -63,53 +68,40 @@ def chunks(
 def index(
     context: dg.AssetExecutionContext,
     chunks: Batch,
-    catalyst: CatalystResource,
+    qdrant: QdrantIndexResource,
+    state: StateStoreResource,
     encoders: EncodersResource,
+    jobs: JobStoreResource,
+    pushgateway: PushgatewayResource,
 ) -> dg.MaterializeResult:
     """Embeds new and changed documents, deletes stale chunks and publishes an index version
     that search readers swap to. Unchanged documents are not embedded again."""
     started = time.perf_counter()
-    settings = catalyst.settings()
-    sample = [c.text for doc in chunks.items[:2000] for c in doc.chunks]
-    meta = catalyst.index_meta(sample_texts=sample)
-    total = sum(len(doc.chunks) for doc in chunks.items)
-    step = max(1, total // 20)
-    last = [0]
-    tracker = JobTracker(context, catalyst)
+    meta = qdrant.meta(sample_texts=[c.text for doc in chunks.items[:2000] for c in doc.chunks])
+    tracker = jobs.tracker(context, source=chunks.source)
     tracker.started()  # a retry run may start here, re-executing only the failed step
-
-    def progress(p: IndexProgress) -> None:
-        tracker.progress(p.documents_done, p.documents_total)
-        if p.chunks_done - last[0] >= step or p.chunks_done == p.chunks_total:
-            last[0] = p.chunks_done
-            context.log.info(
-                f"embedded {p.chunks_done}/{p.chunks_total} chunks "
-                f"({100 * p.chunks_done // max(p.chunks_total, 1)}%); "
-                f"{p.documents_done}/{p.documents_total} documents done"
-            )
-
+    total = sum(len(doc.chunks) for doc in chunks.items)
     try:
-        writer = catalyst.open_writer()
-    except Exception as exc:
+        writer = qdrant.open_writer()
+    except Exception as exc:  # a held writer lock or an unreachable server: retried if transient
         raise_classified(exc)
         raise
-    state = catalyst.state()
     try:
         outcome = index_batch(
             chunks,
             writer=writer,
-            dense=encoders.dense(),
+            dense=encoders.dense,
             sparse=encoders.sparse(meta),
-            state=state,
-            collection=settings.collection,
-            chunking=catalyst.chunking(),
-            progress=progress,
+            state=state.store,
+            collection=qdrant.collection,
+            chunking=encoders.chunking,
+            progress=ProgressReport(context, tracker, total_chunks=total),
         )
         checks = [
             check_points_match(
                 writer,
-                state,
-                collection=settings.collection,
+                state.store,
+                collection=qdrant.collection,
                 tenant=chunks.tenant_id,
                 source=chunks.source,
             ),
@@ -117,48 +109,23 @@ def index(
         ]
     finally:
         writer.close()
-    if settings.pushgateway_url:
-        try:
-            push_outcome(
-                settings.pushgateway_url,
-                outcome,
-                partition=context.partition_key,
-                tenant_id=chunks.tenant_id,
-                step_retries=context.retry_number,
-                run_retries=int(context.run.tags.get("dagster/retry_number", 0)),
-                duration_s=time.perf_counter() - started,
-            )
-        except OSError as exc:  # monitoring must not fail the ingest
-            context.log.warning(f"could not push metrics to {settings.pushgateway_url}: {exc}")
+    pushgateway.push_index_outcome(
+        context, outcome, tenant_id=chunks.tenant_id, duration_s=time.perf_counter() - started
+    )
     tracker.progress(outcome.seen, outcome.seen)
     tracker.finished(
         failures=[f.as_dict() for f in outcome.failures],
         artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),
     )
-    context.log.info(
-        f"index {outcome.index_version}: {outcome.new} new, {outcome.changed} changed, "
-        f"{outcome.unchanged} unchanged, {outcome.failed} failed documents; "
-        f"{outcome.chunks_written} chunks written, {outcome.chunks_deleted} deleted"
-    )
+    context.log.info(outcome_line(outcome))
     return dg.MaterializeResult(
-        metadata={
-            "tenant_id": chunks.tenant_id,
-            "source": chunks.source,
-            "documents_seen": outcome.seen,
-            "documents_new": outcome.new,
-            "documents_changed": outcome.changed,
-            "documents_unchanged": outcome.unchanged,
-            "documents_failed": outcome.failed,
-            "chunks_written": outcome.chunks_written,
-            "chunks_deleted": outcome.chunks_deleted,
-            "index_version": outcome.index_version or "",
-            "index_backend": settings.index_backend,
-            "bm25_avg_len": meta.bm25_avg_len,
-            "embed_s": round(outcome.embed_s, 3),
-            "write_s": round(outcome.write_s, 3),
-            "publish_s": round(outcome.publish_s, 3),
-            "duration_s": round(time.perf_counter() - started, 3),
-            **failure_metadata(outcome.failures),
-        },
+        metadata=index_metadata(
+            outcome,
+            tenant_id=chunks.tenant_id,
+            source=chunks.source,
+            backend=qdrant.backend,
+            meta=meta,
+            duration_s=time.perf_counter() - started,
+        ),
         check_results=checks,
     )

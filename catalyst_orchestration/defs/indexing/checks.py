@@ -7,7 +7,7 @@ import dagster as dg
 from catalyst_orchestration.lib.indexing import source_filter
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.state import StateStore
-from catalyst_search.index.backend import IndexWriter
+from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.schema import DENSE_SIZE
 
 NO_EMPTY_CHUNKS = dg.AssetCheckSpec("no_empty_chunk_text", asset="chunks")

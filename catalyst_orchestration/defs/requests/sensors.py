@@ -10,10 +10,13 @@ import json
 import dagster as dg
 
 from catalyst_orchestration.defs.jobs import ingest_job
-from catalyst_orchestration.defs.partitions import ingest_batches
-from catalyst_orchestration.defs.requests.tracking import JOB_TAG, SOURCE_TAG
-from catalyst_orchestration.defs.resources import CatalystResource
-from catalyst_search.stores.dispatch import SENSOR_NAME  # shared with /readyz
+from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.defs.resources import (
+    IngestQueueResource,
+    JobStoreResource,
+    StateStoreResource,
+)
+from catalyst_search.ingest_requests.contract import JOB_TAG, SENSOR_NAME, run_key
 
 MAX_MESSAGES_PER_TICK = 20
 VISIBILITY_S = 300.0
@@ -40,46 +43,45 @@ def runs_recorded(instance: dg.DagsterInstance, run_keys: list[str]) -> bool:
     description="Turns queued ingest requests (POST /ingest/bulk, catalystctl ingest) into runs.",
 )
 def ingest_requests(
-    context: dg.SensorEvaluationContext, catalyst: CatalystResource
+    context: dg.SensorEvaluationContext,
+    queue: IngestQueueResource,
+    jobs: JobStoreResource,
+    state: StateStoreResource,
 ) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     pending: dict[str, list[str]] = cursor.get("pending", {})
-    queue, jobs, state = catalyst.queue(), catalyst.jobs(), catalyst.state()
-    jobs.beat(SENSOR_NAME)
+    jobs.jobs.beat(SENSOR_NAME)
 
     recorded = [mid for mid, keys in pending.items() if runs_recorded(context.instance, keys)]
-    queue.ack(recorded)
+    queue.queue.ack(recorded)
     for message_id in recorded:
         del pending[message_id]
 
     run_requests: list[dg.RunRequest] = []
     requested: set[str] = set()
-    partitions: list[str] = []
-    for delivery in queue.claim(limit=MAX_MESSAGES_PER_TICK, visibility_s=VISIBILITY_S):
+    for delivery in queue.queue.claim(limit=MAX_MESSAGES_PER_TICK, visibility_s=VISIBILITY_S):
         message = delivery.message
         keys = []
         for n, uri in enumerate(message.sources):
-            source = state.register_source(message.tenant_id, uri)
-            key = f"{message.job_id}:{n}"
+            source = register_source(
+                context.instance, state.store, tenant_id=message.tenant_id, uri=uri
+            )
+            key = run_key(message.job_id, n)
             keys.append(key)
             if key in requested or runs_recorded(context.instance, [key]):
                 continue  # a repeated message (redelivery, outbox replay): its run exists
             requested.add(key)
-            partitions.append(source.partition_key)
             run_requests.append(
                 dg.RunRequest(
                     run_key=key,
                     partition_key=source.partition_key,
-                    tags={JOB_TAG: message.job_id, SOURCE_TAG: uri},
+                    tags={JOB_TAG: message.job_id},
                 )
             )
         pending[delivery.message_id] = keys
     return dg.SensorResult(
         run_requests=run_requests,
         cursor=json.dumps({"pending": pending}, sort_keys=True),
-        dynamic_partitions_requests=(
-            [ingest_batches.build_add_request(sorted(set(partitions)))] if partitions else []
-        ),
         skip_reason=None if run_requests or recorded else "no queued ingest requests",
     )
 
@@ -90,12 +92,18 @@ def ingest_requests(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks the ingest job of a failed run as failed (a retried run sets it back).",
 )
-def ingest_job_failures(context: dg.RunFailureSensorContext, catalyst: CatalystResource) -> None:
-    tags = context.dagster_run.tags
-    if JOB_TAG in tags and SOURCE_TAG in tags:
-        catalyst.jobs().run_finished(
-            tags[JOB_TAG],
-            tags[SOURCE_TAG],
-            status="failed",
-            error=context.failure_event.message or "run failed",
-        )
+def ingest_job_failures(
+    context: dg.RunFailureSensorContext, jobs: JobStoreResource, state: StateStoreResource
+) -> None:
+    run = context.dagster_run
+    job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
+    if not (job_id and partition):
+        return  # not a run of an ingest job
+    try:
+        source = state.store.source(partition).uri
+    except KeyError:  # the run failed before its source was registered: nothing to mark
+        context.log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
+        return
+    jobs.jobs.run_finished(
+        job_id, source, status="failed", error=context.failure_event.message or "run failed"
+    )

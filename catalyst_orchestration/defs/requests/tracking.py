@@ -4,32 +4,38 @@ from __future__ import annotations
 
 import dagster as dg
 
-from catalyst_orchestration.defs.resources import CatalystResource
-
-JOB_TAG = "catalyst/job_id"
-SOURCE_TAG = "catalyst/source"
+from catalyst_search.ingest_requests.contract import JOB_TAG
+from catalyst_search.ingest_requests.jobs import JobStore
 
 
-class JobTracker:
-    """Writes progress for the job a run belongs to; does nothing for runs without a job."""
+class RunTracker:
+    """Writes progress for the job a run belongs to; does nothing for runs without a job.
 
-    def __init__(self, context: dg.AssetExecutionContext, catalyst: CatalystResource) -> None:
-        tags = context.run.tags
-        self.job_id = tags.get(JOB_TAG)
-        self.source = tags.get(SOURCE_TAG)
-        self.run_id = context.run.run_id
-        self._store = catalyst.jobs() if self.job_id else None
+    The job comes from the run's ``catalyst/job_id`` tag, the source from the run's partition.
+    """
+
+    def __init__(self, store: JobStore | None, *, job_id: str, source: str, run_id: str) -> None:
+        self._store = store
+        self.job_id = job_id
+        self.source = source
+        self.run_id = run_id
+
+    @classmethod
+    def for_run(cls, run: dg.DagsterRun, store: JobStore, *, source: str) -> RunTracker:
+        job_id = run.tags.get(JOB_TAG)
+        return cls(store if job_id else None, job_id=job_id or "", source=source, run_id=run.run_id)
 
     def started(self) -> None:
-        if self._store and self.job_id and self.source:
+        """Every step calls this: a retry run may start at any step."""
+        if self._store:
             self._store.run_started(self.job_id, self.source, run_id=self.run_id)
 
     def progress(self, done: int, total: int) -> None:
-        if self._store and self.job_id and self.source:
+        if self._store:
             self._store.progress(self.job_id, self.source, done=done, total=total)
 
     def finished(self, *, failures: list[dict], artifact_uris: list[str]) -> None:
-        if self._store and self.job_id and self.source:
+        if self._store:
             self._store.run_finished(
                 self.job_id,
                 self.source,

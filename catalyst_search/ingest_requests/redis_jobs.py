@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import redis
 
-from catalyst_search.stores.jobs import Job, SourceRun, finished_fields
+from catalyst_search.ingest_requests.jobs import Job, SourceRun, finished_fields
 
 
 class RedisJobStore:
@@ -17,6 +17,9 @@ class RedisJobStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
         self.client = client
         self.prefix = prefix
+
+    def close(self) -> None:
+        self.client.close()
 
     def _job_key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from catalyst_search.stores.queue import Delivery, IngestMessage
+from catalyst_search.ingest_requests.contract import Delivery, IngestMessage
 
 GROUP = "dagster"
 CONSUMER = "ingest_requests"
@@ -23,6 +23,9 @@ class RedisQueue:
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
         self.client = client
         self.stream = f"{prefix}:ingest:requests"
+
+    def close(self) -> None:
+        self.client.close()
 
     def _ensure_group(self) -> None:
         try:

@@ -1,19 +1,14 @@
-"""Job records: what a bulk ingest request became, and how far its runs have got.
-
-A job has one run per source. Its status follows from theirs: ``queued`` until a run starts,
-``running`` while any runs, then ``succeeded``, ``completed_with_errors`` (some documents
-failed) or ``failed`` (a run failed).
-"""
+"""Job records of the embedded default: ``$CATALYST_HOME/jobs.sqlite``."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from catalyst_search.stores.sqlite import connect
+from catalyst_search.ingest_requests.jobs import Job, SourceRun, finished_fields
+from catalyst_search.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -41,96 +36,6 @@ CREATE TABLE IF NOT EXISTS job_runs (
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
-TERMINAL = {"succeeded", "completed_with_errors", "failed"}
-
-
-@dataclass
-class SourceRun:
-    source: str
-    status: str
-    run_id: str | None = None
-    docs_done: int = 0
-    docs_total: int | None = None
-    attempts: int = 0
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    artifact_uris: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
-class Job:
-    job_id: str
-    tenant_id: str
-    sources: list[str]
-    metadata: dict[str, Any]
-    created_at: float
-    updated_at: float
-    runs: list[SourceRun]
-
-    @property
-    def status(self) -> str:
-        states = {run.status for run in self.runs}
-        if not states or states == {"queued"}:
-            return "queued"
-        if states & {"queued", "running"}:
-            return "running"
-        if "failed" in states:
-            return "failed"
-        if any(run.failures for run in self.runs):
-            return "completed_with_errors"
-        return "succeeded"
-
-    @property
-    def docs_done(self) -> int:
-        return sum(run.docs_done for run in self.runs)
-
-    @property
-    def docs_total(self) -> int | None:
-        totals = [run.docs_total for run in self.runs]
-        return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
-
-
-def finished_fields(
-    status: str,
-    failures: list[dict[str, Any]] | None,
-    artifact_uris: list[str] | None,
-    error: str | None,
-) -> dict[str, Any]:
-    """The columns a finished run updates, JSON-encoded as both stores keep them."""
-    fields: dict[str, Any] = {"status": status, "error": error}
-    if failures is not None:
-        fields["failures"] = json.dumps(failures)
-    if artifact_uris is not None:
-        fields["artifact_uris"] = json.dumps(artifact_uris)
-    return fields
-
-
-class JobStore(Protocol):
-    def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
-
-    def exists(self, job_id: str) -> bool: ...
-
-    def get(self, job_id: str) -> Job | None: ...
-
-    def run_started(self, job_id: str, source: str, *, run_id: str) -> None: ...
-
-    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None: ...
-
-    def run_finished(
-        self,
-        job_id: str,
-        source: str,
-        *,
-        status: str,
-        failures: list[dict[str, Any]] | None = None,
-        artifact_uris: list[str] | None = None,
-        error: str | None = None,
-    ) -> None: ...
-
-    def beat(self, name: str) -> None: ...
-
-    def last_beat(self, name: str) -> float | None: ...
-
 
 class SqliteJobStore:
     """The embedded default: ``$CATALYST_HOME/jobs.sqlite``."""
@@ -139,6 +44,9 @@ class SqliteJobStore:
         self.path = path
         with connect(path) as conn:
             conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Nothing to close: every call opens and closes its own connection."""
 
     def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job:
         now = time.time()
@@ -237,37 +145,3 @@ class SqliteJobStore:
         with connect(self.path) as conn:
             row = conn.execute("SELECT at FROM heartbeats WHERE name = ?", (name,)).fetchone()
         return float(row[0]) if row else None
-
-
-def job_view(job: Job, dagster_ui: str) -> dict[str, Any]:
-    """The JSON a caller sees: status, progress, per-source runs with links into Dagster."""
-    total = job.docs_total
-    return {
-        "job_id": job.job_id,
-        "status": job.status,
-        "progress": {
-            "documents_done": job.docs_done,
-            "documents_total": total,
-            "percent": round(100 * job.docs_done / total, 1)
-            if total
-            else (100.0 if job.status in ("succeeded", "completed_with_errors") else 0.0),
-        },
-        "sources": [
-            {
-                "source": run.source,
-                "status": run.status,
-                "run_id": run.run_id,
-                "run_url": f"{dagster_ui.rstrip('/')}/runs/{run.run_id}" if run.run_id else None,
-                "attempts": run.attempts,
-                "documents_done": run.docs_done,
-                "documents_total": run.docs_total,
-                "failures": run.failures,
-                "artifact_uris": run.artifact_uris,
-                "error": run.error,
-            }
-            for run in job.runs
-        ],
-        "metadata": job.metadata,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-    }

@@ -7,14 +7,13 @@ for it has been recorded. Run keys make a redelivered message harmless.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from catalyst_search.stores.sqlite import connect
+from catalyst_search.ingest_requests.contract import Delivery, IngestMessage
+from catalyst_search.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingest_queue (
@@ -28,30 +27,6 @@ CREATE INDEX IF NOT EXISTS ingest_queue_visible ON ingest_queue (visible_at);
 """
 
 
-@dataclass(frozen=True)
-class IngestMessage:
-    """One bulk ingest request: a job with its sources."""
-
-    job_id: str
-    tenant_id: str
-    sources: list[str]
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> IngestMessage:
-        return cls(**json.loads(text))
-
-
-@dataclass(frozen=True)
-class Delivery:
-    message_id: str
-    message: IngestMessage
-    deliveries: int
-
-
 class IngestQueue(Protocol):
     def publish(self, message: IngestMessage) -> str: ...
 
@@ -63,6 +38,8 @@ class IngestQueue(Protocol):
 
     def oldest_age_s(self) -> float: ...
 
+    def close(self) -> None: ...
+
 
 class SqliteQueue:
     """The embedded default: a table in ``$CATALYST_HOME/queue.sqlite``."""
@@ -71,6 +48,9 @@ class SqliteQueue:
         self.path = path
         with connect(path) as conn:
             conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Nothing to close: every call opens and closes its own connection."""
 
     def publish(self, message: IngestMessage) -> str:
         message_id = uuid.uuid4().hex

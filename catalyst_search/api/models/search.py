@@ -1,10 +1,12 @@
-"""Request and response bodies of the search API."""
+"""Request and response bodies of ``POST /search``."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from catalyst_search.options import Mode, Retrieval, Track
 
 MAX_TOP_K = 100
 
@@ -19,13 +21,13 @@ class SearchRequest(BaseModel):
         description="Payload filters: icd_codes, chapter, source, document_id or any metadata "
         "key; a list means any of its values.",
     )
-    mode: Literal["economy", "premium"] = Field(
+    mode: Mode = Field(
         "economy", description="economy: fused hybrid; premium: fused hybrid, then a reranker."
     )
-    track: Literal["text", "vision", "hybrid"] = Field(
+    track: Track = Field(
         "text", description="text chunks, vision (text read from images), or both."
     )
-    retrieval: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    retrieval: Retrieval = "hybrid"
     debug: bool = Field(False, description="Explain the ranking: ranks, scores, stages, query.")
 
     @field_validator("query")
@@ -48,18 +50,10 @@ class SearchResponse(BaseModel):
     query_id: str
     results: list[SearchResult]
     index_version: str | None
-    mode: str
-    track: str
+    mode: Mode
+    track: Track
     rerank_tier: str = Field(description="cohere, openai, local or fused: what ordered results.")
     degraded: bool
     degradation_reason: str | None
     timings_ms: dict[str, float]
     debug: dict[str, Any] | None = None
-
-
-class Readiness(BaseModel):
-    ready: bool
-    index_version: str | None
-    detail: str
-    ingestion_dispatch: Literal["ok", "degraded"] = "ok"
-    ingestion_detail: str | None = None

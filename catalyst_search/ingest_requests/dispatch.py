@@ -1,28 +1,40 @@
-"""A local durable outbox: requests accepted while the queue is unreachable wait here.
+"""Submitting ingest work: validate, record the job, queue it, or keep it in a local outbox.
 
-Nothing is lost: a request the queue refuses is written to SQLite on the accepting host and
-re-published once the queue answers again. Re-publishing can repeat a message (a crash between
-publish and delete); its job id makes the sensor's run keys the same, so no run is launched twice.
+The API (and the CLI through it) calls ``submit``. Nothing is lost: a request the queue refuses
+is written to SQLite on the accepting host and re-published once the queue answers again.
+Re-publishing can repeat a message (a crash between publish and delete); its job id makes the
+sensor's run keys the same, so no run is launched twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
+from typing import Any, Literal
 
-from catalyst_search.stores.jobs import JobStore
-from catalyst_search.stores.queue import IngestMessage, IngestQueue, SqliteQueue
+import redis
+
+from catalyst_search.ingest_requests.contract import IngestMessage
+from catalyst_search.ingest_requests.jobs import Job, JobStore, SourceRun
+from catalyst_search.ingest_requests.queue import IngestQueue, SqliteQueue
+from catalyst_search.ingest_requests.sources import check_sources
 
 log = logging.getLogger("catalyst_search.dispatch")
 
-QUEUE_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OSError)
-try:  # redis-py's errors do not derive from the builtin ones
-    import redis
+#: Where an accepted request went: the queue, or the local outbox while the queue is down.
+Dispatched = Literal["queue", "outbox"]
 
-    QUEUE_ERRORS += (redis.ConnectionError, redis.TimeoutError)
-except ImportError:  # pragma: no cover - redis is a dependency
-    pass
+#: What an unreachable queue raises; redis-py's errors do not derive from the builtin ones.
+QUEUE_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
 
 
 class Dispatcher:
@@ -53,7 +65,7 @@ class Dispatcher:
             )
         self.queue.publish(message)
 
-    def publish(self, message: IngestMessage) -> str:
+    def publish(self, message: IngestMessage) -> Dispatched:
         """``queue`` when the queue took it, ``outbox`` when it waits locally."""
         self.drain()
         try:
@@ -99,3 +111,31 @@ def drain_forever(dispatcher: Dispatcher, stop: threading.Event, interval_s: flo
             dispatcher.drain()
         except Exception:  # keep the loop alive; the next tick tries again
             log.exception("outbox drain failed")
+
+
+def submit(
+    dispatcher: Dispatcher,
+    *,
+    tenant_id: str,
+    sources: list[str],
+    metadata: dict[str, Any] | None = None,
+) -> tuple[str, Dispatched]:
+    """Validate ``sources`` and hand the job to the dispatcher: (job id, ``queue``|``outbox``)."""
+    message = IngestMessage(uuid.uuid4().hex, tenant_id, check_sources(sources), metadata or {})
+    return message.job_id, dispatcher.publish(message)
+
+
+def find_job(dispatcher: Dispatcher, job_id: str) -> Job | None:
+    """The job record, or a queued view of a job still waiting in the outbox."""
+    try:
+        job = dispatcher.jobs.get(job_id)
+    except QUEUE_ERRORS:
+        job = None
+    if job is not None:
+        return job
+    waiting = dispatcher.waiting(job_id)
+    if waiting is None:
+        return None
+    now = time.time()
+    runs = [SourceRun(source=s, status="queued") for s in waiting.sources]
+    return Job(job_id, waiting.tenant_id, waiting.sources, waiting.metadata, now, now, runs)

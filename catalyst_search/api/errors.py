@@ -1,0 +1,36 @@
+"""Errors with meaning: 503 while no index is loaded, 422 with one line per bad field."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from catalyst_search.index.contract import IndexNotReady
+from catalyst_search.retrieval.filters import InvalidFilter
+
+
+async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"{exc}; ingest documents first (catalystctl ingest PATH)"},
+    )
+
+
+async def _bad_filter(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+
+async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+        for err in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(IndexNotReady, _not_ready)
+    app.add_exception_handler(InvalidFilter, _bad_filter)
+    app.add_exception_handler(RequestValidationError, _bad_request)

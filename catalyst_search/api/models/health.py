@@ -1,0 +1,19 @@
+"""Response bodies of the health routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    index_version: str | None
+    detail: str
+    ingestion_dispatch: Literal["ok", "degraded"] = "ok"
+    ingestion_detail: str | None = None

@@ -1,0 +1,62 @@
+"""Request and response bodies of the ingest routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalyst_search.ingest_requests.dispatch import Dispatched
+from catalyst_search.ingest_requests.jobs import JobStatus
+
+
+class BulkIngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] = Field(
+        ..., min_length=1, max_length=100, description="Folders or JSONL(.gz) files to ingest."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Kept with the job.")
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: JobStatus
+    status_url: str
+    dispatch: Dispatched = Field(
+        description="queue: handed to the ingest queue; outbox: the queue was unreachable, the "
+        "job waits on this host and is queued once it answers."
+    )
+
+
+class JobProgress(BaseModel):
+    documents_done: int
+    documents_total: int | None
+    percent: float
+
+
+class SourceRunView(BaseModel):
+    """One source of a job: the Dagster run working on it, and what it found."""
+
+    source: str
+    status: str
+    run_id: str | None
+    run_url: str | None = Field(description="The run in the Dagster UI.")
+    attempts: int
+    documents_done: int
+    documents_total: int | None
+    failures: list[dict[str, Any]] = Field(description="Per-document failures, with locations.")
+    artifact_uris: list[str]
+    error: str | None
+
+
+class JobView(BaseModel):
+    """Status, progress, per-source runs with links into Dagster."""
+
+    job_id: str
+    status: JobStatus
+    progress: JobProgress
+    sources: list[SourceRunView]
+    metadata: dict[str, Any]
+    created_at: float
+    updated_at: float

@@ -1,0 +1,48 @@
+"""Liveness, readiness and the Prometheus exposition."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from catalyst_search.api.deps import DispatcherDep, MetricsDep, RetrieverDep, SettingsDep
+from catalyst_search.api.models.health import Health, Readiness
+from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS
+from catalyst_search.ingest_requests.health import dispatch_degraded
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    return Health()
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+def readyz(
+    retriever: RetrieverDep, dispatcher: DispatcherDep, settings: SettingsDep
+) -> JSONResponse:
+    """503 until an index version is loaded; says when ingestion dispatch is degraded."""
+    version = retriever.reader.refresh()
+    degraded = dispatch_degraded(dispatcher.jobs, stale_s=settings.dispatch_stale_s)
+    body = Readiness(
+        ready=version is not None,
+        index_version=version,
+        detail="serving" if version else "no index version loaded; ingest documents",
+        ingestion_dispatch="degraded" if degraded else "ok",
+        ingestion_detail=degraded,
+    )
+    return JSONResponse(status_code=200 if version else 503, content=body.model_dump())
+
+
+@router.get("/metrics", include_in_schema=False, response_class=Response)
+def metrics(dispatcher: DispatcherDep, metrics: MetricsDep) -> Response:
+    """Prometheus exposition of this service's metrics."""
+    metrics.outbox_depth.set(dispatcher.depth())
+    try:
+        metrics.queue_depth.set(dispatcher.queue.depth())
+        metrics.queue_oldest_age.set(dispatcher.queue.oldest_age_s())
+    except QUEUE_ERRORS:
+        pass  # the queue is down: its gauges keep their last values, the outbox says the rest
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,83 @@
+"""Qdrant Edge shard configuration and conversions from our neutral types to qdrant_edge's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from catalyst_search.index import qdrant_shapes
+from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.filters import FilterSpec
+from catalyst_search.index.schema import DENSE_SIZE, DENSE_VECTOR, SPARSE_VECTOR, ChunkPoint
+
+MODELS = qdrant_shapes.QdrantModels(
+    match_value=qe.MatchValue,
+    match_any=qe.MatchAny,
+    range=lambda gte, lt: qe.RangeFloat(gte=gte, lt=lt),
+    field=lambda key, match, rng: (
+        qe.FieldCondition(key=key, range=rng)
+        if rng is not None
+        else qe.FieldCondition(key=key, match=match)
+    ),
+    filter=lambda must, must_not, should: qe.Filter(must=must, must_not=must_not, should=should),
+    sparse_vector=lambda indices, values: qe.SparseVector(indices=indices, values=values),
+)
+
+_INDEX_SCHEMAS: dict[qdrant_shapes.IndexKind, Any] = {
+    "tenant": qe.KeywordIndexParams(is_tenant=True),
+    "keyword": qe.PayloadSchemaType.Keyword,
+    "integer": qe.PayloadSchemaType.Integer,
+}
+
+
+def shard_config() -> qe.EdgeConfig:
+    """Named vectors ``dense`` (cosine) and ``sparse`` (IDF modifier), no WAL.
+
+    Without a WAL a published copy can be loaded by several reading processes at once
+    (architecture decision 2); the writer flushes before it publishes.
+    """
+    return qe.EdgeConfig(
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=DENSE_SIZE, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        wal_enabled=False,
+    )
+
+
+def create_shard(path: Path) -> qe.EdgeShard:
+    path.mkdir(parents=True, exist_ok=True)
+    shard = qe.EdgeShard.create(str(path), shard_config())
+    for key, kind in qdrant_shapes.payload_indexes():
+        shard.update(qe.UpdateOperation.create_field_index(key, _INDEX_SCHEMAS[kind]))
+    return shard
+
+
+def to_point(point: ChunkPoint) -> qe.Point:
+    sparse = qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    return qe.Point(point.id, {DENSE_VECTOR: point.dense, SPARSE_VECTOR: sparse}, point.payload)
+
+
+def to_filter(flt: FilterSpec) -> qe.Filter | None:
+    result: qe.Filter | None = qdrant_shapes.to_filter(flt, MODELS)
+    return result
+
+
+def count_request(flt: FilterSpec) -> qe.CountRequest:
+    return qe.CountRequest(filter=to_filter(flt), exact=True)
+
+
+def leg_queries(query: HybridQuery) -> list[Any]:
+    """The nearest-neighbour query of each leg the request has: dense first, then sparse."""
+    return [
+        qe.Query.Nearest(vector, using=name)
+        for name, vector in qdrant_shapes.leg_vectors(query, MODELS)
+    ]
+
+
+def fusion_query(query: HybridQuery) -> Any:
+    """Qdrant Edge's own fusion (``Fusion.Rrf`` / ``Fusion.Dbsf``) for engine-side fusion."""
+    if query.fusion == "dbsf":
+        return qe.Fusion.Dbsf()
+    weights = list(query.weights) if query.weights else None
+    return qe.Fusion.Rrf(k=query.rrf_k, weights=weights)

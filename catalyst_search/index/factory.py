@@ -1,0 +1,32 @@
+"""Pick the configured backend: the only module that imports both."""
+
+from __future__ import annotations
+
+from catalyst_search.index.contract import IndexReader, IndexWriter
+from catalyst_search.settings import Settings
+
+
+def open_reader(settings: Settings) -> IndexReader:
+    """The reader for the configured backend."""
+    if settings.index_backend == "server":
+        from catalyst_search.index.server.reader import ServerReader
+
+        return ServerReader.connect(settings)
+    from catalyst_search.index.embedded.reader import EmbeddedReader
+
+    return EmbeddedReader(settings.index_dir, refresh_s=settings.index_refresh_s)
+
+
+def open_writer(settings: Settings) -> IndexWriter:
+    """The writer for the configured backend; on the embedded one this takes the writer lock."""
+    if settings.index_backend == "server":
+        from catalyst_search.index.server.writer import ServerWriter
+
+        return ServerWriter.connect(settings)
+    from catalyst_search.index.embedded.writer import EmbeddedWriter
+
+    return EmbeddedWriter.open(
+        settings.index_dir,
+        lock_timeout_s=settings.writer_lock_timeout_s,
+        versions_kept=settings.versions_kept,
+    )

@@ -1,0 +1,1 @@
+"""The server backend: qdrant-client against a Qdrant server (or ``:memory:`` in tests)."""

@@ -1,0 +1,142 @@
+"""The server reader: queries one Qdrant collection through the Query API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from catalyst_search.index.contract import HybridQuery, IndexNotReady
+from catalyst_search.index.filters import FilterSpec
+from catalyst_search.index.fusion import Candidate, run_query
+from catalyst_search.index.schema import DENSE_VECTOR, Hit
+from catalyst_search.index.server import conversion
+from catalyst_search.settings import Settings
+
+
+class ServerReader:
+    """Reads the collection. Whether it exists is asked on open and by ``refresh`` (at most
+    every ``refresh_s`` until it does), never on the search path."""
+
+    def __init__(self, client: QdrantClient, collection: str, *, refresh_s: float = 0.5) -> None:
+        self._client = client
+        self._collection = collection
+        self._refresh_s = refresh_s
+        self._version: str | None = None
+        self._checked_at = 0.0
+        self.refresh(force=True)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> ServerReader:
+        return cls(
+            conversion.connect(settings), settings.collection, refresh_s=settings.index_refresh_s
+        )
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    def refresh(self, *, force: bool = False) -> str | None:
+        """Ask the server whether the collection exists, until it does (then it is served)."""
+        now = time.monotonic()
+        if self._version is not None or (not force and now - self._checked_at < self._refresh_s):
+            return self._version
+        self._checked_at = now
+        if self._client.collection_exists(self._collection):
+            self._version = self._collection
+        return self._version
+
+    def _require_collection(self) -> None:
+        if self.refresh() is None:
+            raise IndexNotReady(f"collection {self._collection!r} does not exist yet")
+
+    def _gone(self, exc: UnexpectedResponse) -> IndexNotReady | None:
+        """A 404 means the collection was dropped: not ready again until it is back."""
+        if exc.status_code != 404:
+            return None
+        self._version, self._checked_at = None, time.monotonic()
+        return IndexNotReady(f"collection {self._collection!r} does not exist")
+
+    def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
+        self._require_collection()
+        try:
+            if query.engine_fused:
+                return self._engine_fused(query)
+            return run_query(query, self._legs, self._payloads, timings)
+        except UnexpectedResponse as exc:
+            raise (self._gone(exc) or exc) from exc
+
+    def _engine_fused(self, query: HybridQuery) -> list[Hit]:
+        """Prefetch both legs and fuse inside Qdrant."""
+        params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+        flt = conversion.to_filter(query.filter)
+        response = self._client.query_points(
+            self._collection,
+            prefetch=[
+                models.Prefetch(
+                    query=vector, using=using, filter=flt, params=params, limit=query.prefetch_limit
+                )
+                for vector, using in conversion.leg_vectors(query)
+            ],
+            query=conversion.fusion_query(query),
+            query_filter=flt,
+            limit=query.limit,
+            with_payload=True,
+        )
+        return [
+            Hit(id=conversion.point_key(p.id), score=float(p.score), payload=dict(p.payload or {}))
+            for p in response.points
+        ]
+
+    def _legs(self, query: HybridQuery) -> list[list[Candidate]]:
+        """Both legs through the Query API in one batch request; ids and scores only."""
+        params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
+        flt = conversion.to_filter(query.filter)
+        responses = self._client.query_batch_points(
+            self._collection,
+            requests=[
+                models.QueryRequest(
+                    query=vector,
+                    using=using,
+                    filter=flt,
+                    params=params,
+                    limit=query.leg_limit,
+                    with_payload=False,
+                )
+                for vector, using in conversion.leg_vectors(query)
+            ],
+        )
+        return [
+            [Candidate(conversion.point_key(p.id), float(p.score)) for p in response.points]
+            for response in responses
+        ]
+
+    def _payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(self._collection, ids=ids, with_payload=True)
+        return {conversion.point_key(r.id): dict(r.payload or {}) for r in records}
+
+    def count(self, flt: FilterSpec) -> int:
+        self._require_collection()
+        filter_ = conversion.to_filter(flt)
+        return self._client.count(self._collection, count_filter=filter_, exact=True).count
+
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(
+            self._collection, ids=list(ids), with_payload=False, with_vectors=[DENSE_VECTOR]
+        )
+        found = {}
+        for record in records:
+            vector = conversion.dense_of(record)
+            if vector is not None:
+                found[conversion.point_key(record.id)] = vector
+        return found
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,69 @@
+"""The server writer: upserts and deletes on one Qdrant collection, visible at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qdrant_client import QdrantClient, models
+
+from catalyst_search.index.filters import FilterSpec
+from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint
+from catalyst_search.index.server import conversion
+from catalyst_search.settings import Settings
+
+_UPSERT_BATCH = 256
+
+
+class ServerWriter:
+    """Writes to the collection (created with its payload indexes on connect)."""
+
+    def __init__(self, client: QdrantClient, collection: str) -> None:
+        self._client = client
+        self._collection = collection
+        conversion.ensure_collection(client, collection)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> ServerWriter:
+        return cls(conversion.connect(settings), settings.collection)
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        for start in range(0, len(points), _UPSERT_BATCH):
+            batch = [conversion.to_point(p) for p in points[start : start + _UPSERT_BATCH]]
+            self._client.upsert(self._collection, points=batch, wait=True)
+
+    def delete(self, flt: FilterSpec) -> None:
+        qdrant_filter = conversion.to_filter(flt)
+        if qdrant_filter is None:
+            raise ValueError("refusing to delete with an empty filter")
+        self._client.delete(
+            self._collection, points_selector=models.FilterSelector(filter=qdrant_filter)
+        )
+
+    def count(self, flt: FilterSpec) -> int:
+        filter_ = conversion.to_filter(flt)
+        return self._client.count(self._collection, count_filter=filter_, exact=True).count
+
+    def dense_sizes(self, flt: FilterSpec, *, limit: int) -> list[int]:
+        records, _ = self._client.scroll(
+            self._collection,
+            scroll_filter=conversion.to_filter(flt),
+            limit=limit,
+            with_vectors=[DENSE_VECTOR],
+        )
+        return [len(conversion.dense_of(record) or []) for record in records]
+
+    def publish(self) -> str:
+        """Writes are visible at once: the version is the collection."""
+        return self._collection
+
+    def current_version(self) -> str | None:
+        return self._collection
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ServerWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,105 @@
+"""Job records: what a bulk ingest request became, and how far its runs have got.
+
+A job has one run per source. Its status follows from theirs: ``queued`` until a run starts,
+``running`` while any runs, then ``succeeded``, ``completed_with_errors`` (some documents
+failed) or ``failed`` (a run failed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+JobStatus = Literal["queued", "running", "succeeded", "completed_with_errors", "failed"]
+TERMINAL: set[JobStatus] = {"succeeded", "completed_with_errors", "failed"}
+
+
+@dataclass
+class SourceRun:
+    source: str
+    status: str
+    run_id: str | None = None
+    docs_done: int = 0
+    docs_total: int | None = None
+    attempts: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    artifact_uris: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Job:
+    job_id: str
+    tenant_id: str
+    sources: list[str]
+    metadata: dict[str, Any]
+    created_at: float
+    updated_at: float
+    runs: list[SourceRun]
+
+    @property
+    def status(self) -> JobStatus:
+        states = {run.status for run in self.runs}
+        if not states or states == {"queued"}:
+            return "queued"
+        if states & {"queued", "running"}:
+            return "running"
+        if "failed" in states:
+            return "failed"
+        if any(run.failures for run in self.runs):
+            return "completed_with_errors"
+        return "succeeded"
+
+    @property
+    def docs_done(self) -> int:
+        return sum(run.docs_done for run in self.runs)
+
+    @property
+    def docs_total(self) -> int | None:
+        totals = [run.docs_total for run in self.runs]
+        return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
+
+
+def finished_fields(
+    status: str,
+    failures: list[dict[str, Any]] | None,
+    artifact_uris: list[str] | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The columns a finished run updates, JSON-encoded as both stores keep them."""
+    fields: dict[str, Any] = {"status": status, "error": error}
+    if failures is not None:
+        fields["failures"] = json.dumps(failures)
+    if artifact_uris is not None:
+        fields["artifact_uris"] = json.dumps(artifact_uris)
+    return fields
+
+
+class JobStore(Protocol):
+    def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
+
+    def exists(self, job_id: str) -> bool: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def run_started(self, job_id: str, source: str, *, run_id: str) -> None: ...
+
+    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None: ...
+
+    def run_finished(
+        self,
+        job_id: str,
+        source: str,
+        *,
+        status: str,
+        failures: list[dict[str, Any]] | None = None,
+        artifact_uris: list[str] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def beat(self, name: str) -> None: ...
+
+    def last_beat(self, name: str) -> float | None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,30 @@
+"""What one search returns: ranked hits and how they were produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalyst_search.index.schema import Hit
+from catalyst_search.options import Mode, Track
+from catalyst_search.retrieval.rerank.chain import FUSED
+
+
+@dataclass
+class RankedHit:
+    hit: Hit
+    score: float  # what the caller ranks by: rerank score in premium, fused score otherwise
+    rerank_score: float | None = None
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[RankedHit]
+    index_version: str | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: Mode = "economy"
+    track: Track = "text"
+    rerank_tier: str = FUSED
+    degraded: bool = False
+    degradation_reason: str | None = None
+    debug: dict[str, Any] | None = None

@@ -1,1 +1,0 @@
-"""Durable stores of the search side: the ingest queue and the job records (SQLite default)."""
