@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from catalyst_search.index.contract import HybridQuery
 from catalyst_search.index.filters import Condition, FilterSpec, Range
-from catalyst_search.index.schema import KEYWORD_INDEXES, SparseVec
+from catalyst_search.index.schema import DENSE_VECTOR, KEYWORD_INDEXES, SparseVec
 
 IndexKind = Literal["tenant", "keyword", "integer"]
 
@@ -60,6 +60,12 @@ def leg_vectors(query: HybridQuery, m: QdrantModels) -> list[tuple[str, Any]]:
         (name, m.sparse_vector(vec.indices, vec.values) if isinstance(vec, SparseVec) else vec)
         for name, vec in query.legs()
     ]
+
+
+def dense_of(record: Any) -> list[float] | None:
+    """The dense vector of a retrieved or scrolled record (either backend's), if it has one."""
+    vector = record.vector.get(DENSE_VECTOR) if isinstance(record.vector, dict) else None
+    return [float(x) for x in vector] if isinstance(vector, list) else None
 
 
 def payload_indexes() -> list[tuple[str, IndexKind]]:

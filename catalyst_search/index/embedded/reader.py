@@ -11,6 +11,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
+from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
 from catalyst_search.index.embedded import conversion, versions
 from catalyst_search.index.filters import FilterSpec
@@ -109,11 +110,9 @@ class EmbeddedReader:
         with self._acquire() as shard:
             records = shard.retrieve(list(ids), with_payload=False, with_vector=[DENSE_VECTOR])
             for record in records:
-                vector = (
-                    record.vector.get(DENSE_VECTOR) if isinstance(record.vector, dict) else None
-                )
-                if isinstance(vector, list):
-                    found[str(record.id)] = [float(x) for x in vector]  # type: ignore[arg-type]
+                vector = qdrant_shapes.dense_of(record)
+                if vector is not None:
+                    found[str(record.id)] = vector
         return found
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
+from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.embedded import conversion, versions
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint
@@ -83,12 +84,7 @@ class EmbeddedWriter:
                 limit=limit, filter=conversion.to_filter(flt), with_vector=[DENSE_VECTOR]
             )
         )
-        sizes = []
-        for record in records:
-            vector = record.vector
-            dense = vector.get(DENSE_VECTOR) if isinstance(vector, dict) else None
-            sizes.append(len(dense) if isinstance(dense, list) else 0)
-        return sizes
+        return [len(qdrant_shapes.dense_of(record) or []) for record in records]
 
     def publish(self) -> str:
         """Optimize, flush and copy the live shard into a new version readers swap to."""

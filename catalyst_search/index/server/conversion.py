@@ -86,9 +86,3 @@ def fusion_query(query: HybridQuery) -> Any:
         return models.FusionQuery(fusion=models.Fusion.DBSF)
     weights = list(query.weights) if query.weights else None
     return models.RrfQuery(rrf=models.Rrf(k=query.rrf_k, weights=weights))
-
-
-def dense_of(record: Any) -> list[float] | None:
-    """The dense vector of a retrieved or scrolled record, when it carries one."""
-    vector = record.vector.get(DENSE_VECTOR) if isinstance(record.vector, dict) else None
-    return [float(x) for x in vector] if isinstance(vector, list) else None

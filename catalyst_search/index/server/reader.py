@@ -9,6 +9,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.fusion import Candidate, run_query
@@ -133,7 +134,7 @@ class ServerReader:
         )
         found = {}
         for record in records:
-            vector = conversion.dense_of(record)
+            vector = qdrant_shapes.dense_of(record)
             if vector is not None:
                 found[conversion.point_key(record.id)] = vector
         return found

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from qdrant_client import QdrantClient, models
 
+from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint
 from catalyst_search.index.server import conversion
@@ -50,7 +51,7 @@ class ServerWriter:
             limit=limit,
             with_vectors=[DENSE_VECTOR],
         )
-        return [len(conversion.dense_of(record) or []) for record in records]
+        return [len(qdrant_shapes.dense_of(record) or []) for record in records]
 
     def publish(self) -> str:
         """Writes are visible at once: the version is the collection."""
