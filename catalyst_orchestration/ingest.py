@@ -19,6 +19,7 @@ import dagster as dg
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.ingest_requests.contract import TENANT_TAG
+from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
 from catalyst_search.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.path.exists():
         sys.stderr.write(f"error: {args.path} does not exist\n")
+        return 2
+    try:
+        require_under_roots(args.path, settings.source_root_paths, where="path")
+    except InvalidSource as exc:
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     summary = run_ingest(
         args.path, tenant=args.tenant or settings.default_tenant, settings=settings

@@ -5,6 +5,7 @@ It speaks HTTP only and imports nothing of the service, so it installs and runs 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,10 +81,20 @@ class IngestJob:
 class CatalystClient:
     """``CatalystClient("http://127.0.0.1:8000").search("type 2 diabetes", top_k=5)``."""
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8000", *, timeout_s: float = 30.0):
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+    ):
+        """``token``: a JWT or an API key (default: ``CATALYST_API_TOKEN``), sent as Bearer."""
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._session = requests.Session()
+        token = token or os.environ.get("CATALYST_API_TOKEN")
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
@@ -103,7 +114,7 @@ class CatalystClient:
             except ValueError:
                 detail = response.text
             raise CatalystError(response.status_code, str(detail))
-        return response.json()
+        return response.json() if response.content else None
 
     def search(
         self,
@@ -188,6 +199,22 @@ class CatalystClient:
             raise CatalystError(response.status_code, response.text[:200])
         result: dict[str, Any] = response.json()
         return result
+
+    def create_key(self, tenant_id: str, roles: list[str], *, label: str = "") -> dict[str, Any]:
+        """A new API key (admin). The result's ``key`` is shown this once."""
+        body = {"tenant_id": tenant_id, "roles": roles, "label": label}
+        result: dict[str, Any] = self._request("POST", "/admin/keys", json=body)
+        return result
+
+    def list_keys(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every API key, or one tenant's (admin); never the keys themselves."""
+        params = {"tenant_id": tenant_id} if tenant_id else None
+        result: list[dict[str, Any]] = self._request("GET", "/admin/keys", params=params)
+        return result
+
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke an API key at once (admin)."""
+        self._request("DELETE", f"/admin/keys/{key_id}")
 
     def close(self) -> None:
         self._session.close()

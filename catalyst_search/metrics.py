@@ -71,3 +71,20 @@ class SearchMetrics:
             ["reason", "requested_tier", "tier"],
             registry=self.registry,
         )
+        self.auth_failures = Counter(
+            "catalyst_auth_failures",
+            "Requests refused for their credentials (401), by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "catalyst_rate_limited",
+            "Requests refused by a per-tenant rate limit (429), by action",
+            ["action"],
+            registry=self.registry,
+        )
+        self.search_timeouts = Counter(
+            "catalyst_search_timeouts",
+            "Searches that ran past CATALYST_SEARCH_TIMEOUT_S (504)",
+            registry=self.registry,
+        )

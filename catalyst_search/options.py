@@ -22,6 +22,10 @@ FusionSite = Literal["client", "engine"]
 IndexBackend = Literal["embedded", "server"]
 #: async: queue a job for the Dagster daemon; sync: run the ingest in-process.
 IngestMode = Literal["async", "sync"]
+#: The credentials the service accepts (``CATALYST_AUTH``, comma-separated, or ``disabled``).
+AuthMethod = Literal["jwt", "apikey"]
+#: What a credential may do. ``admin`` manages keys and acts across tenants; it implies the rest.
+Role = Literal["search", "ingest", "feedback", "debug", "admin"]
 
 
 def choices(option: object) -> list[str]:

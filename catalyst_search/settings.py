@@ -5,10 +5,21 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from catalyst_search.options import Fusion, FusionSite, IndexBackend, IngestMode
+from catalyst_search.config_errors import describe
+from catalyst_search.options import (
+    AuthMethod,
+    Fusion,
+    FusionSite,
+    IndexBackend,
+    IngestMode,
+    choices,
+)
+
+#: The sample corpus shipped with the project: an ingest source root by default.
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus"
 
 
 class SettingsError(ValueError):
@@ -23,7 +34,7 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
     index_backend: IndexBackend = "embedded"
     qdrant_url: str | None = Field(None, description="Qdrant server URL for the server backend.")
-    qdrant_api_key: str | None = None
+    qdrant_api_key: SecretStr | None = None
     qdrant_timeout_s: float = Field(10.0, gt=0)
     collection: str = Field("catalyst_chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -57,13 +68,13 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(30, ge=1, le=200, description="Fused hits premium reranks.")
     rerank_breaker_failures: int = Field(3, ge=1)
     rerank_breaker_reset_s: float = Field(30.0, ge=0)
-    cohere_api_key: str | None = None
+    cohere_api_key: SecretStr | None = None
     cohere_base_url: str | None = Field(
         None, description="Cohere API base URL (default: Cohere's)."
     )
     cohere_model: str = "rerank-v3.5"
     cohere_timeout_s: float = Field(2.0, gt=0)
-    openai_api_key: str | None = None
+    openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_embedding_model: str = "text-embedding-3-small"
     openai_timeout_s: float = Field(2.0, gt=0)
@@ -95,6 +106,27 @@ class Settings(BaseSettings):
     writer_lock_timeout_s: float = Field(60.0, ge=0)
     versions_kept: int = Field(2, ge=1)
 
+    auth: str = Field(
+        "disabled",
+        description="jwt, apikey, jwt,apikey or disabled (a laptop: tenant default, loopback only)",
+    )
+    jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret.")
+    jwt_jwks: str | None = Field(None, description="RS256/ES256 keys: a JWKS file path or URL.")
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_s: float = Field(30.0, ge=0, le=600)
+    jwt_tenant_claim: str = "tenant_id"
+    jwt_roles_claim: str = "roles"
+    source_roots: str | None = Field(
+        None,
+        description="Comma-separated folders local ingest sources must lie under "
+        "(default: the sample corpus and CATALYST_HOME/inbox).",
+    )
+    rate_search: str = Field("600/minute", description="Searches per tenant, e.g. 600/minute.")
+    rate_ingest: str = Field("60/minute", description="Ingest requests per tenant.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
+    search_timeout_s: float = Field(10.0, gt=0, description="A search running longer is 504.")
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_url: str = Field(
@@ -113,12 +145,48 @@ class Settings(BaseSettings):
                 "CATALYST_INDEX_BACKEND=server needs CATALYST_QDRANT_URL "
                 "(for example http://127.0.0.1:6333), or set CATALYST_INDEX_BACKEND=embedded"
             )
+        methods = self.auth_methods
+        if "jwt" in methods and not (self.jwt_secret or self.jwt_jwks):
+            raise ValueError(
+                "CATALYST_AUTH=jwt needs CATALYST_JWT_SECRET (HS256) or CATALYST_JWT_JWKS "
+                "(a JWKS file or URL for RS256/ES256)"
+            )
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
                 "CATALYST_CHUNK_OVERLAP must be smaller than CATALYST_CHUNK_TOKENS "
                 f"(got {self.chunk_overlap} >= {self.chunk_tokens})"
             )
         return self
+
+    @property
+    def auth_methods(self) -> frozenset[AuthMethod]:
+        """The credential kinds accepted; empty when auth is disabled."""
+        names = {n.strip() for n in self.auth.split(",") if n.strip()}
+        allowed = set(choices(AuthMethod))
+        if names == {"disabled"}:
+            return frozenset()
+        if not names or not names <= allowed:
+            raise ValueError(
+                f"CATALYST_AUTH={self.auth!r}: use jwt, apikey, jwt,apikey or disabled"
+            )
+        return frozenset(names)  # type: ignore[arg-type]
+
+    @property
+    def source_root_paths(self) -> tuple[Path, ...]:
+        """Folders local ingest sources must lie under, symlinks resolved."""
+        if self.source_roots:
+            raw = [Path(p.strip()).expanduser() for p in self.source_roots.split(",") if p.strip()]
+        else:
+            raw = [SAMPLE_CORPUS, self.inbox_dir]
+        return tuple(p.resolve() for p in raw)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def keys_db(self) -> Path:
+        return self.home / "keys.sqlite"
 
     @property
     def dagster_home(self) -> Path:
@@ -158,19 +226,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            if not field:  # a cross-field check: its message names the variables
-                problems.append(error["msg"].removeprefix("Value error, "))
-                continue
-            info = Settings.model_fields.get(field)
-            hint = f" ({info.description})" if info and info.description else ""
-            problems.append(
-                f"CATALYST_{field.upper()}={error.get('input')!r}: {error['msg']}{hint}; "
-                f"fix or unset CATALYST_{field.upper()}"
-            )
-        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+        raise SettingsError(describe(exc, Settings.model_fields)) from None
 
 
 @lru_cache(maxsize=1)

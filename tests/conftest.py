@@ -20,6 +20,8 @@ SAMPLE_RECORDS = ROOT / "samples" / "corpus" / "icd10cm-chapter4-endocrine.jsonl
 def catalyst_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "catalyst"
     monkeypatch.setenv("CATALYST_HOME", str(home))
+    # a test's own files may be ingested, and nothing else on the machine
+    monkeypatch.setenv("CATALYST_SOURCE_ROOTS", f"{tmp_path},{ROOT / 'samples'}")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     get_settings.cache_clear()

@@ -10,10 +10,11 @@ starts and shows the variable's name, never its value, in the UI.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, SecretStr
 
 from catalyst_orchestration.defs.requests.tracking import RunTracker
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
@@ -57,6 +58,11 @@ class StateStoreResource(dg.ConfigurableResource):
     @property
     def store(self) -> StateStore:
         return _opened(self._store, "state")
+
+    @property
+    def source_roots(self) -> tuple[Path, ...]:
+        """The folders local sources must lie under (``CATALYST_SOURCE_ROOTS``)."""
+        return _settings().source_root_paths
 
 
 class ArtifactStoreResource(dg.ConfigurableResource):
@@ -126,7 +132,8 @@ class QdrantIndexResource(dg.ConfigurableResource):
     qdrant_api_key: str | None = None  # CATALYST_QDRANT_API_KEY
 
     def _settings(self) -> Settings:
-        return _settings(qdrant_url=self.qdrant_url, qdrant_api_key=self.qdrant_api_key)
+        key = SecretStr(self.qdrant_api_key) if self.qdrant_api_key else None
+        return _settings(qdrant_url=self.qdrant_url, qdrant_api_key=key)
 
     @property
     def collection(self) -> str:

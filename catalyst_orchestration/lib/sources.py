@@ -9,13 +9,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
+from catalyst_search.ingest_requests.sources import require_under_roots, under_roots
 
 RECORD_MIME = "application/x-catalyst-record+json"
 
@@ -55,10 +56,16 @@ class Acquired:
     seen: int
 
 
-def acquire(source: Path, store: LocalArtifactStore) -> Acquired:
-    """Read every document of ``source`` into the artifact store."""
+def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -> Acquired:
+    """Read every document of ``source`` into the artifact store.
+
+    ``source`` must lie under ``roots`` (``InvalidSource`` otherwise), and so must every file
+    read from it: a symlink inside the folder that points elsewhere is a failure of its own,
+    never read.
+    """
     if not source.exists():
         raise FileNotFoundError(f"source {source} does not exist")
+    source = require_under_roots(source, roots)
     docs: list[RawDocument] = []
     failures: list[DocumentFailure] = []
     seen = 0
@@ -72,6 +79,10 @@ def acquire(source: Path, store: LocalArtifactStore) -> Acquired:
     for path in files:
         if any(part.startswith(".") for part in path.relative_to(base).parts):
             continue  # hidden files and folders (.git, .DS_Store) are not documents
+        if not under_roots(path, [base]):
+            seen += 1
+            failures.append(_escaped(path, base))
+            continue
         if is_records_file(path):
             for item in _records(path, store):
                 seen += 1
@@ -98,6 +109,12 @@ def acquire(source: Path, store: LocalArtifactStore) -> Acquired:
             )
         )
     return Acquired(docs, failures, seen)
+
+
+def _escaped(path: Path, base: Path) -> DocumentFailure:
+    rel = path.relative_to(base).as_posix()
+    message = "a symlink to a file outside the source; not read"
+    return DocumentFailure(str(path), "acquire", "OutsideSourceRoots", message, "permanent", rel)
 
 
 def _records(path: Path, store: LocalArtifactStore) -> Iterator[RawDocument | DocumentFailure]:

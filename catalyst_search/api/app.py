@@ -13,7 +13,9 @@ from fastapi import FastAPI, Request
 
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
-from catalyst_search.api.routes import health, ingest, search
+from catalyst_search.api.routes import health, ingest, keys, search
+from catalyst_search.auth.authenticator import Authenticator
+from catalyst_search.auth.limits import TenantLimiter
 from catalyst_search.ingest_requests.dispatch import drain_forever
 from catalyst_search.ingest_requests.stores import open_dispatcher
 from catalyst_search.metrics import SearchMetrics
@@ -26,11 +28,19 @@ log = logging.getLogger("catalyst_search")
 
 def create_app(settings: Settings | None = None, retriever: Retriever | None = None) -> FastAPI:
     """The search service. Pass ``retriever`` to serve an index built elsewhere (tests, bench)."""
+    cfg = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cfg = settings or get_settings()
         app.state.settings = cfg
+        app.state.authenticator = Authenticator(cfg)
+        app.state.limiter = TenantLimiter(cfg)
+        if not app.state.authenticator.enabled:
+            log.warning(
+                "CATALYST_AUTH=disabled: every request acts as tenant %r with every role; "
+                "for a laptop only (set CATALYST_AUTH=jwt or apikey to serve others)",
+                cfg.default_tenant,
+            )
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
         app.state.dispatcher = open_dispatcher(cfg, on_outage=app.state.metrics.outages.inc)
         stop = threading.Event()
@@ -47,10 +57,16 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         finally:
             stop.set()
             drainer.join(timeout=5)
+            app.state.authenticator.close()
             if retriever is None:
                 app.state.retriever.reader.close()
 
-    app = FastAPI(title="CatalystIndex search", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="CatalystIndex search",
+        version=__version__,
+        lifespan=lifespan,
+        max_body_size=cfg.max_body_bytes,
+    )
     app.state.metrics = retriever.metrics if retriever else SearchMetrics()
 
     @app.middleware("http")
@@ -69,5 +85,6 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(ingest.router)
+    app.include_router(keys.router)
     app.include_router(health.router)
     return app

@@ -1,50 +1,115 @@
-"""FastAPI dependencies: what the lifespan built, as ``Annotated`` aliases.
+"""FastAPI dependencies: what the lifespan built, and who is calling, as ``Annotated`` aliases.
 
-Routes read app state only through these, so what a route depends on is in its signature.
+Routes read app state and the caller only through these, so what a route depends on, and
+which role it needs, is in its signature. Dependencies that only read app state are ``async``
+so they run on the event loop instead of costing a thread-pool hop each; the credential check
+may read the key store and stays in the pool.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
+from catalyst_search.auth.authenticator import Authenticator
+from catalyst_search.auth.keys import KeyStore
+from catalyst_search.auth.limits import Action, TenantLimiter
+from catalyst_search.auth.principal import AuthError, Principal
 from catalyst_search.ingest_requests.dispatch import Dispatcher
 from catalyst_search.metrics import SearchMetrics
+from catalyst_search.options import Role
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings
 
+log = logging.getLogger("catalyst_search.auth")
 
-def get_retriever(request: Request) -> Retriever:
+# Declared so the OpenAPI document shows both schemes; the headers are read raw below so a
+# malformed one is refused with its reason rather than ignored.
+_bearer = HTTPBearer(auto_error=False, description="A JWT or an API key (ck_...).")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (ck_...).")
+
+
+async def get_retriever(request: Request) -> Retriever:
     retriever: Retriever = request.app.state.retriever
     return retriever
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     cfg: Settings = request.app.state.settings
     return cfg
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
 
 
-def get_metrics(request: Request) -> SearchMetrics:
+async def get_metrics(request: Request) -> SearchMetrics:
     metrics: SearchMetrics = request.app.state.metrics
     return metrics
 
 
-def get_tenant(settings: Annotated[Settings, Depends(get_app_settings)]) -> str:
-    """The tenant a request acts for: every route scopes its reads and writes by it.
+async def get_keys(request: Request) -> KeyStore:
+    authenticator: Authenticator = request.app.state.authenticator
+    if authenticator.keys is None:
+        raise HTTPException(404, "API keys are not enabled (CATALYST_AUTH)")
+    return authenticator.keys
 
-    Until credentials arrive this is ``CATALYST_DEFAULT_TENANT``; never a request field.
-    """
-    return settings.default_tenant
+
+def get_principal(
+    request: Request,
+    _bearer_scheme: Annotated[object, Security(_bearer)],
+    _key_scheme: Annotated[object, Security(_api_key)],
+) -> Principal:
+    """The verified caller; 401 naming the reason (never the credential) otherwise."""
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        return authenticator.authenticate(
+            request.headers.get("authorization"), request.headers.get("x-api-key")
+        )
+    except AuthError as exc:
+        request.app.state.metrics.auth_failures.labels(reason=exc.reason).inc()
+        log.info("refused a credential: %s", exc.reason)
+        raise HTTPException(
+            401, f"{exc.reason}: {exc}", headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def caller(role: Role, *, limit: Action | None = None) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold ``role`` (403) and be within ``limit`` (429)."""
+
+    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if not principal.has(role):
+            raise HTTPException(403, f"this credential lacks the {role} role")
+        if limit is not None:
+            limiter: TenantLimiter = request.app.state.limiter
+            wait = limiter.retry_after(principal.tenant_id, limit)
+            if wait is not None:
+                request.app.state.metrics.rate_limited.labels(action=limit).inc()
+                raise HTTPException(
+                    429,
+                    f"{limit} rate limit of {limiter.rates[limit]} per tenant reached; "
+                    f"retry in {wait:.0f}s",
+                    headers={"Retry-After": f"{wait:.0f}"},
+                )
+        return principal
+
+    return dependency
 
 
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 MetricsDep = Annotated[SearchMetrics, Depends(get_metrics)]
-TenantDep = Annotated[str, Depends(get_tenant)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
+SearchCaller = Annotated[Principal, Depends(caller("search", limit="search"))]
+IngestCaller = Annotated[Principal, Depends(caller("ingest", limit="ingest"))]
+JobsCaller = Annotated[Principal, Depends(caller("ingest"))]
+AdminCaller = Annotated[Principal, Depends(caller("admin"))]

@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -118,10 +119,13 @@ def submit(
     *,
     tenant_id: str,
     sources: list[str],
+    roots: Sequence[Path],
     metadata: dict[str, Any] | None = None,
 ) -> tuple[str, Dispatched]:
-    """Validate ``sources`` and hand the job to the dispatcher: (job id, ``queue``|``outbox``)."""
-    message = IngestMessage(uuid.uuid4().hex, tenant_id, check_sources(sources), metadata or {})
+    """Validate ``sources`` against ``roots`` and hand the job to the dispatcher:
+    (job id, ``queue``|``outbox``)."""
+    checked = check_sources(sources, roots=roots)
+    message = IngestMessage(uuid.uuid4().hex, tenant_id, checked, metadata or {})
     return message.job_id, dispatcher.publish(message)
 
 

@@ -97,7 +97,7 @@ class RedisJobStore:
         values["updated_at"] = now
         pipe = self.client.pipeline()
         pipe.hset(self._run_key(job_id, source), mapping=cast(Any, values))
-        pipe.hset(self._job_key(job_id), "updated_at", now)
+        pipe.hset(self._job_key(job_id), "updated_at", str(now))
         pipe.execute()
 
     def run_started(self, job_id: str, source: str, *, run_id: str) -> None:

@@ -68,7 +68,8 @@ class RedisQueue:
             self.client.xdel(self.stream, *message_ids)
 
     def depth(self) -> int:
-        return int(self.client.xlen(self.stream))
+        length: Any = self.client.xlen(self.stream)
+        return int(length)
 
     def oldest_age_s(self) -> float:
         first: Any = self.client.xrange(self.stream, count=1)

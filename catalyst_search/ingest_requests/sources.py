@@ -1,21 +1,50 @@
-"""Which sources an ingest request may name: absolute folders or JSONL record files."""
+"""Which sources an ingest request may name: folders or JSONL record files under the roots.
+
+Ingest sources are not a file-read primitive: a path is resolved (symlinks and ``..``) and
+must then lie under one of the configured roots (``CATALYST_SOURCE_ROOTS``), on every path
+that submits work: the HTTP API, the CLI, the sensor and the acquisition step itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
+
+#: Most sources one job may name.
+MAX_SOURCES = 100
 
 
 class InvalidSource(ValueError):
     """A source that cannot be ingested; the message says which and why."""
 
 
-def check_source(raw: str, *, where: str = "source") -> str:
+def under_roots(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` (resolved, symlinks followed) lies under one of ``roots``."""
+    resolved = path.resolve()
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def require_under_roots(path: Path, roots: Sequence[Path], *, where: str = "source") -> Path:
+    """``path`` resolved, or ``InvalidSource`` naming the roots when it lies outside them."""
+    if not under_roots(path, roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise InvalidSource(
+            f"{where}: {path} is outside the source roots ({allowed}); "
+            "move it under one or add its folder to CATALYST_SOURCE_ROOTS"
+        )
+    return path.resolve()
+
+
+def check_source(raw: str, *, roots: Sequence[Path], where: str = "source") -> str:
     """The resolved path of ``raw``, or ``InvalidSource`` saying what is wrong with it."""
+    if "\x00" in raw or len(raw) > 4096:
+        raise InvalidSource(f"{where}: not a usable path")
     path = Path(raw).expanduser()
     if not path.is_absolute():
         raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
+    require_under_roots(path, roots, where=where)
     if not path.exists():
         raise InvalidSource(f"{where}: {raw} does not exist on the ingest host")
     if path.is_file() and not path.name.lower().endswith(RECORD_SUFFIXES):
@@ -25,11 +54,15 @@ def check_source(raw: str, *, where: str = "source") -> str:
     return str(path.resolve())
 
 
-def check_sources(sources: list[str]) -> list[str]:
-    """Check every source of one job: at least one, each once."""
-    checked = [check_source(raw, where=f"sources[{i}]") for i, raw in enumerate(sources)]
-    if not checked:
+def check_sources(sources: list[str], *, roots: Sequence[Path]) -> list[str]:
+    """Check every source of one job: at least one, at most ``MAX_SOURCES``, each once."""
+    if not sources:
         raise InvalidSource("sources: give at least one folder or JSONL file")
+    if len(sources) > MAX_SOURCES:
+        raise InvalidSource(f"sources: at most {MAX_SOURCES} per job, got {len(sources)}")
+    checked = [
+        check_source(raw, roots=roots, where=f"sources[{i}]") for i, raw in enumerate(sources)
+    ]
     if len(set(checked)) != len(checked):
         raise InvalidSource("sources: each source may appear once per job")
     return checked

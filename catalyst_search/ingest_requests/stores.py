@@ -20,7 +20,8 @@ def redis_client(url: str) -> redis.Redis:
     """The Redis behind ``CATALYST_QUEUE``, with short timeouts so an outage fails fast."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(
-            f"CATALYST_QUEUE={url!r}: expected a redis:// URL, or unset it for the SQLite queue"
+            "CATALYST_QUEUE: expected a redis://, rediss:// or unix:// URL, "
+            "or unset it for the SQLite queue"
         )
     return redis.Redis.from_url(
         url,

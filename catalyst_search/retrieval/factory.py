@@ -43,7 +43,7 @@ def build_chain(
     for name in names:
         if name == "cohere" and settings.cohere_api_key:
             cohere = CohereReranker(
-                api_key=settings.cohere_api_key,
+                api_key=settings.cohere_api_key.get_secret_value(),
                 base_url=settings.cohere_base_url,
                 model=settings.cohere_model,
                 timeout_s=settings.cohere_timeout_s,
@@ -60,7 +60,7 @@ def build_chain(
         elif name == "openai" and settings.openai_api_key:
             tiers.append(
                 OpenAIEmbeddingReranker(
-                    api_key=settings.openai_api_key,
+                    api_key=settings.openai_api_key.get_secret_value(),
                     base_url=settings.openai_base_url,
                     model=settings.openai_embedding_model,
                     timeout_s=settings.openai_timeout_s,

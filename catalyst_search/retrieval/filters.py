@@ -7,6 +7,10 @@ from typing import Any
 from catalyst_search.index.filters import Condition, FilterSpec, Match, Scalar
 from catalyst_search.index.schema import normalize_icd
 
+#: Bounds on one request's filters: conditions in all, values per condition, value length.
+MAX_CONDITIONS = 32
+MAX_VALUES = 64
+MAX_VALUE_CHARS = 256
 #: Payload fields a request may not filter on: the tenant comes from auth, text is not a key.
 FORBIDDEN_KEYS = {"tenant_id", "text", "artifact_uri"}
 
@@ -19,11 +23,17 @@ def _values(key: str, raw: Any) -> tuple[Scalar, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items:
         raise InvalidFilter(f"{key}: give at least one value")
+    if len(items) > MAX_VALUES:
+        raise InvalidFilter(f"{key}: at most {MAX_VALUES} values, got {len(items)}")
     for item in items:
         if not isinstance(item, str | int | bool) or item == "":
             raise InvalidFilter(
-                f"{key}: values must be non-empty strings, integers or booleans, got {item!r}"
+                f"{key}: values must be non-empty strings, integers or booleans, got {item!r:.80}"
             )
+        if isinstance(item, int) and not -(2**63) <= item < 2**63:
+            raise InvalidFilter(f"{key}: integers must fit in 64 bits")
+        if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
+            raise InvalidFilter(f"{key}: values may be at most {MAX_VALUE_CHARS} characters")
     return tuple(items)
 
 
@@ -37,8 +47,8 @@ def _conditions(raw: dict[str, Any], where: str) -> tuple[Condition, ...]:
     for key, value in raw.items():
         if key in FORBIDDEN_KEYS or key == "icd_hierarchy":
             raise InvalidFilter(f"{where}.{key}: this field cannot be filtered on")
-        if not key or not all(part.isidentifier() for part in key.split(".")):
-            raise InvalidFilter(f"{where}: {key!r} is not a valid payload key")
+        if len(key) > 64 or not key or not all(p.isidentifier() for p in key.split(".")):
+            raise InvalidFilter(f"{where}: {key!r:.80} is not a valid payload key")
         values = _values(f"{where}.{key}", value)
         if key in ("icd_codes", "icd_prefix"):
             values = tuple(normalize_icd(str(v)) for v in values)
@@ -64,6 +74,9 @@ def parse_filters(raw: dict[str, Any] | None) -> FilterSpec:
         if not isinstance(body, dict):
             raise InvalidFilter(f"filters.{clause}: expected an object of field: value(s)")
         clauses[clause] = _conditions(body, f"filters.{clause}")
+    count = len(top) + sum(len(c) for c in clauses.values())
+    if count > MAX_CONDITIONS:
+        raise InvalidFilter(f"filters: at most {MAX_CONDITIONS} conditions, got {count}")
     return FilterSpec(
         must=_conditions(top, "filters") + clauses["must"],
         should=clauses["should"],

@@ -53,11 +53,14 @@ def _run(instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
     "sources, fragment",
     [
         (["relative/path"], "absolute path"),
-        (["/nonexistent/corpus"], "does not exist"),
+        (["{tmp}/missing/corpus"], "does not exist"),
+        (["/etc"], "outside the source roots"),
+        (["{tmp}/../../etc"], "outside the source roots"),
         ([], "sources"),
     ],
 )
-def test_bulk_rejects_bad_sources(api, sources, fragment):
+def test_bulk_rejects_bad_sources(api, tmp_path, sources, fragment):
+    sources = [s.format(tmp=tmp_path) for s in sources]
     response = api.post("/ingest/bulk", json={"sources": sources})
     assert response.status_code == 422
     assert fragment in json.dumps(response.json())

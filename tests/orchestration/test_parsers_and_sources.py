@@ -69,7 +69,7 @@ def test_acquire_folder_stores_files_once_and_skips_hidden(tmp_path):
     (docs / ".hidden").write_text("secret")
     (docs / "copy.txt").write_text("alpha")
     store = LocalArtifactStore(tmp_path / "artifacts")
-    acquired = acquire(docs, store)
+    acquired = acquire(docs, store, roots=[tmp_path])
     assert sorted(d.document_id for d in acquired.documents) == ["a.txt", "copy.txt", "sub/b.md"]
     assert acquired.seen == 3
     by_id = {d.document_id: d for d in acquired.documents}
@@ -81,7 +81,7 @@ def test_acquire_gzipped_jsonl_gives_one_document_per_line(tmp_path):
     path = tmp_path / "records.jsonl.gz"
     with gzip.open(path, "wt") as handle:
         handle.write('{"id": "1", "text": "a"}\n\n{"id": "2", "text": "b"}\n')
-    acquired = acquire(path, LocalArtifactStore(tmp_path / "artifacts"))
+    acquired = acquire(path, LocalArtifactStore(tmp_path / "artifacts"), roots=[tmp_path])
     assert acquired.seen == 2
     assert [d.location for d in acquired.documents] == [f"{path}:1", f"{path}:3"]
     assert acquired.documents[1].artifact_uri.endswith("#line=3")

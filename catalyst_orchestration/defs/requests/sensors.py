@@ -6,6 +6,7 @@ timeout). A redelivered message asks for the same run keys, so it never launches
 """
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -17,6 +18,7 @@ from catalyst_orchestration.defs.resources import (
     StateStoreResource,
 )
 from catalyst_search.ingest_requests.contract import JOB_TAG, SENSOR_NAME, run_key
+from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
 
 MAX_MESSAGES_PER_TICK = 20
 VISIBILITY_S = 300.0
@@ -63,6 +65,12 @@ def ingest_requests(
         message = delivery.message
         keys = []
         for n, uri in enumerate(message.sources):
+            try:  # the API checked this; a message put on the queue by other means may not be
+                require_under_roots(Path(uri), state.source_roots)
+            except InvalidSource as exc:
+                context.log.warning(f"job {message.job_id}: {exc}")
+                jobs.jobs.run_finished(message.job_id, uri, status="failed", error=str(exc))
+                continue
             source = register_source(
                 context.instance, state.store, tenant_id=message.tenant_id, uri=uri
             )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
 
-from catalyst_search.api.deps import DispatcherDep, SettingsDep, TenantDep
+from fastapi import APIRouter, HTTPException, Path
+
+from catalyst_search.api.deps import DispatcherDep, IngestCaller, JobsCaller, SettingsDep
+from catalyst_search.api.models.errors import errors
 from catalyst_search.api.models.ingest import (
     BulkIngestRequest,
     JobAccepted,
@@ -19,12 +22,29 @@ from catalyst_search.ingest_requests.sources import InvalidSource
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
 
-@router.post("/bulk", status_code=202, response_model=JobAccepted)
-def bulk(body: BulkIngestRequest, dispatcher: DispatcherDep, tenant: TenantDep) -> JobAccepted:
-    """Persist the request as a job and queue it; a Dagster sensor turns it into runs."""
+@router.post(
+    "/bulk",
+    status_code=202,
+    response_model=JobAccepted,
+    responses=errors(401, 403, 413, 422, 429),
+)
+def bulk(
+    body: BulkIngestRequest,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    caller: IngestCaller,
+) -> JobAccepted:
+    """Persist the request as a job and queue it; a Dagster sensor turns it into runs.
+
+    Local sources must lie under ``CATALYST_SOURCE_ROOTS`` (symlinks and ``..`` resolved).
+    """
     try:
         job_id, dispatch = submit(
-            dispatcher, tenant_id=tenant, sources=body.sources, metadata=body.metadata
+            dispatcher,
+            tenant_id=caller.tenant_id,
+            sources=body.sources,
+            metadata=body.metadata,
+            roots=settings.source_root_paths,
         )
     except InvalidSource as exc:
         raise HTTPException(422, str(exc)) from exc
@@ -36,16 +56,19 @@ def bulk(body: BulkIngestRequest, dispatcher: DispatcherDep, tenant: TenantDep) 
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobView)
+@router.get("/jobs/{job_id}", response_model=JobView, responses=errors(401, 403, 404, 422))
 def job_status(
-    job_id: str, dispatcher: DispatcherDep, settings: SettingsDep, tenant: TenantDep
+    job_id: Annotated[str, Path(min_length=1, max_length=64)],
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    caller: JobsCaller,
 ) -> JobView:
     """Status, progress, per-document failures, retries and Dagster run links of a job.
 
     Another tenant's job answers 404, like an unknown one.
     """
     job = find_job(dispatcher, job_id)
-    if job is None or job.tenant_id != tenant:
+    if job is None or job.tenant_id != caller.tenant_id:
         raise HTTPException(404, f"no ingest job {job_id}")
     return job_view(job, settings.dagster_ui_url)
 

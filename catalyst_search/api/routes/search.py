@@ -1,14 +1,18 @@
-"""``POST /search``: hybrid search within the caller's tenant."""
+"""``POST /search``: hybrid search within the caller's tenant, bounded in time."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
 
-from catalyst_search.api.deps import RetrieverDep, TenantDep
+from catalyst_search.api.deps import MetricsDep, RetrieverDep, SearchCaller, SettingsDep
+from catalyst_search.api.models.errors import errors
 from catalyst_search.api.models.search import SearchRequest, SearchResponse, SearchResult
 from catalyst_search.retrieval.filters import parse_filters
+from catalyst_search.retrieval.results import RetrievalResult
 
 router = APIRouter(tags=["search"])
 
@@ -16,21 +20,48 @@ router = APIRouter(tags=["search"])
 _NOT_METADATA = {"tenant_id", "text", "document_id", "icd_hierarchy"}
 
 
-@router.post("/search", response_model=SearchResponse)
-def search(body: SearchRequest, retriever: RetrieverDep, tenant: TenantDep) -> SearchResponse:
-    """Hybrid search within the caller's tenant. A plain ``def``: encoding and Qdrant block."""
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    responses=errors(401, 403, 413, 422, 429, 503, 504),
+)
+async def search(
+    body: SearchRequest,
+    retriever: RetrieverDep,
+    caller: SearchCaller,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+) -> SearchResponse:
+    """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
+
+    Encoding and the index block, so the search runs in the thread pool; past
+    ``CATALYST_SEARCH_TIMEOUT_S`` the caller gets 504 and the thread's result is dropped.
+    """
+    if body.debug and not caller.has("debug"):
+        raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
-    result = retriever.search(
-        tenant_id=tenant,
-        query=body.query,
-        top_k=body.top_k,
-        filters=parse_filters(body.filters),
-        retrieval=body.retrieval,
-        mode=body.mode,
-        track=body.track,
-        debug=body.debug,
-        query_id=query_id,
-    )
+    filters = parse_filters(body.filters)
+
+    def run() -> RetrievalResult:
+        return retriever.search(
+            tenant_id=caller.tenant_id,
+            query=body.query,
+            top_k=body.top_k,
+            filters=filters,
+            retrieval=body.retrieval,
+            mode=body.mode,
+            track=body.track,
+            debug=body.debug,
+            query_id=query_id,
+        )
+
+    try:
+        result = await asyncio.wait_for(run_in_threadpool(run), settings.search_timeout_s)
+    except TimeoutError:
+        metrics.search_timeouts.inc()
+        raise HTTPException(
+            504, f"the search ran past {settings.search_timeout_s:g}s; try a smaller top_k"
+        ) from None
     return SearchResponse(
         query_id=query_id,
         index_version=result.index_version,

@@ -35,7 +35,7 @@ def connect(settings: Settings) -> QdrantClient:
     """A client for ``CATALYST_QDRANT_URL`` with the configured timeout."""
     return QdrantClient(
         url=settings.qdrant_url,
-        api_key=settings.qdrant_api_key,
+        api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
         timeout=int(settings.qdrant_timeout_s),
     )
 

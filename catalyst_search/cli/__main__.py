@@ -1,0 +1,3 @@
+from catalyst_search.cli import main
+
+raise SystemExit(main())

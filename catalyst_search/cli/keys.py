@@ -1,0 +1,92 @@
+"""``catalystctl keys create|list|revoke``: API keys, through the service (admin role).
+
+``--local`` writes the key store of this host's settings directly: the way to mint the first
+admin key of a deployment that accepts API keys only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from catalyst_search.auth.key_stores import open_keys
+from catalyst_search.auth.keys import mint
+from catalyst_search.auth.principal import ROLES, parse_roles
+from catalyst_search.cli.common import add_server, client_for
+from catalyst_search.client import CatalystError
+from catalyst_search.settings import Settings
+
+
+def _roles(raw: str) -> list[str]:
+    roles = sorted(parse_roles(raw))
+    unknown = {r for r in raw.replace(",", " ").split()} - ROLES
+    if unknown or not roles:
+        raise SystemExit(f"error: --roles takes some of {', '.join(sorted(ROLES))}, got {raw!r}")
+    return roles
+
+
+def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
+    roles = _roles(args.roles)
+    if args.local:
+        record, key = mint(args.tenant, tuple(roles), args.label)
+        store = open_keys(settings)
+        try:
+            store.add(record)
+        finally:
+            store.close()
+        created: dict[str, Any] = {**record.public(), "key": key}
+    else:
+        with client_for(args, settings) as client:
+            try:
+                created = client.create_key(args.tenant, roles, label=args.label)
+            except CatalystError as exc:
+                sys.stderr.write(f"error: {exc.detail}\n")
+                return 2
+    sys.stdout.write(json.dumps(created, indent=2) + "\n")
+    sys.stderr.write("store the key now: it is not shown again\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with client_for(args, settings) as client:
+        try:
+            keys = client.list_keys(args.tenant)
+        except CatalystError as exc:
+            sys.stderr.write(f"error: {exc.detail}\n")
+            return 2
+    sys.stdout.write(json.dumps(keys, indent=2) + "\n")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    with client_for(args, settings) as client:
+        try:
+            client.revoke_key(args.key_id)
+        except CatalystError as exc:
+            sys.stderr.write(f"error: {exc.detail}\n")
+            return 2
+    sys.stdout.write(f"revoked {args.key_id}\n")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    keys = sub.add_parser("keys", help="API keys (admin)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="a new key, printed once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--roles", required=True, help="e.g. search,ingest")
+    create.add_argument("--label", default="")
+    create.add_argument(
+        "--local", action="store_true", help="write this host's key store, not the service"
+    )
+    create.set_defaults(func=cmd_create)
+    listing = keys_sub.add_parser("list", help="keys and their state, never the keys")
+    listing.add_argument("--tenant")
+    listing.set_defaults(func=cmd_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_revoke)
+    for parser in (create, listing, revoke):
+        add_server(parser)

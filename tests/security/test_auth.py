@@ -1,0 +1,255 @@
+"""Credentials: JWT (HS256, RS256/ES256 from a JWKS) and API keys, refused with a reason."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from catalyst_search.api.app import create_app
+from catalyst_search.auth.key_stores import SqliteKeyStore
+from catalyst_search.auth.keys import mint
+from catalyst_search.auth.principal import AuthError
+from catalyst_search.auth.tokens import JwksKeys, JwtVerifier
+from catalyst_search.cli import main as ctl
+from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.settings import SettingsError, load_settings
+from tests.conftest import icd_records
+from tests.helpers.index import points_from_records
+from tests.helpers.tokens import AUDIENCE, ISSUER, Keys, auth_env, claims, hs256
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: dict, body: dict) -> str:
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(body).encode())}"
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, keys, dense, sparse):
+    home = tmp_path_factory.mktemp("auth")
+    settings = load_settings(home=home, **auth_env(home, keys))
+    records = icd_records(limit=60)
+    with EmbeddedWriter.open(settings.index_dir, lock_timeout_s=5) as writer:
+        writer.upsert(points_from_records(records, tenant="t1", dense=dense, sparse=sparse))
+        writer.publish()
+    admin, admin_key = mint("ops", ("admin",), "bootstrap")
+    revoked, revoked_key = mint("t1", ("search",), "old")
+    store = SqliteKeyStore(settings)
+    store.add(admin)
+    store.add(revoked)
+    store.revoke(revoked.key_id)
+    with TestClient(create_app(settings)) as client:
+        yield client, admin_key, revoked_key
+
+
+def _rs256(keys: Keys, body: dict, kid: str = "rsa1", key=None) -> str:
+    return jwt.encode(body, key or keys.rsa, algorithm="RS256", headers={"kid": kid})
+
+
+def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]]:
+    valid = hs256(claims())
+    head, _, sig = valid.split(".")
+    tampered = f"{head}.{_b64(json.dumps(claims(tenant='t2')).encode())}.{sig}"
+    confused_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}, claims())
+    confused = hmac.new(keys.rsa_public_pem(), confused_input.encode(), hashlib.sha256).digest()
+    bearer = "Bearer {}".format
+    return {
+        "expired": ({"Authorization": bearer(hs256(claims(exp=1, nbf=0, iat=0)))}, "expired"),
+        "not yet valid": (
+            {"Authorization": bearer(hs256(claims(nbf=4_000_000_000)))},
+            "not_yet_valid",
+        ),
+        "wrong aud": ({"Authorization": bearer(hs256(claims(aud="other")))}, "bad_audience"),
+        "wrong iss": ({"Authorization": bearer(hs256(claims(iss="https://evil")))}, "bad_issuer"),
+        "alg none": (
+            {"Authorization": bearer(_unsigned({"alg": "none"}, claims()) + ".")},
+            "algorithm_not_allowed",
+        ),
+        "HS256 with the RS256 public key": (
+            {"Authorization": bearer(f"{confused_input}.{_b64(confused)}")},
+            "bad_signature",
+        ),
+        "wrong secret": (
+            {"Authorization": bearer(hs256(claims(), secret="x" * 40))},
+            "bad_signature",
+        ),
+        "wrong RSA key": (
+            {"Authorization": bearer(_rs256(keys, claims(), key=keys.rotated))},
+            "bad_signature",
+        ),
+        "unknown kid": (
+            {"Authorization": bearer(_rs256(keys, claims(), kid="nope", key=keys.rotated))},
+            "unknown_kid",
+        ),
+        "ES256 token naming an RSA key": (
+            {
+                "Authorization": bearer(
+                    jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "rsa1"})
+                )
+            },
+            "algorithm_not_allowed",
+        ),
+        "tampered payload": ({"Authorization": bearer(tampered)}, "bad_signature"),
+        "missing tenant claim": (
+            {"Authorization": bearer(hs256(claims(tenant=None)))},
+            "missing_tenant",
+        ),
+        "revoked API key": ({"X-API-Key": revoked_key}, "revoked_key"),
+        "unknown API key": ({"X-API-Key": "ck_0123456789abcdef_" + "A" * 43}, "unknown_key"),
+        "malformed header": ({"Authorization": "Basic dXNlcjpwYXNz"}, "malformed_header"),
+        "bearer without token": ({"Authorization": "Bearer"}, "malformed_header"),
+        "not a JWT": ({"Authorization": "Bearer not-a-jwt"}, "malformed_token"),
+        "no credentials": ({}, "missing_credentials"),
+    }
+
+
+CASES = list(_bad_credentials(Keys(), "ck_x").keys())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_credentials_answer_401_with_a_reason(service, keys, case, caplog):
+    client, _, revoked_key = service
+    headers, reason = _bad_credentials(keys, revoked_key)[case]
+    response = client.post("/search", json={"query": "diabetes"}, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.json()["detail"].startswith(f"{reason}:")
+    assert "Traceback" not in response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    for value in headers.values():  # the credential is never echoed or logged
+        secret = value.split(" ")[-1]
+        if len(secret) < 16:
+            continue  # "Bearer" alone, say: nothing secret to look for
+        assert secret not in response.text
+        assert secret not in caplog.text
+    metrics = client.get("/metrics").text
+    assert f'catalyst_auth_failures_total{{reason="{reason}"}}' in metrics
+
+
+def test_valid_tokens_of_each_algorithm_search_their_tenant(service, keys):
+    client, _, _ = service
+    tokens = [
+        hs256(claims()),
+        _rs256(keys, claims()),
+        jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "ec1"}),
+    ]
+    for token in tokens:
+        response = client.post(
+            "/search",
+            json={"query": "iodine deficiency", "top_k": 3},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["results"]) == 3
+    other = hs256(claims(tenant="t2"))
+    response = client.post(
+        "/search", json={"query": "iodine"}, headers={"Authorization": f"Bearer {other}"}
+    )
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_a_missing_role_answers_403(service):
+    client, _, _ = service
+    searcher = {"Authorization": f"Bearer {hs256(claims(roles=('search',)))}"}
+    nobody = {"Authorization": f"Bearer {hs256(claims(roles=()))}"}
+    assert client.post("/search", json={"query": "x"}, headers=nobody).status_code == 403
+    debug = client.post("/search", json={"query": "x", "debug": True}, headers=searcher)
+    assert debug.status_code == 403 and "debug" in debug.json()["detail"]
+    ingest = client.post("/ingest/bulk", json={"sources": ["/tmp"]}, headers=searcher)
+    assert ingest.status_code == 403
+    assert client.get("/ingest/jobs/abc", headers=searcher).status_code == 403
+    assert client.get("/admin/keys", headers=searcher).status_code == 403
+    with_debug = {"Authorization": f"Bearer {hs256(claims(roles='search debug'))}"}
+    response = client.post("/search", json={"query": "x", "debug": True}, headers=with_debug)
+    assert response.status_code == 200 and response.json()["debug"]
+
+
+def test_api_keys_are_created_once_listed_without_secrets_and_revoked(service):
+    client, admin_key, _ = service
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    created = client.post(
+        "/admin/keys", json={"tenant_id": "t1", "roles": ["search"], "label": "app"}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    key, key_id = created.json()["key"], created.json()["key_id"]
+    listed = client.get("/admin/keys", params={"tenant_id": "t1"}, headers=admin).json()
+    assert key_id in [k["key_id"] for k in listed]
+    assert key not in json.dumps(listed) and "digest" not in json.dumps(listed)
+    for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
+        response = client.post("/search", json={"query": "goitre"}, headers=headers)
+        assert response.status_code == 200 and response.json()["results"]
+    assert client.delete(f"/admin/keys/{key_id}", headers=admin).status_code == 204
+    assert client.delete(f"/admin/keys/{key_id}", headers=admin).status_code == 404
+    refused = client.post("/search", json={"query": "goitre"}, headers={"X-API-Key": key})
+    assert refused.status_code == 401 and refused.json()["detail"].startswith("revoked_key")
+
+
+def test_jwks_url_is_fetched_again_for_an_unknown_kid(keys):
+    served = {"jwks": keys.jwks()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps(served["jwks"]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/jwks.json"
+        verifier = JwtVerifier(jwks=JwksKeys(url, cooldown_s=0), audience=AUDIENCE, issuer=ISSUER)
+        assert verifier.verify(_rs256(keys, claims())).tenant_id == "t1"
+        rotated = _rs256(keys, claims(tenant="t9"), kid="rsa2", key=keys.rotated)
+        with pytest.raises(AuthError) as refused:
+            verifier.verify(rotated)
+        assert refused.value.reason == "unknown_kid"
+        served["jwks"] = keys.jwks(rotated=True)  # the identity provider rotates its keys
+        assert verifier.verify(rotated).tenant_id == "t9"
+        # a JWKS-only deployment takes no HS256 token at all
+        with pytest.raises(AuthError) as hs:
+            verifier.verify(hs256(claims()))
+        assert hs.value.reason == "algorithm_not_allowed"
+    finally:
+        server.shutdown()
+
+
+def test_disabled_auth_refuses_to_serve_beyond_loopback(settings, capsys):
+    assert settings.auth_methods == frozenset()
+    assert ctl(["serve", "--host", "0.0.0.0"]) == 2
+    assert "CATALYST_AUTH" in capsys.readouterr().err
+
+
+def test_jwt_auth_needs_a_key(catalyst_home, monkeypatch, capsys):
+    monkeypatch.setenv("CATALYST_AUTH", "jwt")
+    assert ctl(["serve"]) == 2
+    assert "CATALYST_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_secrets_never_show_in_settings_or_their_errors(catalyst_home, monkeypatch):
+    settings = load_settings(auth="jwt", jwt_secret="hunter2-secret", cohere_api_key="co-key-9")
+    assert "hunter2" not in repr(settings) and "co-key-9" not in repr(settings)
+    assert "hunter2" not in settings.model_dump_json()
+    monkeypatch.setenv("CATALYST_PORT", "redis://user:hunter2@cache:6379/0")
+    with pytest.raises(SettingsError) as bad:
+        load_settings()
+    assert "CATALYST_PORT" in str(bad.value) and "hunter2" not in str(bad.value)

@@ -1,0 +1,130 @@
+"""Abuse limits: body size (413), field and filter bounds (422), per-tenant rates (429), time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from catalyst_search.api.app import create_app
+from catalyst_search.auth.limits import TenantLimiter
+from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.settings import load_settings
+from tests.conftest import icd_records
+from tests.helpers.index import points_from_records
+from tests.helpers.services import MACHINE_REDIS, delete_prefix, machine_redis, unique_prefix
+from tests.helpers.tokens import SECRET, claims, hs256
+
+
+def _serve(home, dense, sparse, **overrides):
+    settings = load_settings(home=home, auth="jwt", jwt_secret=SECRET, **overrides)
+    records = icd_records(limit=40)
+    with EmbeddedWriter.open(settings.index_dir, lock_timeout_s=5) as writer:
+        for tenant in ("t1", "t2"):
+            writer.upsert(points_from_records(records, tenant=tenant, dense=dense, sparse=sparse))
+        writer.publish()
+    return TestClient(create_app(settings))
+
+
+def _as(tenant: str, roles: tuple[str, ...] = ("search", "ingest")) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {hs256(claims(tenant=tenant, roles=roles, aud=None, iss=None))}"
+    }
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory, dense, sparse):
+    home = tmp_path_factory.mktemp("limits")
+    with _serve(home, dense, sparse, rate_search="3/second", max_body_bytes=2048) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory, dense, sparse):
+    with _serve(tmp_path_factory.mktemp("plain"), dense, sparse) as client:
+        yield client
+
+
+def test_search_rate_limit_answers_429_with_retry_after_and_recovers(limited):
+    time.sleep(1.1)  # a fresh window
+    statuses = [
+        limited.post("/search", json={"query": "goitre"}, headers=_as("t1")).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 200]
+    refused = limited.post("/search", json={"query": "goitre"}, headers=_as("t1"))
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "3 per 1 second" in refused.json()["detail"]
+    # another tenant has its own budget
+    assert limited.post("/search", json={"query": "goitre"}, headers=_as("t2")).status_code == 200
+    time.sleep(float(refused.headers["retry-after"]) + 0.1)
+    assert limited.post("/search", json={"query": "goitre"}, headers=_as("t1")).status_code == 200
+    assert 'catalyst_rate_limited_total{action="search"}' in limited.get("/metrics").text
+
+
+def test_a_body_over_the_limit_answers_413(limited):
+    big = {"query": "x" * 3000}
+    response = limited.post("/search", json=big, headers=_as("t1"))
+    assert response.status_code == 413
+
+    def chunks():  # no Content-Length: the limit holds while streaming too
+        yield b'{"query": "'
+        for _ in range(10):
+            yield b"y" * 500
+        yield b'"}'
+
+    headers = {**_as("t1"), "Content-Type": "application/json"}
+    streamed = limited.post("/search", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body, limit",
+    [
+        ({"query": "q" * 4097}, "4096"),
+        ({"query": "diabetes", "top_k": 101}, "100"),
+        ({"query": "diabetes", "filters": {f"k{i}": "v" for i in range(33)}}, "32"),
+        ({"query": "diabetes", "filters": {"icd_codes": [f"E{i}" for i in range(65)]}}, "64"),
+        ({"query": "diabetes", "filters": {"chapter": "v" * 257}}, "256"),
+        ({"query": "diabetes", "filters": {"must": {"must": {"chapter": "4"}}}}, "must"),
+        ({"query": "diabetes", "filters": {"tenant_id": "t2"}}, "tenant_id"),
+    ],
+)
+def test_bounds_answer_422_naming_the_limit(plain, body, limit):
+    response = plain.post("/search", json=body, headers=_as("t1"))
+    assert response.status_code == 422, response.text
+    assert limit in response.json()["detail"]
+
+
+def test_sources_per_job_are_bounded(plain):
+    sources = [f"/data/{i}" for i in range(101)]
+    response = plain.post("/ingest/bulk", json={"sources": sources}, headers=_as("t1"))
+    assert response.status_code == 422
+    assert "100" in response.json()["detail"]
+
+
+def test_a_search_past_its_time_answers_504(tmp_path, dense, sparse):
+    with _serve(tmp_path / "home", dense, sparse, search_timeout_s=0.0001) as client:
+        response = client.post("/search", json={"query": "diabetes"}, headers=_as("t1"))
+        assert response.status_code == 504
+        assert "catalyst_search_timeouts_total 1.0" in client.get("/metrics").text
+
+
+def test_redis_limits_are_shared_by_every_replica():
+    client = machine_redis()
+    prefix = unique_prefix()
+    settings = load_settings(queue=MACHINE_REDIS, redis_prefix=prefix, rate_ingest="2/minute")
+    try:
+        replicas = [TenantLimiter(settings), TenantLimiter(settings)]
+        assert replicas[0].retry_after("t1", "ingest") is None
+        assert replicas[1].retry_after("t1", "ingest") is None
+        wait = replicas[0].retry_after("t1", "ingest")
+        assert wait is not None and 1 <= wait <= 60
+        assert replicas[1].retry_after("t2", "ingest") is None
+        assert list(client.scan_iter(f"{prefix}:limits*"))
+    finally:
+        delete_prefix(client, prefix)
+        for key in client.scan_iter(f"{prefix}:limits*"):
+            client.delete(key)

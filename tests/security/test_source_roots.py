@@ -1,0 +1,100 @@
+"""Ingest sources are not a file-read primitive: only paths under the roots are ever read."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+from fastapi.testclient import TestClient
+
+from catalyst_orchestration.defs.requests.sensors import ingest_requests
+from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_search.api.app import create_app
+from catalyst_search.cli import main as ctl
+from catalyst_search.ingest_requests.contract import IngestMessage
+from catalyst_search.ingest_requests.stores import open_dispatcher
+from catalyst_search.settings import get_settings, load_settings
+from tests.orchestration.helpers import ingest
+
+SECRET = "zebracorn-launch-code-7731"
+
+
+@pytest.fixture
+def layout(tmp_path, monkeypatch, catalyst_home):
+    """``root/`` is the only source root; ``outside/`` holds a secret and links point at it."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "docs").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.md").write_text(f"# Secret\n\nThe launch code is {SECRET}.")
+    (outside / "secret.jsonl").write_text(json.dumps({"id": "s", "text": SECRET}) + "\n")
+    (root / "docs" / "ok.md").write_text("# Thyroid\n\nLevothyroxine treats hypothyroidism.")
+    (root / "docs" / "leak.md").symlink_to(outside / "secret.md")
+    (root / "docs" / "leakdir").symlink_to(outside, target_is_directory=True)
+    (root / "link.jsonl").symlink_to(outside / "secret.jsonl")
+    monkeypatch.setenv("CATALYST_SOURCE_ROOTS", str(root))
+    get_settings.cache_clear()
+    return root, outside
+
+
+def test_api_refuses_traversal_symlinks_and_outside_paths(layout):
+    root, outside = layout
+    bad = [
+        str(outside / "secret.jsonl"),  # outside
+        f"{root}/../outside/secret.jsonl",  # traversal
+        str(root / "link.jsonl"),  # a symlink whose target is outside
+        str(root / "docs" / "leakdir"),  # a symlinked folder
+        "/etc",
+    ]
+    with TestClient(create_app(load_settings())) as client:
+        for source in bad:
+            response = client.post("/ingest/bulk", json={"sources": [source]})
+            assert response.status_code == 422, source
+            assert "outside the source roots" in response.json()["detail"]
+            assert str(root) in response.json()["detail"]  # names the roots
+        ok = client.post("/ingest/bulk", json={"sources": [str(root / "docs")]})
+        assert ok.status_code == 202
+
+
+def test_cli_sync_mode_refuses_outside_paths(layout, monkeypatch, capsys):
+    _, outside = layout
+    monkeypatch.setenv("CATALYST_INGEST_MODE", "sync")
+    assert ctl(["ingest", str(outside)]) == 2
+    assert "outside the source roots" in capsys.readouterr().err
+
+
+def test_sensor_refuses_a_queued_source_outside_the_roots(layout):
+    _, outside = layout
+    dispatcher = open_dispatcher(load_settings())
+    dispatcher.publish(IngestMessage("job-outside", "default", [str(outside)], {}))
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, resources=ingest_resources()) as context,
+    ):
+        result = ingest_requests(context)
+    assert result.run_requests == []
+    job = dispatcher.jobs.get("job-outside")
+    assert job is not None and job.status == "failed"
+    assert "outside the source roots" in (job.runs[0].error or "")
+
+
+def test_a_planted_secret_is_never_read_or_indexed(layout):
+    root, outside = layout
+    with dg.instance_for_test() as instance:
+        result, metadata = ingest(root / "docs", instance)
+        assert result.success
+        # a partition registered behind the API's back still cannot read outside the roots
+        escaped, _ = ingest(outside, instance)
+        assert not escaped.success
+        failure = escaped.get_step_failure_events()[0].step_failure_data.error
+        assert failure is not None and "outside the source roots" in failure.message
+    assert metadata["documents_failed"] >= 1
+    settings = load_settings()
+    stored = [p.read_bytes() for p in settings.artifacts_dir.rglob("*") if p.is_file()]
+    assert stored and not any(SECRET.encode() in data for data in stored)
+    with TestClient(create_app(settings)) as client:
+        for query in (SECRET, "launch code", "thyroid"):
+            body = client.post("/search", json={"query": query, "top_k": 100}).json()
+            texts = [hit["text"] for hit in body["results"]]
+            assert texts and not any(SECRET in text for text in texts)
+            assert any("Levothyroxine" in text for text in texts)
