@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {args.path} does not exist\n")
         return 2
     try:
-        require_under_roots(args.path, settings.source_root_paths, where="path")
+        roots = settings.source_roots_for(args.tenant or settings.default_tenant)
+        require_under_roots(args.path, roots, where="path")
     except InvalidSource as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from catalyst_search.config_errors import describe
 from catalyst_search.options import (
     AuthMethod,
     Fusion,
@@ -17,6 +17,7 @@ from catalyst_search.options import (
     IngestMode,
     choices,
 )
+from catalyst_search.settings_text import describe, without_credentials
 
 #: The sample corpus shipped with the project: an ingest source root by default.
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus"
@@ -119,8 +120,8 @@ class Settings(BaseSettings):
     jwt_roles_claim: str = "roles"
     source_roots: str | None = Field(
         None,
-        description="Comma-separated folders local ingest sources must lie under "
-        "(default: the sample corpus and CATALYST_HOME/inbox).",
+        description="Comma-separated folders local ingest sources must lie under; {tenant} "
+        "stands for the caller's tenant (default: the sample corpus, CATALYST_HOME/inbox/{tenant})",
     )
     rate_search: str = Field("600/minute", description="Searches per tenant, e.g. 600/minute.")
     rate_ingest: str = Field("60/minute", description="Ingest requests per tenant.")
@@ -151,12 +152,21 @@ class Settings(BaseSettings):
                 "CATALYST_AUTH=jwt needs CATALYST_JWT_SECRET (HS256) or CATALYST_JWT_JWKS "
                 "(a JWKS file or URL for RS256/ES256)"
             )
+        if "jwt" in methods and self.jwt_jwks and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError(
+                "CATALYST_JWT_JWKS needs CATALYST_JWT_ISSUER and CATALYST_JWT_AUDIENCE: an "
+                "identity provider signs tokens for other services too"
+            )
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
                 "CATALYST_CHUNK_OVERLAP must be smaller than CATALYST_CHUNK_TOKENS "
                 f"(got {self.chunk_overlap} >= {self.chunk_tokens})"
             )
         return self
+
+    def __repr_args__(self) -> Any:
+        """As pydantic's, with the credentials of URLs (``redis://:pw@host``) left out."""
+        return [(name, without_credentials(value)) for name, value in super().__repr_args__()]
 
     @property
     def auth_methods(self) -> frozenset[AuthMethod]:
@@ -171,14 +181,17 @@ class Settings(BaseSettings):
             )
         return frozenset(names)  # type: ignore[arg-type]
 
-    @property
-    def source_root_paths(self) -> tuple[Path, ...]:
-        """Folders local ingest sources must lie under, symlinks resolved."""
+    def source_roots_for(self, tenant_id: str) -> tuple[Path, ...]:
+        """Folders ``tenant_id``'s local sources must lie under, symlinks resolved.
+
+        ``{tenant}`` in a root stands for the tenant, so each tenant has a folder of its own; a
+        root without it is shared by every tenant that may ingest (the sample corpus is).
+        """
         if self.source_roots:
-            raw = [Path(p.strip()).expanduser() for p in self.source_roots.split(",") if p.strip()]
+            raw = [p.strip() for p in self.source_roots.split(",") if p.strip()]
         else:
-            raw = [SAMPLE_CORPUS, self.inbox_dir]
-        return tuple(p.resolve() for p in raw)
+            raw = [str(SAMPLE_CORPUS), str(self.inbox_dir / "{tenant}")]
+        return tuple(Path(p.replace("{tenant}", tenant_id)).expanduser().resolve() for p in raw)
 
     @property
     def inbox_dir(self) -> Path:

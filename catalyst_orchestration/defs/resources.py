@@ -59,10 +59,9 @@ class StateStoreResource(dg.ConfigurableResource):
     def store(self) -> StateStore:
         return _opened(self._store, "state")
 
-    @property
-    def source_roots(self) -> tuple[Path, ...]:
-        """The folders local sources must lie under (``CATALYST_SOURCE_ROOTS``)."""
-        return _settings().source_root_paths
+    def source_roots(self, tenant_id: str) -> tuple[Path, ...]:
+        """The folders ``tenant_id``'s local sources must lie under (``CATALYST_SOURCE_ROOTS``)."""
+        return _settings().source_roots_for(tenant_id)
 
 
 class ArtifactStoreResource(dg.ConfigurableResource):

@@ -63,9 +63,9 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
     read from it: a symlink inside the folder that points elsewhere is a failure of its own,
     never read.
     """
+    source = require_under_roots(source, roots)  # first: say nothing of paths outside
     if not source.exists():
         raise FileNotFoundError(f"source {source} does not exist")
-    source = require_under_roots(source, roots)
     docs: list[RawDocument] = []
     failures: list[DocumentFailure] = []
     seen = 0

@@ -1,23 +1,26 @@
 """FastAPI dependencies: what the lifespan built, and who is calling, as ``Annotated`` aliases.
 
 Routes read app state and the caller only through these, so what a route depends on, and
-which role it needs, is in its signature. Dependencies that only read app state are ``async``
-so they run on the event loop instead of costing a thread-pool hop each; the credential check
-may read the key store and stays in the pool.
+which role it needs, is in its signature. Dependencies are ``async`` so they run on the event
+loop instead of costing a thread-pool hop each; what may wait on I/O (an API key lookup, a JWKS
+URL, a Redis rate limit) is sent to the pool.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.keys import KeyStore
 from catalyst_search.auth.limits import Action, TenantLimiter
+from catalyst_search.auth.network import is_open_bind
 from catalyst_search.auth.principal import AuthError, Principal
 from catalyst_search.ingest_requests.dispatch import Dispatcher
 from catalyst_search.metrics import SearchMetrics
@@ -60,17 +63,29 @@ async def get_keys(request: Request) -> KeyStore:
     return authenticator.keys
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     _bearer_scheme: Annotated[object, Security(_bearer)],
     _key_scheme: Annotated[object, Security(_api_key)],
 ) -> Principal:
-    """The verified caller; 401 naming the reason (never the credential) otherwise."""
+    """The verified caller; 401 naming the reason (never the credential) otherwise.
+
+    A JWT checked against a secret or a JWKS file is CPU work of microseconds and runs here;
+    a credential that may need I/O (an API key lookup, a JWKS URL) runs in the thread pool.
+    """
     authenticator: Authenticator = request.app.state.authenticator
-    try:
-        return authenticator.authenticate(
-            request.headers.get("authorization"), request.headers.get("x-api-key")
+    server = request.scope.get("server") or ("", 0)
+    if not authenticator.enabled and is_open_bind(str(server[0])):
+        raise HTTPException(
+            403,
+            f"CATALYST_AUTH=disabled serves loopback only, but this server is bound to "
+            f"{server[0]}; set CATALYST_AUTH=jwt or apikey",
         )
+    headers = request.headers.get("authorization"), request.headers.get("x-api-key")
+    try:
+        if authenticator.may_block(*headers):
+            return await run_in_threadpool(authenticator.authenticate, *headers)
+        return authenticator.authenticate(*headers)
     except AuthError as exc:
         request.app.state.metrics.auth_failures.labels(reason=exc.reason).inc()
         log.info("refused a credential: %s", exc.reason)
@@ -82,15 +97,18 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def caller(role: Role, *, limit: Action | None = None) -> Callable[..., Principal]:
+def caller(
+    role: Role, *, limit: Action | None = None
+) -> Callable[..., Coroutine[None, None, Principal]]:
     """A dependency: the caller, who must hold ``role`` (403) and be within ``limit`` (429)."""
 
-    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if not principal.has(role):
             raise HTTPException(403, f"this credential lacks the {role} role")
         if limit is not None:
             limiter: TenantLimiter = request.app.state.limiter
-            wait = limiter.retry_after(principal.tenant_id, limit)
+            check = functools.partial(limiter.retry_after, principal.tenant_id, limit)
+            wait = await run_in_threadpool(check) if limiter.shared else check()
             if wait is not None:
                 request.app.state.metrics.rate_limited.labels(action=limit).inc()
                 raise HTTPException(

@@ -38,6 +38,14 @@ class Authenticator:
                 roles_claim=settings.jwt_roles_claim,
             )
 
+    def may_block(self, authorization: str | None, api_key: str | None) -> bool:
+        """Whether checking these headers may wait on I/O: a key store, a JWKS URL."""
+        if not self.methods:
+            return False
+        if api_key is not None or (authorization and KEY_PREFIX in authorization):
+            return True
+        return self.jwt is not None and self.jwt.jwks is not None and self.jwt.jwks.remote
+
     @property
     def enabled(self) -> bool:
         return bool(self.methods)

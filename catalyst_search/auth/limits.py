@@ -40,7 +40,13 @@ class TenantLimiter:
             storage = RedisStorage(
                 settings.queue, key_prefix=f"{settings.redis_prefix}:limits", socket_timeout=2
             )
-        self.limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        self.storage = storage or MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    @property
+    def shared(self) -> bool:
+        """Kept in Redis: a check is a network round trip."""
+        return not isinstance(self.storage, MemoryStorage)
 
     def retry_after(self, tenant_id: str, action: Action) -> float | None:
         rate = self.rates[action]

@@ -12,9 +12,11 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
+from catalyst_search.auth.network import is_loopback
 from catalyst_search.auth.principal import (
     TENANT_PATTERN,
     AuthError,
@@ -50,6 +52,11 @@ class JwksKeys:
         self._loaded_at = 0.0
         self._lock = threading.Lock()
         if re.match(r"^https?://", source):
+            if source.startswith("http://") and not is_loopback(urlsplit(source).hostname or ""):
+                raise ValueError(
+                    "CATALYST_JWT_JWKS: fetch signing keys over https (plain http only on "
+                    "loopback): anyone on the path could swap them"
+                )
             self._client = jwt.PyJWKClient(
                 source,
                 cache_jwk_set=True,
@@ -59,6 +66,11 @@ class JwksKeys:
             )
         else:
             self._load_file()
+
+    @property
+    def remote(self) -> bool:
+        """Fetched over the network: a lookup may wait on it."""
+        return self._client is not None
 
     def _load_file(self) -> None:
         text = Path(self.source).expanduser().read_text()
@@ -76,7 +88,11 @@ class JwksKeys:
                 raise AuthError("unknown_kid", "no key with this kid") from exc
         with self._lock:
             if kid not in self._keys and time.monotonic() - self._loaded_at >= self.cooldown_s:
-                self._load_file()  # a rotated key: read the file again
+                try:
+                    self._load_file()  # a rotated key: read the file again
+                except (OSError, jwt.PyJWTError) as exc:
+                    self._loaded_at = time.monotonic()  # keep the old keys; retry later
+                    raise AuthError("unknown_kid", "the JWKS file could not be read") from exc
             key = self._keys.get(kid)
         if key is None:
             raise AuthError("unknown_kid", "no key with this kid")
@@ -132,8 +148,8 @@ class JwtVerifier:
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise AuthError("malformed_token", "the token is not a JWT") from exc
+        except jwt.PyJWTError as exc:  # not a JWT, a non-string kid, an unknown crit...
+            raise AuthError("malformed_token", "the token is not a usable JWT") from exc
         key, alg = self._key(header)
         try:
             claims = jwt.decode(

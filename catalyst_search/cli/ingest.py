@@ -23,7 +23,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.write(f"error: {path} does not exist\n")
             return 2
         try:
-            require_under_roots(path, settings.source_root_paths, where="path")
+            roots = settings.source_roots_for(args.tenant or settings.default_tenant)
+            require_under_roots(path, roots, where="path")
         except InvalidSource as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 2

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
 from catalyst_search.auth.key_stores import open_keys
 from catalyst_search.auth.keys import mint
-from catalyst_search.auth.principal import ROLES, parse_roles
+from catalyst_search.auth.principal import ROLES, TENANT_PATTERN, parse_roles
 from catalyst_search.cli.common import add_server, client_for
 from catalyst_search.client import CatalystError
 from catalyst_search.settings import Settings
@@ -29,6 +30,9 @@ def _roles(raw: str) -> list[str]:
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     roles = _roles(args.roles)
+    if not re.match(TENANT_PATTERN, args.tenant):
+        sys.stderr.write(f"error: --tenant must match {TENANT_PATTERN}\n")
+        return 2
     if args.local:
         record, key = mint(args.tenant, tuple(roles), args.label)
         store = open_keys(settings)

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 
+from catalyst_search.auth.network import is_loopback
 from catalyst_search.settings import Settings
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve to anything
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

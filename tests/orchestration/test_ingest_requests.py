@@ -89,6 +89,7 @@ def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypa
         request = first.run_requests[0]
         assert request.run_key == f"{job_id}:0"
         assert request.tags["catalyst/job_id"] == job_id
+        assert request.tags["catalyst/tenant"] == "default"  # the run carries its job's tenant
         # the sensor registered the source and its partition
         assert instance.has_dynamic_partition("ingest_batches", request.partition_key)
 

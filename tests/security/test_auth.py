@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,7 +24,7 @@ from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.settings import SettingsError, load_settings
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
-from tests.helpers.tokens import AUDIENCE, ISSUER, Keys, auth_env, claims, hs256
+from tests.helpers.tokens import AUDIENCE, ISSUER, SECRET, Keys, auth_env, claims, hs256
 
 
 def _b64(data: bytes) -> str:
@@ -55,6 +56,12 @@ def service(tmp_path_factory, keys, dense, sparse):
     store.revoke(revoked.key_id)
     with TestClient(create_app(settings)) as client:
         yield client, admin_key, revoked_key
+
+
+def _hs256_raw(header: dict, body: dict) -> str:
+    signing_input = _unsigned(header, body)
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
 
 
 def _rs256(keys: Keys, body: dict, kid: str = "rsa1", key=None) -> str:
@@ -115,16 +122,28 @@ def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]
         "bearer without token": ({"Authorization": "Bearer"}, "malformed_header"),
         "not a JWT": ({"Authorization": "Bearer not-a-jwt"}, "malformed_token"),
         "no credentials": ({}, "missing_credentials"),
+        "kid not a string": (
+            {"Authorization": bearer(_hs256_raw({"alg": "HS256", "kid": 5}, claims()))},
+            "malformed_token",
+        ),
     }
 
 
 CASES = list(_bad_credentials(Keys(), "ck_x").keys())
 
 
+def _refusals(client: TestClient, reason: str) -> float:
+    line = f'catalyst_auth_failures_total{{reason="{reason}"}} '
+    found = [row for row in client.get("/metrics").text.splitlines() if row.startswith(line)]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_credentials_answer_401_with_a_reason(service, keys, case, caplog):
+    caplog.set_level(logging.INFO, logger="catalyst_search")
     client, _, revoked_key = service
     headers, reason = _bad_credentials(keys, revoked_key)[case]
+    before = _refusals(client, reason)
     response = client.post("/search", json={"query": "diabetes"}, headers=headers)
     assert response.status_code == 401, response.text
     assert response.json()["detail"].startswith(f"{reason}:")
@@ -136,8 +155,8 @@ def test_bad_credentials_answer_401_with_a_reason(service, keys, case, caplog):
             continue  # "Bearer" alone, say: nothing secret to look for
         assert secret not in response.text
         assert secret not in caplog.text
-    metrics = client.get("/metrics").text
-    assert f'catalyst_auth_failures_total{{reason="{reason}"}}' in metrics
+    assert f"refused a credential: {reason}" in caplog.text  # logged, by reason only
+    assert _refusals(client, reason) == before + 1
 
 
 def test_valid_tokens_of_each_algorithm_search_their_tenant(service, keys):
@@ -249,7 +268,41 @@ def test_secrets_never_show_in_settings_or_their_errors(catalyst_home, monkeypat
     settings = load_settings(auth="jwt", jwt_secret="hunter2-secret", cohere_api_key="co-key-9")
     assert "hunter2" not in repr(settings) and "co-key-9" not in repr(settings)
     assert "hunter2" not in settings.model_dump_json()
+    with_queue = load_settings(queue="redis://user:hunter2@cache:6379/0")
+    assert "hunter2" not in repr(with_queue) and "cache:6379" in repr(with_queue)
     monkeypatch.setenv("CATALYST_PORT", "redis://user:hunter2@cache:6379/0")
     with pytest.raises(SettingsError) as bad:
         load_settings()
     assert "CATALYST_PORT" in str(bad.value) and "hunter2" not in str(bad.value)
+
+
+def test_a_jwks_only_verifier_refuses_hs256_even_signed_with_its_public_key(keys, tmp_path):
+    verifier = JwtVerifier(
+        jwks=JwksKeys(str(keys.write_jwks(tmp_path / "jwks.json"))),
+        audience=AUDIENCE,
+        issuer=ISSUER,
+    )
+    signing_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}, claims())
+    forged = hmac.new(keys.rsa_public_pem(), signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(AuthError) as refused:
+        verifier.verify(f"{signing_input}.{_b64(forged)}")
+    assert refused.value.reason == "algorithm_not_allowed"
+    assert verifier.verify(_rs256(keys, claims())).tenant_id == "t1"
+
+
+def test_jwks_needs_issuer_audience_and_https(catalyst_home, keys, tmp_path):
+    jwks = str(keys.write_jwks(tmp_path / "jwks.json"))
+    with pytest.raises(SettingsError, match="CATALYST_JWT_ISSUER"):
+        load_settings(auth="jwt", jwt_jwks=jwks)
+    with pytest.raises(ValueError, match="https"):
+        JwksKeys("http://idp.example.com/jwks.json")
+    JwksKeys("http://127.0.0.1:9/jwks.json")  # loopback may be plain http (tests, sidecars)
+
+
+def test_disabled_auth_refuses_requests_to_an_open_bind(settings):
+    app = create_app(settings)
+    with TestClient(app, base_url="http://0.0.0.0:8000") as client:
+        response = client.post("/search", json={"query": "x"})
+        assert response.status_code == 403
+        assert "loopback" in response.json()["detail"]
+        assert client.get("/healthz").status_code == 200

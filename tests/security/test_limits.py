@@ -88,7 +88,7 @@ def test_a_body_over_the_limit_answers_413(limited):
         ({"query": "diabetes", "filters": {f"k{i}": "v" for i in range(33)}}, "32"),
         ({"query": "diabetes", "filters": {"icd_codes": [f"E{i}" for i in range(65)]}}, "64"),
         ({"query": "diabetes", "filters": {"chapter": "v" * 257}}, "256"),
-        ({"query": "diabetes", "filters": {"must": {"must": {"chapter": "4"}}}}, "must"),
+        ({"query": "diabetes", "filters": {"must": {"must": {"chapter": "4"}}}}, "must.must"),
         ({"query": "diabetes", "filters": {"tenant_id": "t2"}}, "tenant_id"),
     ],
 )

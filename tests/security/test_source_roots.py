@@ -15,6 +15,8 @@ from catalyst_search.cli import main as ctl
 from catalyst_search.ingest_requests.contract import IngestMessage
 from catalyst_search.ingest_requests.stores import open_dispatcher
 from catalyst_search.settings import get_settings, load_settings
+from tests.helpers.tokens import SECRET as TOKEN_SECRET
+from tests.helpers.tokens import claims, hs256
 from tests.orchestration.helpers import ingest
 
 SECRET = "zebracorn-launch-code-7731"
@@ -98,3 +100,26 @@ def test_a_planted_secret_is_never_read_or_indexed(layout):
             texts = [hit["text"] for hit in body["results"]]
             assert texts and not any(SECRET in text for text in texts)
             assert any("Levothyroxine" in text for text in texts)
+
+
+def test_each_tenant_ingests_only_from_its_own_folder(tmp_path, monkeypatch, catalyst_home):
+    for tenant in ("t1", "t2"):
+        (tmp_path / "inbox" / tenant).mkdir(parents=True)
+        (tmp_path / "inbox" / tenant / "notes.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    monkeypatch.setenv("CATALYST_SOURCE_ROOTS", f"{tmp_path}/inbox/{{tenant}}")
+    settings = load_settings(auth="jwt", jwt_secret=TOKEN_SECRET)
+    token = hs256(claims(tenant="t1", roles=("ingest",), aud=None, iss=None))
+    as_t1 = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        own = {"sources": [str(tmp_path / "inbox" / "t1" / "notes.jsonl")]}
+        assert client.post("/ingest/bulk", json=own, headers=as_t1).status_code == 202
+        other = {"sources": [str(tmp_path / "inbox" / "t2" / "notes.jsonl")]}
+        refused = client.post("/ingest/bulk", json=other, headers=as_t1)
+        assert refused.status_code == 422
+        assert f"{tmp_path}/inbox/t1" in refused.json()["detail"]
+
+
+def test_default_roots_are_the_sample_corpus_and_the_tenants_inbox(monkeypatch, catalyst_home):
+    monkeypatch.delenv("CATALYST_SOURCE_ROOTS")
+    roots = load_settings().source_roots_for("acme")
+    assert roots[0].name == "corpus" and roots[1] == (catalyst_home / "inbox" / "acme").resolve()

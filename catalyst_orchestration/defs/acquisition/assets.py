@@ -34,7 +34,8 @@ def raw_documents(
     source = state.store.source(context.partition_key)
     jobs.tracker(context, source=source.uri).started()
     try:
-        acquired = acquire(Path(source.uri), artifacts.store, roots=state.source_roots)
+        roots = state.source_roots(source.tenant_id)
+        acquired = acquire(Path(source.uri), artifacts.store, roots=roots)
     except Exception as exc:  # a missing or out-of-roots source is permanent; I/O retries
         raise_classified(exc)
         raise

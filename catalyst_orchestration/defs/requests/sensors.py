@@ -6,7 +6,6 @@ timeout). A redelivered message asks for the same run keys, so it never launches
 """
 
 import json
-from pathlib import Path
 
 import dagster as dg
 
@@ -17,8 +16,8 @@ from catalyst_orchestration.defs.resources import (
     JobStoreResource,
     StateStoreResource,
 )
-from catalyst_search.ingest_requests.contract import JOB_TAG, SENSOR_NAME, run_key
-from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
+from catalyst_search.ingest_requests.contract import JOB_TAG, SENSOR_NAME, TENANT_TAG, run_key
+from catalyst_search.ingest_requests.sources import InvalidSource, check_source
 
 MAX_MESSAGES_PER_TICK = 20
 VISIBILITY_S = 300.0
@@ -64,9 +63,10 @@ def ingest_requests(
     for delivery in queue.queue.claim(limit=MAX_MESSAGES_PER_TICK, visibility_s=VISIBILITY_S):
         message = delivery.message
         keys = []
+        roots = state.source_roots(message.tenant_id)
         for n, uri in enumerate(message.sources):
             try:  # the API checked this; a message put on the queue by other means may not be
-                require_under_roots(Path(uri), state.source_roots)
+                check_source(uri, roots=roots, where="source")
             except InvalidSource as exc:
                 context.log.warning(f"job {message.job_id}: {exc}")
                 jobs.jobs.run_finished(message.job_id, uri, status="failed", error=str(exc))
@@ -83,7 +83,7 @@ def ingest_requests(
                 dg.RunRequest(
                     run_key=key,
                     partition_key=source.partition_key,
-                    tags={JOB_TAG: message.job_id},
+                    tags={JOB_TAG: message.job_id, TENANT_TAG: message.tenant_id},
                 )
             )
         pending[delivery.message_id] = keys

@@ -44,7 +44,7 @@ def bulk(
             tenant_id=caller.tenant_id,
             sources=body.sources,
             metadata=body.metadata,
-            roots=settings.source_root_paths,
+            roots=settings.source_roots_for(caller.tenant_id),
         )
     except InvalidSource as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/admin/keys", tags=["admin"])
 @router.post(
     "", status_code=201, response_model=KeyCreated, responses=errors(401, 403, 404, 413, 422)
 )
-def create_key(body: KeyRequest, keys: KeysDep, caller: AdminCaller) -> KeyCreated:
+def create_key(body: KeyRequest, caller: AdminCaller, keys: KeysDep) -> KeyCreated:
     """A new API key for ``tenant_id``. The response holds the key; nothing else ever will."""
     record, key = mint(body.tenant_id, tuple(body.roles), body.label)
     keys.add(record)
@@ -27,8 +27,8 @@ def create_key(body: KeyRequest, keys: KeysDep, caller: AdminCaller) -> KeyCreat
 
 @router.get("", response_model=list[KeyInfo], responses=errors(401, 403, 404, 422))
 def list_keys(
-    keys: KeysDep,
     caller: AdminCaller,
+    keys: KeysDep,
     tenant_id: Annotated[str | None, Query(pattern=TENANT_PATTERN)] = None,
 ) -> list[KeyInfo]:
     """Every key, or one tenant's; revoked keys included with their revocation time."""
@@ -37,7 +37,7 @@ def list_keys(
 
 @router.delete("/{key_id}", status_code=204, responses=errors(401, 403, 404, 422))
 def revoke_key(
-    key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")], keys: KeysDep, caller: AdminCaller
+    key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")], caller: AdminCaller, keys: KeysDep
 ) -> Response:
     """Revoke a key at once: the next request that presents it answers 401."""
     if not keys.revoke(key_id):

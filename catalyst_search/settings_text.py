@@ -1,10 +1,18 @@
-"""Settings validation errors as one line per bad ``CATALYST_*`` variable, secrets redacted."""
+"""Settings as text: one line per bad ``CATALYST_*`` variable; no secret, no URL password."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import ValidationError
+
+
+def without_credentials(value: object) -> object:
+    """``redis://:pw@host/0`` -> ``redis://<redacted>@host/0``; anything else as it is."""
+    if isinstance(value, str) and "@" in value and "://" in value:
+        scheme, _, rest = value.partition("://")
+        return f"{scheme}://<redacted>@{rest.rpartition('@')[2]}"
+    return value
 
 
 def _shown(info: Any, value: object) -> str:
