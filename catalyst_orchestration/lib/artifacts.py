@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class LocalArtifactStore:
@@ -28,12 +20,33 @@ class LocalArtifactStore:
     def _path(self, sha: str, suffix: str) -> Path:
         return self.root / "sha256" / sha[:2] / f"{sha}{suffix}"
 
-    def put_file(self, source: Path, *, sha: str | None = None) -> tuple[str, str]:
-        """Store a file; returns (uri, sha256). Storing the same bytes twice is a no-op."""
-        sha = sha or sha256_file(source)
-        target = self._path(sha, "".join(source.suffixes[-2:]))
-        self._write_once(target, lambda tmp: shutil.copyfile(source, tmp))
-        return target.as_uri(), sha
+    def put_stream(self, handle: BinaryIO, *, suffix: str = "") -> tuple[str, str, int]:
+        """Copy an open file in, hashing as it goes; returns (uri, sha256, size).
+
+        Storing the same bytes twice is a no-op. Later steps read this copy, never the source.
+        """
+        digest, size = hashlib.sha256(), 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as out:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
+            sha = digest.hexdigest()
+            self._write_once(self._path(sha, suffix), lambda staged: os.replace(tmp, staged))
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._path(sha, suffix).as_uri(), sha, size
+
+    @staticmethod
+    def local_path(uri: str) -> Path:
+        """Where a stored artifact lies (its ``#fragment`` dropped)."""
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            raise ValueError(f"unsupported artifact URI {uri!r}")
+        return Path(parsed.path)
 
     def put_bytes(self, data: bytes, *, suffix: str = "") -> tuple[str, str]:
         sha = hashlib.sha256(data).hexdigest()
@@ -53,7 +66,4 @@ class LocalArtifactStore:
 
     @staticmethod
     def read(uri: str) -> bytes:
-        parsed = urlparse(uri)
-        if parsed.scheme != "file":
-            raise ValueError(f"unsupported artifact URI {uri!r}")
-        return Path(parsed.path).read_bytes()
+        return LocalArtifactStore.local_path(uri).read_bytes()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+from catalyst_orchestration.lib.safe_open import EscapesRoot, open_under, root_of
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
 from catalyst_search.ingest_requests.sources import require_under_roots, under_roots
 
@@ -66,11 +67,12 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
     source = require_under_roots(source, roots)  # first: say nothing of paths outside
     if not source.exists():
         raise FileNotFoundError(f"source {source} does not exist")
+    root = root_of(source, roots)
     docs: list[RawDocument] = []
     failures: list[DocumentFailure] = []
     seen = 0
     if source.is_file() and is_records_file(source):
-        for item in _records(source, store):
+        for item in _records(root, source, store):
             seen += 1
             (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
         return Acquired(docs, failures, seen)
@@ -81,17 +83,21 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
             continue  # hidden files and folders (.git, .DS_Store) are not documents
         if not under_roots(path, [base]):
             seen += 1
-            failures.append(_escaped(path, base))
+            failures.append(_escaped(path, base, "a symlink to a file outside the source"))
             continue
         if is_records_file(path):
-            for item in _records(path, store):
+            for item in _records(root, path, store):
                 seen += 1
                 (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
             continue
         seen += 1
         rel = path.relative_to(base).as_posix()
         try:
-            uri, sha = store.put_file(path)
+            with open_under(root, path) as handle:
+                uri, sha, size = store.put_stream(handle, suffix=_suffix(path))
+        except EscapesRoot as exc:
+            failures.append(_escaped(path, base, str(exc)))
+            continue
         except OSError as exc:
             failures.append(
                 DocumentFailure(str(path), "acquire", "UnreadableFile", str(exc), "transient", rel)
@@ -104,25 +110,37 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
                 mime=guess_mime(path),
                 sha256=sha,
                 artifact_uri=uri,
-                size=path.stat().st_size,
+                size=size,
                 metadata={"file_name": path.name},
             )
         )
     return Acquired(docs, failures, seen)
 
 
-def _escaped(path: Path, base: Path) -> DocumentFailure:
+def _suffix(path: Path) -> str:
+    return "".join(path.suffixes[-2:])
+
+
+def _escaped(path: Path, base: Path, why: str) -> DocumentFailure:
     rel = path.relative_to(base).as_posix()
-    message = "a symlink to a file outside the source; not read"
+    message = f"{why}; not read"
     return DocumentFailure(str(path), "acquire", "OutsideSourceRoots", message, "permanent", rel)
 
 
-def _records(path: Path, store: LocalArtifactStore) -> Iterator[RawDocument | DocumentFailure]:
-    """One raw document per non-blank line; the file itself is stored once as the artifact."""
-    uri, _ = store.put_file(path)
+def _records(
+    root: Path, path: Path, store: LocalArtifactStore
+) -> Iterator[RawDocument | DocumentFailure]:
+    """One raw document per non-blank line; the file is copied in once and read from the copy."""
+    try:
+        with open_under(root, path) as source:
+            uri, _, _ = store.put_stream(source, suffix=_suffix(path))
+    except EscapesRoot as exc:
+        yield DocumentFailure(str(path), "acquire", "OutsideSourceRoots", str(exc), "permanent")
+        return
+    stored = store.local_path(uri)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:
+        with opener(stored, "rb") as handle:
             for line_no, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue

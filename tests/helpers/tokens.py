@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 from pathlib import Path
@@ -76,3 +79,22 @@ def auth_env(tmp_path: Path, keys: Keys) -> dict[str, Any]:
         "jwt_issuer": ISSUER,
         "jwt_leeway_s": 0,
     }
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(header: dict, body: dict) -> str:
+    """A JWT's signing input, for tokens PyJWT would refuse to make."""
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
+
+
+def hs256_raw(header: dict, body: dict, key: bytes = SECRET.encode()) -> str:
+    signing_input = unsigned(header, body)
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def rs256(keys: Keys, body: dict, kid: str = "rsa1", key: Any = None) -> str:
+    return jwt.encode(body, key or keys.rsa, algorithm="RS256", headers={"kid": kid})

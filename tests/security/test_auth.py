@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -17,22 +14,12 @@ from fastapi.testclient import TestClient
 from catalyst_search.api.app import create_app
 from catalyst_search.auth.key_stores import SqliteKeyStore
 from catalyst_search.auth.keys import mint
-from catalyst_search.auth.principal import AuthError
-from catalyst_search.auth.tokens import JwksKeys, JwtVerifier
 from catalyst_search.cli import main as ctl
 from catalyst_search.index.embedded.writer import EmbeddedWriter
-from catalyst_search.settings import SettingsError, load_settings
+from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
-from tests.helpers.tokens import AUDIENCE, ISSUER, SECRET, Keys, auth_env, claims, hs256
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unsigned(header: dict, body: dict) -> str:
-    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(body).encode())}"
+from tests.helpers.tokens import Keys, auth_env, b64, claims, hs256, hs256_raw, rs256, unsigned
 
 
 @pytest.fixture(scope="module")
@@ -58,21 +45,11 @@ def service(tmp_path_factory, keys, dense, sparse):
         yield client, admin_key, revoked_key
 
 
-def _hs256_raw(header: dict, body: dict) -> str:
-    signing_input = _unsigned(header, body)
-    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
-
-
-def _rs256(keys: Keys, body: dict, kid: str = "rsa1", key=None) -> str:
-    return jwt.encode(body, key or keys.rsa, algorithm="RS256", headers={"kid": kid})
-
-
 def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]]:
     valid = hs256(claims())
     head, _, sig = valid.split(".")
-    tampered = f"{head}.{_b64(json.dumps(claims(tenant='t2')).encode())}.{sig}"
-    confused_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}, claims())
+    tampered = f"{head}.{b64(json.dumps(claims(tenant='t2')).encode())}.{sig}"
+    confused_input = unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}, claims())
     confused = hmac.new(keys.rsa_public_pem(), confused_input.encode(), hashlib.sha256).digest()
     bearer = "Bearer {}".format
     return {
@@ -84,11 +61,11 @@ def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]
         "wrong aud": ({"Authorization": bearer(hs256(claims(aud="other")))}, "bad_audience"),
         "wrong iss": ({"Authorization": bearer(hs256(claims(iss="https://evil")))}, "bad_issuer"),
         "alg none": (
-            {"Authorization": bearer(_unsigned({"alg": "none"}, claims()) + ".")},
+            {"Authorization": bearer(unsigned({"alg": "none"}, claims()) + ".")},
             "algorithm_not_allowed",
         ),
         "HS256 with the RS256 public key": (
-            {"Authorization": bearer(f"{confused_input}.{_b64(confused)}")},
+            {"Authorization": bearer(f"{confused_input}.{b64(confused)}")},
             "bad_signature",
         ),
         "wrong secret": (
@@ -96,11 +73,11 @@ def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]
             "bad_signature",
         ),
         "wrong RSA key": (
-            {"Authorization": bearer(_rs256(keys, claims(), key=keys.rotated))},
+            {"Authorization": bearer(rs256(keys, claims(), key=keys.rotated))},
             "bad_signature",
         ),
         "unknown kid": (
-            {"Authorization": bearer(_rs256(keys, claims(), kid="nope", key=keys.rotated))},
+            {"Authorization": bearer(rs256(keys, claims(), kid="nope", key=keys.rotated))},
             "unknown_kid",
         ),
         "ES256 token naming an RSA key": (
@@ -123,7 +100,7 @@ def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]
         "not a JWT": ({"Authorization": "Bearer not-a-jwt"}, "malformed_token"),
         "no credentials": ({}, "missing_credentials"),
         "kid not a string": (
-            {"Authorization": bearer(_hs256_raw({"alg": "HS256", "kid": 5}, claims()))},
+            {"Authorization": bearer(hs256_raw({"alg": "HS256", "kid": 5}, claims()))},
             "malformed_token",
         ),
     }
@@ -163,7 +140,7 @@ def test_valid_tokens_of_each_algorithm_search_their_tenant(service, keys):
     client, _, _ = service
     tokens = [
         hs256(claims()),
-        _rs256(keys, claims()),
+        rs256(keys, claims()),
         jwt.encode(claims(), keys.ec, algorithm="ES256", headers={"kid": "ec1"}),
     ]
     for token in tokens:
@@ -217,86 +194,10 @@ def test_api_keys_are_created_once_listed_without_secrets_and_revoked(service):
     assert refused.status_code == 401 and refused.json()["detail"].startswith("revoked_key")
 
 
-def test_jwks_url_is_fetched_again_for_an_unknown_kid(keys):
-    served = {"jwks": keys.jwks()}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = json.dumps(served["jwks"]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/jwks.json"
-        verifier = JwtVerifier(jwks=JwksKeys(url, cooldown_s=0), audience=AUDIENCE, issuer=ISSUER)
-        assert verifier.verify(_rs256(keys, claims())).tenant_id == "t1"
-        rotated = _rs256(keys, claims(tenant="t9"), kid="rsa2", key=keys.rotated)
-        with pytest.raises(AuthError) as refused:
-            verifier.verify(rotated)
-        assert refused.value.reason == "unknown_kid"
-        served["jwks"] = keys.jwks(rotated=True)  # the identity provider rotates its keys
-        assert verifier.verify(rotated).tenant_id == "t9"
-        # a JWKS-only deployment takes no HS256 token at all
-        with pytest.raises(AuthError) as hs:
-            verifier.verify(hs256(claims()))
-        assert hs.value.reason == "algorithm_not_allowed"
-    finally:
-        server.shutdown()
-
-
 def test_disabled_auth_refuses_to_serve_beyond_loopback(settings, capsys):
     assert settings.auth_methods == frozenset()
     assert ctl(["serve", "--host", "0.0.0.0"]) == 2
     assert "CATALYST_AUTH" in capsys.readouterr().err
-
-
-def test_jwt_auth_needs_a_key(catalyst_home, monkeypatch, capsys):
-    monkeypatch.setenv("CATALYST_AUTH", "jwt")
-    assert ctl(["serve"]) == 2
-    assert "CATALYST_JWT_SECRET" in capsys.readouterr().err
-
-
-def test_secrets_never_show_in_settings_or_their_errors(catalyst_home, monkeypatch):
-    settings = load_settings(auth="jwt", jwt_secret="hunter2-secret", cohere_api_key="co-key-9")
-    assert "hunter2" not in repr(settings) and "co-key-9" not in repr(settings)
-    assert "hunter2" not in settings.model_dump_json()
-    with_queue = load_settings(queue="redis://user:hunter2@cache:6379/0")
-    assert "hunter2" not in repr(with_queue) and "cache:6379" in repr(with_queue)
-    monkeypatch.setenv("CATALYST_PORT", "redis://user:hunter2@cache:6379/0")
-    with pytest.raises(SettingsError) as bad:
-        load_settings()
-    assert "CATALYST_PORT" in str(bad.value) and "hunter2" not in str(bad.value)
-
-
-def test_a_jwks_only_verifier_refuses_hs256_even_signed_with_its_public_key(keys, tmp_path):
-    verifier = JwtVerifier(
-        jwks=JwksKeys(str(keys.write_jwks(tmp_path / "jwks.json"))),
-        audience=AUDIENCE,
-        issuer=ISSUER,
-    )
-    signing_input = _unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}, claims())
-    forged = hmac.new(keys.rsa_public_pem(), signing_input.encode(), hashlib.sha256).digest()
-    with pytest.raises(AuthError) as refused:
-        verifier.verify(f"{signing_input}.{_b64(forged)}")
-    assert refused.value.reason == "algorithm_not_allowed"
-    assert verifier.verify(_rs256(keys, claims())).tenant_id == "t1"
-
-
-def test_jwks_needs_issuer_audience_and_https(catalyst_home, keys, tmp_path):
-    jwks = str(keys.write_jwks(tmp_path / "jwks.json"))
-    with pytest.raises(SettingsError, match="CATALYST_JWT_ISSUER"):
-        load_settings(auth="jwt", jwt_jwks=jwks)
-    with pytest.raises(ValueError, match="https"):
-        JwksKeys("http://idp.example.com/jwks.json")
-    JwksKeys("http://127.0.0.1:9/jwks.json")  # loopback may be plain http (tests, sidecars)
 
 
 def test_disabled_auth_refuses_requests_to_an_open_bind(settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import dagster as dg
 import pytest
@@ -10,6 +11,9 @@ from fastapi.testclient import TestClient
 
 from catalyst_orchestration.defs.requests.sensors import ingest_requests
 from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.safe_open import EscapesRoot, open_under
+from catalyst_orchestration.lib.sources import acquire
 from catalyst_search.api.app import create_app
 from catalyst_search.cli import main as ctl
 from catalyst_search.ingest_requests.contract import IngestMessage
@@ -123,3 +127,30 @@ def test_default_roots_are_the_sample_corpus_and_the_tenants_inbox(monkeypatch, 
     monkeypatch.delenv("CATALYST_SOURCE_ROOTS")
     roots = load_settings().source_roots_for("acme")
     assert roots[0].name == "corpus" and roots[1] == (catalyst_home / "inbox" / "acme").resolve()
+
+
+def test_hard_links_and_symlinks_swapped_in_after_the_check_are_not_read(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "docs" / "sub").mkdir(parents=True)
+    outside.mkdir()
+    secret = outside / "secret.md"
+    secret.write_text(SECRET)
+    (root / "docs" / "ok.md").write_text("fine")
+    os.link(secret, root / "docs" / "hard.md")  # a second name for the secret, inside the root
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    acquired = acquire(root / "docs", store, roots=[root.resolve()])
+    assert [d.document_id for d in acquired.documents] == ["ok.md"]
+    assert [f.error for f in acquired.failures] == ["OutsideSourceRoots"]
+    assert "hard link" in acquired.failures[0].message
+    # the check resolved docs/sub/notes.md; then sub became a symlink to the outside folder
+    (root / "docs" / "sub").rmdir()
+    (root / "docs" / "sub").symlink_to(outside, target_is_directory=True)
+    (outside / "notes.md").write_text(SECRET)
+    with pytest.raises(EscapesRoot):
+        open_under(root.resolve(), root.resolve() / "docs" / "sub" / "notes.md")
+    with pytest.raises(EscapesRoot):  # the file itself swapped for a symlink
+        (root / "docs" / "ok.md").unlink()
+        (root / "docs" / "ok.md").symlink_to(secret)
+        open_under(root.resolve(), root.resolve() / "docs" / "ok.md")
+    stored = [p.read_bytes() for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
+    assert not any(SECRET.encode() in data for data in stored)
