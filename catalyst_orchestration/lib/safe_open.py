@@ -11,21 +11,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 
 class EscapesRoot(PermissionError):
     """The path leaves its root: a symlink on the way, a hard link, not a regular file."""
-
-
-def root_of(path: Path, roots: Sequence[Path]) -> Path:
-    """The root ``path`` (already resolved) lies under."""
-    for root in roots:
-        if path == root or path.is_relative_to(root):
-            return root
-    raise EscapesRoot(f"{path} is under none of the source roots")
 
 
 def open_under(root: Path, path: Path) -> BinaryIO:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
-from catalyst_orchestration.lib.safe_open import EscapesRoot, open_under, root_of
+from catalyst_orchestration.lib.safe_open import EscapesRoot, open_under
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
 from catalyst_search.ingest_requests.sources import require_under_roots, under_roots
 
@@ -64,10 +64,10 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
     read from it: a symlink inside the folder that points elsewhere is a failure of its own,
     never read.
     """
-    source = require_under_roots(source, roots)  # first: say nothing of paths outside
+    root = require_under_roots(source, roots)  # first: say nothing of paths outside
+    source = source.resolve()
     if not source.exists():
         raise FileNotFoundError(f"source {source} does not exist")
-    root = root_of(source, roots)
     docs: list[RawDocument] = []
     failures: list[DocumentFailure] = []
     seen = 0
@@ -81,7 +81,8 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
     for path in files:
         if any(part.startswith(".") for part in path.relative_to(base).parts):
             continue  # hidden files and folders (.git, .DS_Store) are not documents
-        if not under_roots(path, [base]):
+        target = path.resolve()  # a symlink to a file inside the source reads that file
+        if not under_roots(target, [base]):
             seen += 1
             failures.append(_escaped(path, base, "a symlink to a file outside the source"))
             continue
@@ -93,7 +94,7 @@ def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -
         seen += 1
         rel = path.relative_to(base).as_posix()
         try:
-            with open_under(root, path) as handle:
+            with open_under(root, target) as handle:
                 uri, sha, size = store.put_stream(handle, suffix=_suffix(path))
         except EscapesRoot as exc:
             failures.append(_escaped(path, base, str(exc)))
@@ -132,7 +133,7 @@ def _records(
 ) -> Iterator[RawDocument | DocumentFailure]:
     """One raw document per non-blank line; the file is copied in once and read from the copy."""
     try:
-        with open_under(root, path) as source:
+        with open_under(root, path.resolve()) as source:
             uri, _, _ = store.put_stream(source, suffix=_suffix(path))
     except EscapesRoot as exc:
         yield DocumentFailure(str(path), "acquire", "OutsideSourceRoots", str(exc), "permanent")

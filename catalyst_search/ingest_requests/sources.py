@@ -20,21 +20,26 @@ class InvalidSource(ValueError):
     """A source that cannot be ingested; the message says which and why."""
 
 
-def under_roots(path: Path, roots: Sequence[Path]) -> bool:
-    """Whether ``path`` (resolved, symlinks followed) lies under one of ``roots``."""
+def root_of(path: Path, roots: Sequence[Path]) -> Path | None:
+    """The one of ``roots`` that ``path`` (resolved, symlinks followed) lies under, if any."""
     resolved = path.resolve()
-    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+    return next((r for r in roots if resolved == r or resolved.is_relative_to(r)), None)
+
+
+def under_roots(path: Path, roots: Sequence[Path]) -> bool:
+    return root_of(path, roots) is not None
 
 
 def require_under_roots(path: Path, roots: Sequence[Path], *, where: str = "source") -> Path:
-    """``path`` resolved, or ``InvalidSource`` naming the roots when it lies outside them."""
-    if not under_roots(path, roots):
+    """The root ``path`` lies under, or ``InvalidSource`` naming the roots."""
+    root = root_of(path, roots)
+    if root is None:
         allowed = ", ".join(str(root) for root in roots)
         raise InvalidSource(
             f"{where}: {path} is outside the source roots ({allowed}); "
             "move it under one or add its folder to CATALYST_SOURCE_ROOTS"
         )
-    return path.resolve()
+    return root
 
 
 def check_source(raw: str, *, roots: Sequence[Path], where: str = "source") -> str:

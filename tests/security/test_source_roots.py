@@ -154,3 +154,13 @@ def test_hard_links_and_symlinks_swapped_in_after_the_check_are_not_read(tmp_pat
         open_under(root.resolve(), root.resolve() / "docs" / "ok.md")
     stored = [p.read_bytes() for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
     assert not any(SECRET.encode() in data for data in stored)
+
+
+def test_a_symlink_to_a_file_inside_the_source_is_read(tmp_path):
+    root = tmp_path / "root"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "ok.md").write_text("fine")
+    (root / "docs" / "alias.md").symlink_to(root / "docs" / "ok.md")
+    acquired = acquire(root / "docs", LocalArtifactStore(tmp_path / "a"), roots=[root.resolve()])
+    assert sorted(d.document_id for d in acquired.documents) == ["alias.md", "ok.md"]
+    assert acquired.failures == []
