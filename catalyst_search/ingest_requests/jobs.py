@@ -61,19 +61,32 @@ class Job:
         return None if any(t is None for t in totals) else sum(t or 0 for t in totals)
 
 
-def finished_fields(
-    status: str,
-    failures: list[dict[str, Any]] | None,
-    artifact_uris: list[str] | None,
-    error: str | None,
-) -> dict[str, Any]:
-    """The columns a finished run updates, JSON-encoded as both stores keep them."""
-    fields: dict[str, Any] = {"status": status, "error": error}
-    if failures is not None:
-        fields["failures"] = json.dumps(failures)
-    if artifact_uris is not None:
-        fields["artifact_uris"] = json.dumps(artifact_uris)
-    return fields
+class RunUpdates:
+    """What both job stores do the same way, on top of their own ``_update`` of one run."""
+
+    def _update(self, job_id: str, source: str, **fields: Any) -> None:
+        raise NotImplementedError
+
+    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
+        self._update(job_id, source, docs_done=done, docs_total=total)
+
+    def run_finished(
+        self,
+        job_id: str,
+        source: str,
+        *,
+        status: str,
+        failures: list[dict[str, Any]] | None = None,
+        artifact_uris: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Status and error, and the failures and artifacts JSON-encoded when given."""
+        fields: dict[str, Any] = {"status": status, "error": error}
+        if failures is not None:
+            fields["failures"] = json.dumps(failures)
+        if artifact_uris is not None:
+            fields["artifact_uris"] = json.dumps(artifact_uris)
+        self._update(job_id, source, **fields)
 
 
 class JobStore(Protocol):

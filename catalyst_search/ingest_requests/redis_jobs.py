@@ -8,10 +8,10 @@ from typing import Any, cast
 
 import redis
 
-from catalyst_search.ingest_requests.jobs import Job, SourceRun, finished_fields
+from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
 
 
-class RedisJobStore:
+class RedisJobStore(RunUpdates):
     """Same contract as ``SqliteJobStore``; run workers on any host update it."""
 
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
@@ -105,21 +105,6 @@ class RedisJobStore:
         if self.client.hget(key, "run_id") != run_id:
             self.client.hincrby(key, "attempts", 1)
         self._update(job_id, source, run_id=run_id, status="running", error=None)
-
-    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
-        self._update(job_id, source, docs_done=done, docs_total=total)
-
-    def run_finished(
-        self,
-        job_id: str,
-        source: str,
-        *,
-        status: str,
-        failures: list[dict[str, Any]] | None = None,
-        artifact_uris: list[str] | None = None,
-        error: str | None = None,
-    ) -> None:
-        self._update(job_id, source, **finished_fields(status, failures, artifact_uris, error))
 
     def beat(self, name: str) -> None:
         self.client.set(f"{self.prefix}:heartbeat:{name}", time.time())

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from catalyst_search.ingest_requests.jobs import Job, SourceRun, finished_fields
+from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
 from catalyst_search.sqlite import connect
 
 _SCHEMA = """
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
-class SqliteJobStore:
+class SqliteJobStore(RunUpdates):
     """The embedded default: ``$CATALYST_HOME/jobs.sqlite``."""
 
     def __init__(self, path: Path) -> None:
@@ -120,21 +120,6 @@ class SqliteJobStore:
                 (job_id, source, run_id),
             )
         self._update(job_id, source, run_id=run_id, status="running", error=None)
-
-    def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
-        self._update(job_id, source, docs_done=done, docs_total=total)
-
-    def run_finished(
-        self,
-        job_id: str,
-        source: str,
-        *,
-        status: str,
-        failures: list[dict[str, Any]] | None = None,
-        artifact_uris: list[str] | None = None,
-        error: str | None = None,
-    ) -> None:
-        self._update(job_id, source, **finished_fields(status, failures, artifact_uris, error))
 
     def beat(self, name: str) -> None:
         """Record that ``name`` (the dispatch sensor) is alive."""
