@@ -13,6 +13,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS
+from catalyst_search.ingest_requests.stores import REDIS_TIMEOUT_S
 from catalyst_search.settings import Settings, SettingsError
 
 log = logging.getLogger("catalyst_search.auth")
@@ -38,7 +39,10 @@ class TenantLimiter:
         }
         if storage is None and settings.queue:
             storage = RedisStorage(
-                settings.queue, key_prefix=f"{settings.redis_prefix}:limits", socket_timeout=2
+                settings.queue,
+                key_prefix=f"{settings.redis_prefix}:limits",
+                socket_timeout=REDIS_TIMEOUT_S,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
             )
         self.storage = storage or MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
