@@ -9,18 +9,19 @@ starts and shows the variable's name, never its value, in the UI.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
+from prometheus_client import push_to_gateway
 from pydantic import PrivateAttr, SecretStr
 
 from catalyst_orchestration.defs.requests.tracking import RunTracker
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
-from catalyst_orchestration.lib.indexing import IndexOutcome
-from catalyst_orchestration.lib.pushgateway import push_outcome
+from catalyst_orchestration.lib.run_metrics import JOB, IngestTotals, totals_registry
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
@@ -184,36 +185,34 @@ class EncodersResource(dg.ConfigurableResource):
 
 
 class PushgatewayResource(dg.ConfigurableResource):
-    """Where ingestion runs push their counters; unset, nothing is pushed."""
+    """Where the ingestion counters are pushed (``CATALYST_PUSHGATEWAY_URL``); unset, nowhere."""
 
     url: str | None = None  # CATALYST_PUSHGATEWAY_URL
     timeout_s: float = 5.0
+    #: a new counter series is pushed at 0 and gets its first counts this much later: at least
+    #: two of Prometheus's scrape intervals, so ``increase()`` sees the step from 0
+    settle_s: float = 60.0
 
-    def push_index_outcome(
-        self,
-        context: dg.AssetExecutionContext,
-        outcome: IndexOutcome,
-        *,
-        tenant_id: str,
-        duration_s: float,
-    ) -> None:
-        """Replace this partition's group on the gateway; a failed push only logs a warning."""
-        url = self.url or _settings().pushgateway_url
+    @property
+    def _url(self) -> str | None:
+        return self.url or _settings().pushgateway_url
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._url)
+
+    def push_totals(self, totals: IngestTotals, *, log: logging.Logger) -> bool:
+        """Replace the one ``job="catalyst_ingest"`` group with ``totals``; False (and a
+        warning) when the gateway cannot be reached: monitoring never fails ingestion."""
+        url = self._url
         if not url:
-            return
+            return False
         try:
-            push_outcome(
-                url,
-                outcome,
-                partition=context.partition_key,
-                tenant_id=tenant_id,
-                step_retries=context.retry_number,
-                run_retries=int(context.run.tags.get("dagster/retry_number", 0)),
-                duration_s=duration_s,
-                timeout_s=self.timeout_s,
-            )
-        except OSError as exc:  # monitoring must not fail the ingest
-            context.log.warning(f"could not push metrics to {url}: {exc}")
+            push_to_gateway(url, job=JOB, registry=totals_registry(totals), timeout=self.timeout_s)
+        except OSError as exc:
+            log.warning(f"could not push ingest metrics to {url}: {exc}")
+            return False
+        return True
 
 
 def _env(name: str) -> dg.EnvVar | None:

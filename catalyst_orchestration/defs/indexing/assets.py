@@ -22,7 +22,6 @@ from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batch
 from catalyst_orchestration.defs.resources import (
     EncodersResource,
     JobStoreResource,
-    PushgatewayResource,
     QdrantIndexResource,
     StateStoreResource,
 )
@@ -72,14 +71,13 @@ def index(
     state: StateStoreResource,
     encoders: EncodersResource,
     jobs: JobStoreResource,
-    pushgateway: PushgatewayResource,
 ) -> dg.MaterializeResult:
     """Embeds new and changed documents, deletes stale chunks and publishes an index version
     that search readers swap to. Unchanged documents are not embedded again."""
     started = time.perf_counter()
     meta = qdrant.meta(sample_texts=[c.text for doc in chunks.items[:2000] for c in doc.chunks])
     tracker = jobs.tracker(context, source=chunks.source)
-    tracker.started()  # a retry run may start here, re-executing only the failed step
+    tracker.started(retry_number=context.retry_number)  # a retry run may start here
     total = sum(len(doc.chunks) for doc in chunks.items)
     try:
         writer = qdrant.open_writer()
@@ -109,9 +107,6 @@ def index(
         ]
     finally:
         writer.close()
-    pushgateway.push_index_outcome(
-        context, outcome, tenant_id=chunks.tenant_id, duration_s=time.perf_counter() - started
-    )
     tracker.progress(outcome.seen, outcome.seen)
     tracker.finished(
         failures=[f.as_dict() for f in outcome.failures],
