@@ -1,5 +1,6 @@
 """The structure the architecture doc promises, checked on the source: no import cycles, the
-search package free of Dagster, the SDK free of server code, and modules of a readable size."""
+search package free of Dagster, the SDK free of server code, the product free of the monitoring
+tools, and modules of a readable size."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGES = ("catalyst_search", "catalyst_orchestration")
+PACKAGES = ("catalyst_search", "catalyst_orchestration", "monitoring")
 MAX_LINES = 250
 
 
@@ -80,9 +81,28 @@ def test_search_package_never_imports_orchestration():
     assert offenders == []
 
 
+def test_the_product_does_not_import_the_monitoring_tools():
+    """``monitoring`` (dashboards as code, the local stack) is a developer tool, not installed."""
+    offenders = [
+        name
+        for name, deps in _graph().items()
+        if name.startswith("catalyst_") and any(d.split(".")[0] == "monitoring" for d in deps)
+    ]
+    assert offenders == []
+
+
 def test_sdk_speaks_http_only():
-    deps = _graph()["catalyst_search.client"]
-    assert not [d for d in deps if d.startswith(("catalyst_", "fastapi", "qdrant", "dagster"))]
+    """The SDK package imports nothing of the service but its own modules."""
+    sdk = [name for name in _graph() if name.split(".")[:2] == ["catalyst_search", "client"]]
+    assert "catalyst_search.client.http" in sdk
+    for name in sdk:
+        outside = [
+            d
+            for d in _graph()[name]
+            if d.startswith(("catalyst_", "fastapi", "qdrant", "dagster"))
+            and d.split(".")[:2] != ["catalyst_search", "client"]
+        ]
+        assert outside == [], name
 
 
 def test_no_module_past_the_size_limit():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import dagster as dg
 
@@ -19,6 +20,13 @@ def failure_metadata(failures: list[DocumentFailure]) -> dict[str, dg.MetadataVa
         "failures_by_class": dg.MetadataValue.json(dict(sorted(by_error.items()))),
         "failures": dg.MetadataValue.json([f.as_dict() for f in failures[:MAX_LISTED]]),
     }
+
+
+def with_attempts(
+    context: dg.AssetExecutionContext, failures: list[DocumentFailure]
+) -> list[DocumentFailure]:
+    """``failures`` recorded by this step, stamped with its attempt (``retry_number`` + 1)."""
+    return [replace(f, attempts=context.retry_number + 1) for f in failures]
 
 
 def log_failures(context: dg.AssetExecutionContext, failures: list[DocumentFailure]) -> None:

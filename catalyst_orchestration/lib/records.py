@@ -18,6 +18,7 @@ class DocumentFailure:
     message: str
     failure_class: FailureClass = "permanent"
     document_id: str | None = None
+    attempts: int = 1  # how many attempts of its step saw this document fail (1 + retries)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +28,7 @@ class DocumentFailure:
             "class": self.failure_class,
             "message": self.message,
             "document_id": self.document_id,
+            "attempts": self.attempts,
         }
 
 

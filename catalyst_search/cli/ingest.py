@@ -97,13 +97,17 @@ def _follow(client: CatalystClient, job_id: str, *, interval_s: float = 1.0) -> 
         sys.stderr.write(f"error: {_job_error(exc, job_id)}\n")
         return 2
     for run in job.sources:
-        for failure in run.get("failures", [])[:20]:
+        if run.step_retries or run.run_retries:
             sys.stdout.write(
-                f"  failed {failure.get('location')}: {failure.get('class')} "
-                f"{failure.get('error')}: {failure.get('message')}\n"
+                f"  {run.source}: {run.step_retries} step retries, {run.run_retries} run retries\n"
             )
-        if run.get("error"):
-            sys.stdout.write(f"  run {run.get('run_id')} failed: {run['error']}\n")
+        for failure in run.failures[:20]:
+            sys.stdout.write(
+                f"  failed {failure.location}: {failure.failure_class} {failure.error}: "
+                f"{failure.message} (attempts: {failure.attempts})\n"
+            )
+        if run.error:
+            sys.stdout.write(f"  run {run.run_id} failed: {run.error}\n")
     return 1 if job.status == "failed" else 0
 
 

@@ -22,7 +22,8 @@ class SourceRun:
     run_id: str | None = None
     docs_done: int = 0
     docs_total: int | None = None
-    attempts: int = 0
+    attempts: int = 0  # runs that worked on this source (a Dagster run retry adds one)
+    step_retries: int = 0  # step attempts retried after a transient failure, over those runs
     failures: list[dict[str, Any]] = field(default_factory=list)
     artifact_uris: list[str] = field(default_factory=list)
     error: str | None = None
@@ -96,7 +97,9 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> Job | None: ...
 
-    def run_started(self, job_id: str, source: str, *, run_id: str) -> None: ...
+    def run_started(
+        self, job_id: str, source: str, *, run_id: str, step_retry: bool = False
+    ) -> None: ...
 
     def progress(self, job_id: str, source: str, *, done: int, total: int) -> None: ...
 

@@ -76,6 +76,7 @@ class RedisJobStore(RunUpdates):
                     docs_done=int(r.get("docs_done", 0)),
                     docs_total=int(r["docs_total"]) if r.get("docs_total") else None,
                     attempts=int(r.get("attempts", 0)),
+                    step_retries=int(r.get("step_retries", 0)),
                     failures=json.loads(r.get("failures", "[]")),
                     artifact_uris=json.loads(r.get("artifact_uris", "[]")),
                     error=r.get("error") or None,
@@ -100,10 +101,14 @@ class RedisJobStore(RunUpdates):
         pipe.hset(self._job_key(job_id), "updated_at", str(now))
         pipe.execute()
 
-    def run_started(self, job_id: str, source: str, *, run_id: str) -> None:
+    def run_started(
+        self, job_id: str, source: str, *, run_id: str, step_retry: bool = False
+    ) -> None:
         key = self._run_key(job_id, source)
         if self.client.hget(key, "run_id") != run_id:
             self.client.hincrby(key, "attempts", 1)
+        if step_retry:
+            self.client.hincrby(key, "step_retries", 1)
         self._update(job_id, source, run_id=run_id, status="running", error=None)
 
     def beat(self, name: str) -> None:

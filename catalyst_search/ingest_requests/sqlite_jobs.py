@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS job_runs (
     docs_done INTEGER NOT NULL DEFAULT 0,
     docs_total INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
+    step_retries INTEGER NOT NULL DEFAULT 0,
     failures TEXT NOT NULL DEFAULT '[]',
     artifact_uris TEXT NOT NULL DEFAULT '[]',
     error TEXT,
@@ -44,6 +45,11 @@ class SqliteJobStore(RunUpdates):
         self.path = path
         with connect(path) as conn:
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(job_runs)")}
+            if "step_retries" not in columns:  # a store written before step retries counted
+                conn.execute(
+                    "ALTER TABLE job_runs ADD COLUMN step_retries INTEGER NOT NULL DEFAULT 0"
+                )
 
     def close(self) -> None:
         """Nothing to close: every call opens and closes its own connection."""
@@ -78,14 +84,14 @@ class SqliteJobStore(RunUpdates):
             if row is None:
                 return None
             runs = conn.execute(
-                "SELECT source, status, run_id, docs_done, docs_total, attempts, failures, "
-                "artifact_uris, error FROM job_runs WHERE job_id = ?",
+                "SELECT source, status, run_id, docs_done, docs_total, attempts, step_retries, "
+                "failures, artifact_uris, error FROM job_runs WHERE job_id = ?",
                 (job_id,),
             ).fetchall()
         order = json.loads(row[2])
         by_source = {
             r[0]: SourceRun(
-                r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8]
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]), r[9]
             )
             for r in runs
         }
@@ -110,15 +116,23 @@ class SqliteJobStore(RunUpdates):
             )
             conn.execute("UPDATE jobs SET updated_at = ? WHERE job_id = ?", (now, job_id))
 
-    def run_started(self, job_id: str, source: str, *, run_id: str) -> None:
+    def run_started(
+        self, job_id: str, source: str, *, run_id: str, step_retry: bool = False
+    ) -> None:
         """A run (or a retry of it) began working on ``source``; repeats within a run are no-ops
-        for the attempt count, so every step may call it."""
+        for the attempt count, so every step may call it. ``step_retry``: this step is a retry."""
         with connect(self.path) as conn:
             conn.execute(
                 "UPDATE job_runs SET attempts = attempts + 1 "
                 "WHERE job_id = ? AND source = ? AND (run_id IS NULL OR run_id != ?)",
                 (job_id, source, run_id),
             )
+            if step_retry:
+                conn.execute(
+                    "UPDATE job_runs SET step_retries = step_retries + 1 "
+                    "WHERE job_id = ? AND source = ?",
+                    (job_id, source),
+                )
         self._update(job_id, source, run_id=run_id, status="running", error=None)
 
     def beat(self, name: str) -> None:

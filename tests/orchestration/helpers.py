@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,7 @@ from catalyst_orchestration.defs.parsing.assets import parsed_documents
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.defs.resources import ingest_resources
 from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.index.embedded import versions
 from catalyst_search.settings import load_settings
 from tests.helpers.pdf import make_pdf
 
@@ -70,3 +75,35 @@ def make_corpus(root: Path, records: list[dict]) -> Path:
     lines.insert(4, '{"id": "BROKEN", "text": "unterminated')
     (root / "records.jsonl").write_text("\n".join(lines) + "\n")
     return root
+
+
+def retried(instance: dg.DagsterInstance) -> bool:
+    """Whether any step of any run in ``instance`` has been retried."""
+    return any(
+        instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+        for run in instance.get_runs()
+    )
+
+
+@contextmanager
+def index_locked_until_a_retry(instance: dg.DagsterInstance) -> Iterator[None]:
+    """Another writer holds the index lock until a step of a run in ``instance`` has failed
+    once for it (a transient error) and been put up for retry; set
+    ``CATALYST_WRITER_LOCK_TIMEOUT_S`` low so the step gives up quickly."""
+    locked, stop = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with versions.writer_lock(load_settings().index_dir, timeout_s=10):
+            locked.set()
+            deadline = time.monotonic() + 120
+            while not stop.is_set() and not retried(instance) and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        yield
+    finally:
+        stop.set()
+        holder.join()

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 
 import dagster as dg
 
 from catalyst_orchestration.definitions import defs
-from catalyst_search.index.embedded import versions
-from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, icd_records, write_jsonl
-from tests.orchestration.helpers import ingest
+from tests.orchestration.helpers import index_locked_until_a_retry, ingest
 
 
 def test_definitions_are_loadable():
@@ -38,13 +34,6 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
     assert "passed validation" in result.stderr + result.stdout
 
 
-def _retried(instance: dg.DagsterInstance) -> bool:
-    return any(
-        instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
-        for run in instance.get_runs()
-    )
-
-
 def test_index_step_retries_while_another_writer_holds_the_lock(
     catalyst_home, tmp_path, monkeypatch
 ):
@@ -52,25 +41,8 @@ def test_index_step_retries_while_another_writer_holds_the_lock(
     error); the step then retries under its RetryPolicy and succeeds."""
     monkeypatch.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
     source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=10))
-    locked, stop = threading.Event(), threading.Event()
-
-    with dg.instance_for_test() as instance:
-
-        def hold() -> None:
-            with versions.writer_lock(load_settings().index_dir, timeout_s=10):
-                locked.set()
-                deadline = time.monotonic() + 120
-                while not stop.is_set() and not _retried(instance) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        assert locked.wait(10)
-        try:
-            result, meta = ingest(source, instance)
-        finally:
-            stop.set()
-            holder.join()
+    with dg.instance_for_test() as instance, index_locked_until_a_retry(instance):
+        result, meta = ingest(source, instance)
     assert result.success
     retries = [
         e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY

@@ -66,3 +66,40 @@ def test_job_status_follows_its_runs(store):
     assert store.last_beat("sensor") is None
     store.beat("sensor")
     assert time.time() - (store.last_beat("sensor") or 0) < 5
+
+
+def test_step_retries_are_counted_per_source_apart_from_run_attempts(store):
+    store.create(job_id="j", tenant_id="t", sources=["/a", "/b"], metadata={})
+    store.run_started("j", "/a", run_id="r1")  # acquisition
+    store.run_started("j", "/a", run_id="r1")  # parsing: the same run, no new attempt
+    store.run_started("j", "/a", run_id="r1", step_retry=True)  # index, first retry
+    store.run_started("j", "/a", run_id="r1", step_retry=True)  # index, second retry
+    store.run_started("j", "/a", run_id="r2", step_retry=False)  # a run retry
+    job = store.get("j")
+    assert job is not None
+    assert [(r.attempts, r.step_retries) for r in job.runs] == [(2, 2), (0, 0)]
+
+
+def test_a_job_store_written_before_step_retries_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "jobs.sqlite"
+    with sqlite3.connect(path) as conn:  # the schema as it was, with a job in it
+        conn.executescript(
+            "CREATE TABLE job_runs (job_id TEXT NOT NULL, source TEXT NOT NULL, run_id TEXT, "
+            "status TEXT NOT NULL, docs_done INTEGER NOT NULL DEFAULT 0, docs_total INTEGER, "
+            "attempts INTEGER NOT NULL DEFAULT 0, failures TEXT NOT NULL DEFAULT '[]', "
+            "artifact_uris TEXT NOT NULL DEFAULT '[]', error TEXT, updated_at REAL NOT NULL, "
+            "PRIMARY KEY (job_id, source));"
+            "CREATE TABLE jobs (job_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+            "sources TEXT NOT NULL, metadata TEXT NOT NULL, created_at REAL NOT NULL, "
+            "updated_at REAL NOT NULL);"
+            "INSERT INTO jobs VALUES ('old', 't', '[\"/a\"]', '{}', 1, 1);"
+            "INSERT INTO job_runs (job_id, source, status, attempts, updated_at) "
+            "VALUES ('old', '/a', 'succeeded', 1, 1);"
+        )
+    conn.close()
+    store = SqliteJobStore(path)
+    store.run_started("old", "/a", run_id="r9", step_retry=True)
+    job = store.get("old")
+    assert job is not None and (job.runs[0].attempts, job.runs[0].step_retries) == (2, 1)

@@ -5,7 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from catalyst_orchestration.defs.failures import failure_metadata, log_failures, raise_classified
+from catalyst_orchestration.defs.failures import (
+    failure_metadata,
+    log_failures,
+    raise_classified,
+    with_attempts,
+)
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
 from catalyst_orchestration.defs.resources import (
     ArtifactStoreResource,
@@ -32,20 +37,19 @@ def raw_documents(
     read the exact bytes that were ingested."""
     started = time.perf_counter()
     source = state.store.source(context.partition_key)
-    jobs.tracker(context, source=source.uri).started()
+    jobs.tracker(context, source=source.uri).started(retry_number=context.retry_number)
     try:
         roots = state.source_roots(source.tenant_id)
         acquired = acquire(Path(source.uri), artifacts.store, roots=roots)
     except Exception as exc:  # a missing or out-of-roots source is permanent; I/O retries
         raise_classified(exc)
         raise
-    log_failures(context, acquired.failures)
+    failures = with_attempts(context, acquired.failures)
+    log_failures(context, failures)
     context.log.info(
         f"acquired {len(acquired.documents)} of {acquired.seen} documents from {source.uri}"
     )
-    batch = Batch(
-        source.tenant_id, source.uri, acquired.documents, acquired.failures, acquired.seen
-    )
+    batch = Batch(source.tenant_id, source.uri, acquired.documents, failures, acquired.seen)
     return dg.MaterializeResult(
         value=batch,
         metadata={
@@ -53,9 +57,9 @@ def raw_documents(
             "source": source.uri,
             "documents_seen": acquired.seen,
             "documents_acquired": len(acquired.documents),
-            "documents_failed": len(acquired.failures),
+            "documents_failed": len(failures),
             "bytes": sum(d.size for d in acquired.documents),
             "duration_s": round(time.perf_counter() - started, 3),
-            **failure_metadata(acquired.failures),
+            **failure_metadata(failures),
         },
     )

@@ -25,10 +25,13 @@ class RunTracker:
         job_id = run.tags.get(JOB_TAG)
         return cls(store if job_id else None, job_id=job_id or "", source=source, run_id=run.run_id)
 
-    def started(self) -> None:
-        """Every step calls this: a retry run may start at any step."""
+    def started(self, *, retry_number: int = 0) -> None:
+        """Every step with a retry policy calls this, with its ``context.retry_number``: a retry
+        run may start at any step, and a step's retry is counted on the job."""
         if self._store:
-            self._store.run_started(self.job_id, self.source, run_id=self.run_id)
+            self._store.run_started(
+                self.job_id, self.source, run_id=self.run_id, step_retry=retry_number > 0
+            )
 
     def progress(self, done: int, total: int) -> None:
         if self._store:

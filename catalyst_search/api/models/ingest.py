@@ -42,10 +42,16 @@ class SourceRunView(BaseModel):
     status: str
     run_id: str | None
     run_url: str | None = Field(description="The run in the Dagster UI.")
-    attempts: int
+    attempts: int = Field(description="Runs that worked on this source; a run retry adds one.")
+    step_retries: int = Field(
+        description="Step attempts retried after a transient failure, over those runs."
+    )
     documents_done: int
     documents_total: int | None
-    failures: list[dict[str, Any]] = Field(description="Per-document failures, with locations.")
+    failures: list[dict[str, Any]] = Field(
+        description="Per-document failures: location, stage, error, class, message, "
+        "document_id and attempts (how many attempts of its step saw it fail)."
+    )
     artifact_uris: list[str]
     error: str | None
 

@@ -91,6 +91,7 @@ def job_view(job: Job, dagster_ui: str) -> JobView:
                 run_id=run.run_id,
                 run_url=f"{dagster_ui.rstrip('/')}/runs/{run.run_id}" if run.run_id else None,
                 attempts=run.attempts,
+                step_retries=run.step_retries,
                 documents_done=run.docs_done,
                 documents_total=run.docs_total,
                 failures=run.failures,

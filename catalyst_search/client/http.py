@@ -1,81 +1,22 @@
-"""Python SDK for the CatalystIndex search service: typed results over the HTTP API.
-
-It speaks HTTP only and imports nothing of the service, so it installs and runs anywhere.
-"""
+"""``CatalystClient``: the search service's HTTP API as Python calls with typed answers."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-#: Job states after which a job changes no more.
-TERMINAL = ("succeeded", "completed_with_errors", "failed")
-
-
-class CatalystError(RuntimeError):
-    """The service answered with an error; ``status`` and ``detail`` say which and why.
-
-    ``status`` is 0 when no HTTP answer came at all (the service is down or unreachable).
-    """
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"HTTP {status}: {detail}" if status else detail)
-        self.status = status
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    document_id: str
-    chunk_id: str
-    score: float
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    query_id: str
-    hits: list[SearchHit]
-    index_version: str | None
-    timings_ms: dict[str, float]
-    mode: str = "economy"
-    track: str = "text"
-    rerank_tier: str = "fused"
-    degraded: bool = False
-    degradation_reason: str | None = None
-    debug: dict[str, Any] | None = None  # with ``debug=True``: ranks, scores, stages, query
-
-
-@dataclass(frozen=True)
-class JobAccepted:
-    """An ingest request the service took: ``dispatch`` is ``outbox`` while its queue is down."""
-
-    job_id: str
-    status: str
-    status_url: str
-    dispatch: str = "queue"
-
-
-@dataclass(frozen=True)
-class IngestJob:
-    """An ingest job as ``GET /ingest/jobs/{id}`` reports it; ``view`` is the whole answer."""
-
-    job_id: str
-    status: str
-    documents_done: int
-    documents_total: int | None
-    sources: list[dict[str, Any]]
-    view: dict[str, Any]
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
+from catalyst_search.client.models import (
+    CatalystError,
+    IngestJob,
+    JobAccepted,
+    JobTimeout,
+    SearchHit,
+    SearchResults,
+)
 
 
 class CatalystClient:
@@ -151,7 +92,9 @@ class CatalystClient:
             debug=data.get("debug"),
         )
 
-    def ingest(self, sources: list[str], *, metadata: dict[str, Any] | None = None) -> JobAccepted:
+    def submit_ingest(
+        self, sources: list[str], *, metadata: dict[str, Any] | None = None
+    ) -> JobAccepted:
         """Queue an ingest job for folders or JSONL files on the ingest host (absolute paths)."""
         body = {"sources": sources, "metadata": metadata or {}}
         data = self._request("POST", "/ingest/bulk", json=body)
@@ -162,18 +105,12 @@ class CatalystClient:
             dispatch=data.get("dispatch", "queue"),
         )
 
+    ingest = submit_ingest
+
     def job(self, job_id: str) -> IngestJob:
-        """An ingest job's status; ``CatalystError`` with status 404 for an unknown job."""
-        data = self._request("GET", f"/ingest/jobs/{job_id}")
-        progress = data.get("progress", {})
-        return IngestJob(
-            job_id=data["job_id"],
-            status=data["status"],
-            documents_done=int(progress.get("documents_done", 0)),
-            documents_total=progress.get("documents_total"),
-            sources=list(data.get("sources", [])),
-            view=data,
-        )
+        """An ingest job: status, progress, and per source its runs, retries and failed
+        documents. ``CatalystError`` with status 404 for an unknown job."""
+        return IngestJob.from_json(self._request("GET", f"/ingest/jobs/{job_id}"))
 
     def watch_job(self, job_id: str, *, interval_s: float = 1.0) -> Iterator[IngestJob]:
         """Yield the job each time it is polled, until it has finished (the last one yielded)."""
@@ -183,6 +120,19 @@ class CatalystClient:
             if job.finished:
                 return
             time.sleep(interval_s)
+
+    def wait_for_job(
+        self, job_id: str, *, timeout_s: float | None = None, interval_s: float = 1.0
+    ) -> IngestJob:
+        """The job once it has finished; ``JobTimeout`` (with the last state) after
+        ``timeout_s`` seconds, if given."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for job in self.watch_job(job_id, interval_s=interval_s):
+            if job.finished:
+                return job
+            if deadline is not None and time.monotonic() + interval_s > deadline:
+                raise JobTimeout(job, timeout_s or 0.0)
+        raise AssertionError("watch_job ended before the job finished")  # pragma: no cover
 
     def health(self) -> bool:
         return bool(self._request("GET", "/healthz").get("status") == "ok")

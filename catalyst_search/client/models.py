@@ -1,0 +1,170 @@
+"""Typed answers of the search service, as the SDK returns them (plain dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Job states after which a job changes no more.
+TERMINAL = ("succeeded", "completed_with_errors", "failed")
+
+
+class CatalystError(RuntimeError):
+    """The service answered with an error; ``status`` and ``detail`` say which and why.
+
+    ``status`` is 0 when no HTTP answer came at all (the service is down or unreachable).
+    """
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"HTTP {status}: {detail}" if status else detail)
+        self.status = status
+        self.detail = detail
+
+
+class JobTimeout(CatalystError):
+    """``wait_for_job`` gave up before the job finished; ``job`` is the last state seen."""
+
+    def __init__(self, job: IngestJob, timeout_s: float) -> None:
+        super().__init__(0, f"job {job.job_id} still {job.status} after {timeout_s:g}s")
+        self.job = job
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document_id: str
+    chunk_id: str
+    score: float
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query_id: str
+    hits: list[SearchHit]
+    index_version: str | None
+    timings_ms: dict[str, float]
+    mode: str = "economy"
+    track: str = "text"
+    rerank_tier: str = "fused"
+    degraded: bool = False
+    degradation_reason: str | None = None
+    debug: dict[str, Any] | None = None  # with ``debug=True``: ranks, scores, stages, query
+
+
+@dataclass(frozen=True)
+class JobAccepted:
+    """An ingest request the service took: ``dispatch`` is ``outbox`` while its queue is down."""
+
+    job_id: str
+    status: str
+    status_url: str
+    dispatch: str = "queue"
+
+
+@dataclass(frozen=True)
+class DocumentFailure:
+    """One document of a job that failed, and how many attempts of its step saw it fail."""
+
+    location: str
+    stage: str
+    error: str
+    failure_class: str
+    message: str
+    document_id: str | None = None
+    attempts: int = 1
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - 1)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentFailure:
+        return cls(
+            location=str(data.get("location", "")),
+            stage=str(data.get("stage", "")),
+            error=str(data.get("error", "")),
+            failure_class=str(data.get("class", "")),
+            message=str(data.get("message", "")),
+            document_id=data.get("document_id"),
+            attempts=int(data.get("attempts", 1)),
+        )
+
+
+@dataclass(frozen=True)
+class JobSource:
+    """One source of a job: its Dagster run, progress, retries and failed documents."""
+
+    source: str
+    status: str
+    run_id: str | None
+    run_url: str | None
+    attempts: int  # runs that worked on it; a Dagster run retry adds one
+    step_retries: int  # step attempts retried after a transient failure
+    documents_done: int
+    documents_total: int | None
+    failures: list[DocumentFailure]
+    artifact_uris: list[str]
+    error: str | None
+
+    @property
+    def run_retries(self) -> int:
+        return max(0, self.attempts - 1)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobSource:
+        return cls(
+            source=str(data["source"]),
+            status=str(data["status"]),
+            run_id=data.get("run_id"),
+            run_url=data.get("run_url"),
+            attempts=int(data.get("attempts", 0)),
+            step_retries=int(data.get("step_retries", 0)),
+            documents_done=int(data.get("documents_done", 0)),
+            documents_total=data.get("documents_total"),
+            failures=[DocumentFailure.from_json(f) for f in data.get("failures", [])],
+            artifact_uris=list(data.get("artifact_uris", [])),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """An ingest job as ``GET /ingest/jobs/{id}`` reports it; ``view`` is the whole answer."""
+
+    job_id: str
+    status: str
+    documents_done: int
+    documents_total: int | None
+    percent: float
+    sources: list[JobSource]
+    view: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def step_retries(self) -> int:
+        return sum(s.step_retries for s in self.sources)
+
+    @property
+    def run_retries(self) -> int:
+        return sum(s.run_retries for s in self.sources)
+
+    @property
+    def failures(self) -> list[DocumentFailure]:
+        return [f for s in self.sources for f in s.failures]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IngestJob:
+        progress = data.get("progress", {})
+        return cls(
+            job_id=data["job_id"],
+            status=data["status"],
+            documents_done=int(progress.get("documents_done", 0)),
+            documents_total=progress.get("documents_total"),
+            percent=float(progress.get("percent", 0.0)),
+            sources=[JobSource.from_json(s) for s in data.get("sources", [])],
+            view=data,
+        )
