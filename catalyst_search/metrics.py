@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from typing import get_args
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from catalyst_search.auth.limits import Action
+from catalyst_search.auth.principal import AuthReason
+from catalyst_search.options import Mode, Track
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -45,6 +52,10 @@ class SearchMetrics:
             ["track", "mode"],
             registry=self.registry,
         )
+        for track in get_args(Track):  # every (track, mode) series exists from the start, so
+            for mode in get_args(Mode):  # a zero-result share reads 0, not "no data"
+                self.results.labels(track=track, mode=mode)
+                self.zero_results.labels(track=track, mode=mode)
         self.queue_depth = Gauge(
             "catalyst_ingest_queue_depth",
             "Ingest requests waiting for a run",
@@ -60,6 +71,23 @@ class SearchMetrics:
             "Ingest requests kept locally because the queue was unreachable",
             registry=self.registry,
         )
+        self.heartbeat_age = Gauge(
+            "catalyst_ingest_dispatch_heartbeat_age_seconds",
+            "Seconds since the Dagster daemon's ingest_requests sensor last ticked (+Inf: never)",
+            registry=self.registry,
+        )
+        self.index_loaded = Gauge(
+            "catalyst_search_index_loaded_timestamp_seconds",
+            "When this replica started serving its current index version",
+            registry=self.registry,
+        )
+        self.index_info = Gauge(
+            "catalyst_search_index_info",
+            "The index version this replica serves (value 1)",
+            ["version"],
+            registry=self.registry,
+        )
+        self._served: str | None = None
         self.outages = Counter(
             "catalyst_ingest_dispatch_outages",
             "Ingest requests that found the queue unreachable",
@@ -83,8 +111,24 @@ class SearchMetrics:
             ["action"],
             registry=self.registry,
         )
+        # known label values exist from the start at 0, so the first refusal is an increase
+        for reason in get_args(AuthReason):
+            self.auth_failures.labels(reason=reason)
+        for action in get_args(Action):
+            self.rate_limited.labels(action=action)
         self.search_timeouts = Counter(
             "catalyst_search_timeouts",
             "Searches that ran past CATALYST_SEARCH_TIMEOUT_S (504)",
             registry=self.registry,
         )
+
+    def serving(self, version: str | None) -> None:
+        """Note the index version served now; a new one resets the loaded timestamp."""
+        if version == self._served:
+            return
+        if self._served is not None:
+            self.index_info.remove(self._served)
+        self._served = version
+        if version is not None:
+            self.index_info.labels(version=version).set(1)
+            self.index_loaded.set(time.time())

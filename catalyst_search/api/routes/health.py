@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from catalyst_search.api.deps import DispatcherDep, MetricsDep, RetrieverDep, SettingsDep
 from catalyst_search.api.models.health import Health, Readiness
 from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS
-from catalyst_search.ingest_requests.health import dispatch_degraded
+from catalyst_search.ingest_requests.health import dispatch_degraded, heartbeat_age_s
 
 router = APIRouter(tags=["health"])
 
@@ -37,12 +37,14 @@ def readyz(
 
 
 @router.get("/metrics", include_in_schema=False, response_class=Response)
-def metrics(dispatcher: DispatcherDep, metrics: MetricsDep) -> Response:
-    """Prometheus exposition of this service's metrics."""
+def metrics(retriever: RetrieverDep, dispatcher: DispatcherDep, metrics: MetricsDep) -> Response:
+    """Prometheus exposition of this service's metrics; the gauges are read at scrape time."""
+    metrics.serving(retriever.reader.refresh())
     metrics.outbox_depth.set(dispatcher.depth())
     try:
         metrics.queue_depth.set(dispatcher.queue.depth())
         metrics.queue_oldest_age.set(dispatcher.queue.oldest_age_s())
+        metrics.heartbeat_age.set(heartbeat_age_s(dispatcher.jobs))
     except QUEUE_ERRORS:
         pass  # the queue is down: its gauges keep their last values, the outbox says the rest
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
