@@ -7,7 +7,8 @@ export CATALYST_HOME ?= $(CURDIR)/.catalyst
 export DAGSTER_HOME ?= $(CATALYST_HOME)/dagster
 EXAMPLE_QUERY := type 2 diabetes with kidney complications
 
-.PHONY: demo test lint typecheck unit dev ingest-sample serve bench clean system-deps
+.PHONY: demo test lint typecheck unit dev ingest-sample serve bench clean system-deps \
+	dashboards monitoring
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=...)"; exit 1; }
@@ -20,8 +21,9 @@ $(STAMP): pyproject.toml
 
 # System tools the tests and the demo use, from Debian's packages when missing (as root):
 # tesseract-ocr reads text from images (vision track); prometheus-pushgateway receives the
-# ingestion runs' counters in the tests.
-SYSTEM_PACKAGES := tesseract:tesseract-ocr prometheus-pushgateway:prometheus-pushgateway
+# ingestion counters; prometheus (with promtool) checks the alert rules and scrapes in the tests.
+SYSTEM_PACKAGES := tesseract:tesseract-ocr prometheus-pushgateway:prometheus-pushgateway \
+	prometheus:prometheus
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -55,9 +57,11 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/catalystctl serve & SERVE=$$!; trap "kill $$SERVE" EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+SOURCES := catalyst_search catalyst_orchestration monitoring tests bench
+
 lint: $(STAMP)
-	$(BIN)/ruff check catalyst_search catalyst_orchestration tests bench
-	$(BIN)/ruff format --check catalyst_search catalyst_orchestration tests bench
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -71,6 +75,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+
+# Regenerate docs/monitoring/dashboards/*.json from monitoring/dashboards (a test checks they match).
+dashboards: $(STAMP)
+	$(BIN)/python -m monitoring.generate
+
+# Prometheus on :9090 (alert rules loaded) scraping the service on :8000 and a Pushgateway on :9091.
+monitoring: $(STAMP) system-deps
+	$(BIN)/python -m monitoring.stack
 
 clean:
 	rm -rf $(CATALYST_HOME)

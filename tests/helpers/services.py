@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -84,29 +85,18 @@ def private_redis(port: int) -> Iterator[redis.Redis]:
 @contextmanager
 def private_pushgateway(port: int) -> Iterator[str]:
     """Debian's prometheus-pushgateway on ``port`` (in memory), stopped on exit."""
-    import requests
+    from monitoring.stack import running_pushgateway
 
-    binary = shutil.which("prometheus-pushgateway")
-    require(binary is not None, "prometheus-pushgateway is not installed")
-    assert binary is not None
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("pushgateway did not start")
-            time.sleep(0.1)
+    require(shutil.which("prometheus-pushgateway") is not None, "prometheus-pushgateway is missing")
+    with running_pushgateway(port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+
+
+@contextmanager
+def private_prometheus(config: dict, data_dir: Path) -> Iterator[str]:
+    """Debian's prometheus with ``config`` on a free port, its data in ``data_dir``."""
+    from monitoring.stack import running_prometheus
+
+    require(shutil.which("prometheus") is not None, "prometheus is not installed")
+    with running_prometheus(config, port=free_port(), data_dir=data_dir) as url:
+        yield url

@@ -1,0 +1,1 @@
+"""Monitoring as code: Grafana dashboards, and a local Prometheus for developers."""

@@ -1,0 +1,118 @@
+"""The monitoring files hold together: promtool accepts and unit-tests every alert, every alert
+has a runbook entry, the dashboards are what the generator writes, every metric is documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+from prometheus_client import CollectorRegistry
+
+from catalyst_orchestration.lib.run_metrics import IngestTotals, RunFigures, totals_registry
+from catalyst_search.metrics import SearchMetrics
+from monitoring.dashboards import DASHBOARDS
+from monitoring.generate import stale
+from monitoring.panels import render
+from tests.conftest import ROOT
+from tests.helpers.services import require
+
+DOCS = ROOT / "docs" / "monitoring"
+ALERTS = DOCS / "alerts.yml"
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess:
+    require(shutil.which("promtool") is not None, "promtool (Debian's prometheus) is missing")
+    return subprocess.run(
+        ["promtool", *args], cwd=DOCS, capture_output=True, text=True, timeout=120
+    )
+
+
+def _alerts() -> dict[str, dict]:
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
+
+
+def test_promtool_accepts_the_alert_rules():
+    result = _promtool("check", "rules", "alerts.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(_alerts())} rules found" in result.stdout
+
+
+def test_every_alert_fires_and_resolves_in_promtool_unit_tests():
+    result = _promtool("test", "rules", "alerts.test.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    cases = yaml.safe_load((DOCS / "alerts.test.yml").read_text())["tests"]
+    seen: dict[str, list[bool]] = {}
+    for case in cases:
+        for check in sorted(case["alert_rule_test"], key=lambda c: _minutes(c["eval_time"])):
+            seen.setdefault(check["alertname"], []).append(bool(check["exp_alerts"]))
+    for alert in _alerts():
+        firing = seen.get(alert, [])
+        assert True in firing, f"{alert} never fires in alerts.test.yml"
+        assert False in firing[firing.index(True) :], f"{alert} never resolves after firing"
+
+
+def _minutes(duration: str) -> int:
+    hours, _, rest = duration.rpartition("h")
+    return int(hours or 0) * 60 + int(rest.rstrip("m") or 0)
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings."""
+    headings = re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_alert_links_to_its_runbook_entry():
+    anchors = _anchors((DOCS / "runbook.md").read_text())
+    for name, rule in _alerts().items():
+        path, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert path == "docs/monitoring/runbook.md" and anchor in anchors, name
+        assert "Why" in rule["annotations"]["description"], f"{name} does not say why"
+
+
+def test_dashboards_on_disk_equal_what_the_generator_writes():
+    assert stale() == [], "run: make dashboards"
+
+
+def test_a_hand_edited_dashboard_is_noticed(tmp_path: Path):
+    for name, spec in DASHBOARDS.items():
+        (tmp_path / name).write_text(render(spec))
+    assert stale(tmp_path) == []
+    edited = json.loads((tmp_path / "search.json").read_text())
+    edited["panels"][1]["title"] = "tweaked in the Grafana UI"
+    (tmp_path / "search.json").write_text(json.dumps(edited))
+    (tmp_path / "orphan.json").write_text("{}")
+    assert stale(tmp_path) == ["orphan.json", "search.json"]
+
+
+def test_every_panel_says_what_bad_looks_like():
+    for name in DASHBOARDS:
+        model = json.loads((DOCS / "dashboards" / name).read_text())
+        for panel in model["panels"]:
+            if panel["type"] != "row":
+                assert panel["description"].startswith("Bad: "), (name, panel["title"])
+                assert panel["targets"], (name, panel["title"])
+
+
+def _exposed(registry: CollectorRegistry) -> set[str]:
+    return {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in registry.collect()
+    }
+
+
+def test_the_metric_table_lists_every_metric_and_nothing_else():
+    totals = IngestTotals()
+    totals.add(RunFigures("r", "t", "success", 1.0, 1.0, index_version="v"), now=0.0)
+    code = {
+        name
+        for name in _exposed(SearchMetrics().registry) | _exposed(totals_registry(totals))
+        if name.startswith("catalyst_")
+    }
+    table = set(re.findall(r"^\| `(catalyst_\w+)` \|", (DOCS / "metrics.md").read_text(), re.M))
+    assert table == code
