@@ -32,6 +32,7 @@ from catalyst_search.ingest_requests.jobs import JobStore
 from catalyst_search.ingest_requests.queue import IngestQueue
 from catalyst_search.ingest_requests.stores import open_jobs, open_queue
 from catalyst_search.settings import Settings, get_settings
+from catalyst_search.settings_text import without_credentials
 
 T = TypeVar("T")
 
@@ -189,9 +190,9 @@ class PushgatewayResource(dg.ConfigurableResource):
 
     url: str | None = None  # CATALYST_PUSHGATEWAY_URL
     timeout_s: float = 5.0
-    #: a new counter series is pushed at 0 and gets its first counts this much later: at least
-    #: two of Prometheus's scrape intervals, so ``increase()`` sees the step from 0
-    settle_s: float = 60.0
+    #: CATALYST_PUSHGATEWAY_SETTLE_S: a new series is pushed at 0 and gets its counts this many
+    #: seconds later (at least two scrape intervals of the gateway; 0: at once), see run_metrics
+    settle_s: int = 60
 
     @property
     def _url(self) -> str | None:
@@ -210,9 +211,12 @@ class PushgatewayResource(dg.ConfigurableResource):
         try:
             push_to_gateway(url, job=JOB, registry=totals_registry(totals), timeout=self.timeout_s)
         except OSError as exc:
-            log.warning(f"could not push ingest metrics to {url}: {exc}")
+            log.warning(f"could not push ingest metrics to {without_credentials(url)}: {exc}")
             return False
         return True
+
+
+SETTLE = "CATALYST_PUSHGATEWAY_SETTLE_S"
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -233,7 +237,10 @@ def ingest_resources() -> dict[str, dg.ConfigurableResource]:
             qdrant_api_key=_env("CATALYST_QDRANT_API_KEY"),
         ),
         "encoders": EncodersResource(),
-        "pushgateway": PushgatewayResource(url=_env("CATALYST_PUSHGATEWAY_URL")),
+        "pushgateway": PushgatewayResource(
+            url=_env("CATALYST_PUSHGATEWAY_URL"),
+            settle_s=dg.EnvVar.int(SETTLE) if SETTLE in os.environ else 60,
+        ),
     }
 
 

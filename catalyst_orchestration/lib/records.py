@@ -18,7 +18,7 @@ class DocumentFailure:
     message: str
     failure_class: FailureClass = "permanent"
     document_id: str | None = None
-    attempts: int = 1  # how many attempts of its step saw this document fail (1 + retries)
+    attempts: int = 1  # the attempt of its step that recorded the failure (1 + retries before)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -98,63 +98,67 @@ class IngestTotals:
 
     A counter series that first appears at N is no increase to Prometheus (``increase()`` needs
     a sample before the step), so a tenant's first run or a new error class would be invisible.
-    A new series is therefore pushed at 0 first and its counts wait in ``pending`` until it is
-    ``settle_s`` old (at least two scrape intervals), when ``settle`` adds them.
+    A new series is therefore pushed at 0 first and its counts wait in ``pending``. Its clock
+    starts at the first push that reached the gateway (``mark_pushed``), and ``settle`` adds its
+    counts once it is ``settle_s`` old: at least two scrape intervals.
     """
 
     counters: dict[str, dict[str, float]] = field(default_factory=dict)
     pending: dict[str, dict[str, float]] = field(default_factory=dict)
-    born: dict[str, float] = field(default_factory=dict)  # "name key" -> first pushed at
+    born: dict[str, float | None] = field(default_factory=dict)  # "name key" -> first pushed
     last_success: dict[str, float] = field(default_factory=dict)  # tenant -> timestamp
     last_publish: float | None = None
     index_version: str | None = None
     runs_counted: int = 0
 
-    def _add(self, name: str, labels: tuple[str, ...], amount: float, *, now: float) -> None:
+    def _add(self, name: str, labels: tuple[str, ...], amount: float) -> None:
         key, series = _key(labels), self.counters.setdefault(name, {})
         if key not in series:
             series[key] = 0.0
-            self.born[f"{name} {key}"] = now
+            self.born[f"{name} {key}"] = None  # not on the gateway yet
         if amount:
             waiting = self.pending.setdefault(name, {})
             waiting[key] = waiting.get(key, 0.0) + amount
 
+    def mark_pushed(self, *, now: float) -> None:
+        """The totals reached the gateway: every new series' settle clock starts now."""
+        for key, pushed in self.born.items():
+            if pushed is None:
+                self.born[key] = now
+
     def settle(self, *, now: float, settle_s: float) -> None:
-        """Add the pending counts of every series at least ``settle_s`` old."""
+        """Add the pending counts of every series pushed at least ``settle_s`` ago (of every
+        series when ``settle_s`` is 0: no zero first)."""
         for name, waiting in self.pending.items():
-            for key in [k for k in waiting if now - self.born[f"{name} {k}"] >= settle_s]:
-                self.counters[name][key] += waiting.pop(key)
+            for key in list(waiting):
+                pushed = self.born[f"{name} {key}"]
+                if settle_s <= 0 or (pushed is not None and now - pushed >= settle_s):
+                    self.counters[name][key] += waiting.pop(key)
         self.pending = {name: waiting for name, waiting in self.pending.items() if waiting}
 
-    def add(self, run: RunFigures, *, now: float) -> None:
+    def add(self, run: RunFigures) -> None:
         tenant = run.tenant_id
         for name, label_sets in ZERO_SERIES.items():
             for labels in label_sets:
-                self._add(name, (tenant, *labels), 0.0, now=now)
+                self._add(name, (tenant, *labels), 0.0)
         for status in ("success", "failure", "canceled"):
+            mine = status == run.status
             for le in (*DURATION_BUCKETS, "+Inf"):
-                self._add(f"{DURATION}_bucket", (status, str(le)), 0.0, now=now)
-                if le == "+Inf" or run.duration_s <= float(le):
-                    self._add(
-                        f"{DURATION}_bucket",
-                        (status, str(le)),
-                        float(status == run.status),
-                        now=now,
-                    )
-            self._add(f"{DURATION}_count", (status,), float(status == run.status), now=now)
-            amount = run.duration_s if status == run.status else 0.0
-            self._add(f"{DURATION}_sum", (status,), amount, now=now)
-        self._add("catalyst_ingest_runs", (tenant, run.status), 1.0, now=now)
-        self._add("catalyst_ingest_run_retries", (tenant,), float(run.run_retry), now=now)
+                inside = le == "+Inf" or run.duration_s <= float(le)
+                self._add(f"{DURATION}_bucket", (status, str(le)), float(inside and mine))
+            self._add(f"{DURATION}_count", (status,), float(mine))
+            self._add(f"{DURATION}_sum", (status,), run.duration_s if mine else 0.0)
+        self._add("catalyst_ingest_runs", (tenant, run.status), 1.0)
+        self._add("catalyst_ingest_run_retries", (tenant,), float(run.run_retry))
         for step, count in run.step_retries.items():
-            self._add("catalyst_ingest_step_retries", (tenant, step), count, now=now)
+            self._add("catalyst_ingest_step_retries", (tenant, step), count)
         for outcome, count in run.documents.items():
-            self._add("catalyst_ingest_documents", (tenant, outcome), count, now=now)
+            self._add("catalyst_ingest_documents", (tenant, outcome), count)
         for action, count in run.chunks.items():
-            self._add("catalyst_ingest_chunks", (tenant, action), count, now=now)
+            self._add("catalyst_ingest_chunks", (tenant, action), count)
         for (failure_class, error), count in run.failures.items():
             labels = (tenant, failure_class, error)
-            self._add("catalyst_ingest_document_failures", labels, count, now=now)
+            self._add("catalyst_ingest_document_failures", labels, count)
         if run.status == "success":
             self.last_success[tenant] = max(self.last_success.get(tenant, 0.0), run.finished_at)
             if run.index_version and run.index_version != self.index_version:

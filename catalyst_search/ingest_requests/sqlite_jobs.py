@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,13 @@ class SqliteJobStore(RunUpdates):
             conn.executescript(_SCHEMA)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(job_runs)")}
             if "step_retries" not in columns:  # a store written before step retries counted
-                conn.execute(
-                    "ALTER TABLE job_runs ADD COLUMN step_retries INTEGER NOT NULL DEFAULT 0"
-                )
+                try:
+                    conn.execute(
+                        "ALTER TABLE job_runs ADD COLUMN step_retries INTEGER NOT NULL DEFAULT 0"
+                    )
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         """Nothing to close: every call opens and closes its own connection."""

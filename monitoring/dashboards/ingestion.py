@@ -155,11 +155,11 @@ INGESTION = Dashboard(
                     "Index version published vs. loaded",
                     (
                         q(
-                            "max(catalyst_ingest_index_published_timestamp_seconds)",
+                            "max(catalyst_ingest_index_published_timestamp_seconds) * 1000",
                             "published by ingest",
                         ),
                         q(
-                            "catalyst_search_index_loaded_timestamp_seconds",
+                            "catalyst_search_index_loaded_timestamp_seconds * 1000",
                             "loaded by {{instance}}",
                         ),
                     ),

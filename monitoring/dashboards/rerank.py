@@ -6,6 +6,7 @@ from monitoring.dashboards.common import quantiles, ratio, sum_rate
 from monitoring.panels import Dashboard, Panel, Row, q
 
 PREMIUM = 'mode="premium"'
+RERANKED = 'requested_tier!="dense"'  # the rerank chain's; dense->sparse is any mode's fallback
 
 RERANK = Dashboard(
     uid="catalyst-rerank",
@@ -20,7 +21,9 @@ RERANK = Dashboard(
                     "Degradations, by reason",
                     (
                         q(
-                            sum_rate("catalyst_search_degradations_total", by="reason"),
+                            sum_rate(
+                                "catalyst_search_degradations_total", by="reason", where=RERANKED
+                            ),
                             "{{reason}}",
                         ),
                     ),
@@ -36,6 +39,7 @@ RERANK = Dashboard(
                             ratio(
                                 "catalyst_search_degradations_total",
                                 "catalyst_search_results_count",
+                                top=RERANKED,
                                 bottom=PREMIUM,
                             ),
                             "degraded / premium",
@@ -49,7 +53,9 @@ RERANK = Dashboard(
                     (
                         q(
                             sum_rate(
-                                "catalyst_search_degradations_total", by="requested_tier, tier"
+                                "catalyst_search_degradations_total",
+                                by="requested_tier, tier",
+                                where=RERANKED,
                             ),
                             "{{requested_tier}} -> {{tier}}",
                         ),

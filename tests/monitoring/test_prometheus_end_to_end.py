@@ -5,6 +5,7 @@ rules loaded; then every dashboard panel's query is evaluated through Prometheus
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import requests
+import yaml
 
 from catalyst_orchestration.definitions import defs
 from catalyst_orchestration.defs.monitoring.sensors import ingest_run_metrics
@@ -23,7 +25,7 @@ from catalyst_search.ingest_requests.contract import SENSOR_NAME
 from catalyst_search.settings import get_settings, load_settings
 from monitoring.generate import OUT
 from monitoring.panels import panel_queries
-from monitoring.stack import prometheus_config
+from monitoring.stack import RULES, prometheus_config
 from tests.conftest import icd_records
 from tests.helpers.live_app import live_app
 from tests.helpers.services import free_port, private_prometheus, private_pushgateway
@@ -217,6 +219,29 @@ def test_alert_rules_evaluate_and_see_the_failed_document(scenario):
     assert len(health) == 13 and set(health.values()) == {"ok"}, health
 
 
+SELECTOR = re.compile(r"\b([A-Za-z_:][\w:]*)\s*\{([^}]*)\}")
+MATCHER = re.compile(r'(\w+)\s*(?:=~|!~|!=|=)\s*"')
+NAMES = re.compile(r"\b(catalyst_\w+|push_time_seconds)\b")
+
+
+def referenced(promql: str) -> dict[str, set[str]]:
+    """The metric names a query reads, each with the label names its matchers test."""
+    unquoted = re.sub(r'"[^"]*"', '""', promql)  # label values are not metric names
+    found: dict[str, set[str]] = {name: set() for name in NAMES.findall(unquoted)}
+    for name, matchers in SELECTOR.findall(promql):
+        found.setdefault(name, set()).update(MATCHER.findall(matchers))
+    return found
+
+
+def assert_exported(prometheus: str, promql: str) -> None:
+    """Every metric ``promql`` names has series, with every label its matchers test: a query
+    with a wrong name could still return data (``or vector(0)``), but not pass this."""
+    for name, labels in referenced(promql).items():
+        assert query(prometheus, f'count({{__name__="{name}"}})'), f"no series {name}"
+        for label in labels:
+            assert query(prometheus, f'count({name}{{{label}!=""}})'), f"{name} has no {label}"
+
+
 PANELS = [
     pytest.param(expr, id=f"{path.stem}: {title}")
     for path in sorted(OUT.glob("*.json"))
@@ -227,4 +252,11 @@ PANELS = [
 @pytest.mark.parametrize("expr", PANELS)
 def test_every_dashboard_panel_returns_data(scenario, expr):
     promql = expr.replace("$__rate_interval", "1m").replace("$tenant", ".*")
+    assert_exported(scenario.prometheus, promql)
     assert query(scenario.prometheus, promql), f"no data for {promql}"
+
+
+def test_every_alert_reads_metrics_that_are_exported(scenario):
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    for rule in (rule for group in groups for rule in group["rules"]):
+        assert_exported(scenario.prometheus, rule["expr"])

@@ -49,13 +49,12 @@ def test_totals_add_up_and_survive_the_cursor():
             chunks={"written": 9, "deleted": 0},
             failures={("permanent", "MalformedRecord"): 1},
             index_version="v1",
-        ),
-        now=1000.0,
+        )
     )
-    totals.settle(now=1000.0, settle_s=0)
+    totals.settle(now=1000.0, settle_s=0)  # 0: counts at once, no zero first
     totals = IngestTotals.from_json(json.loads(json.dumps(totals.to_json())))
-    totals.add(RunFigures("r2", "acme", "failure", 0.5, 200.0, run_retry=True), now=1030.0)
-    totals.add(RunFigures("r3", "acme", "success", 3.0, 300.0, index_version="v1"), now=1030.0)
+    totals.add(RunFigures("r2", "acme", "failure", 0.5, 200.0, run_retry=True))
+    totals.add(RunFigures("r3", "acme", "success", 3.0, 300.0, index_version="v1"))
     totals.settle(now=1030.0, settle_s=0)
     found = samples(generate_latest(totals_registry(totals)).decode())
 
@@ -81,24 +80,28 @@ def test_totals_add_up_and_survive_the_cursor():
 
 
 def test_a_new_series_is_pushed_at_zero_before_its_first_counts():
-    """Prometheus sees no increase in a series whose first sample is already 1."""
+    """Prometheus sees no increase in a series whose first sample is already 1: a new series
+    goes out at 0, and its counts wait until it has been on the gateway for ``settle_s``."""
     totals = IngestTotals()
     runs, labels = "catalyst_ingest_runs_total", {"tenant_id": "new", "status": "success"}
 
     def pushed() -> dict:
         return samples(generate_latest(totals_registry(totals)).decode())
 
-    totals.add(RunFigures("r1", "new", "success", 1.0, 10.0), now=1000.0)
+    totals.add(RunFigures("r1", "new", "success", 1.0, 10.0))
     totals.settle(now=1000.0, settle_s=60)
+    assert value(pushed(), runs, **labels) == 0  # this push did not reach the gateway
+    totals.settle(now=1100.0, settle_s=60)
+    assert value(pushed(), runs, **labels) == 0  # so its clock has not started
+    totals.mark_pushed(now=1100.0)
+    totals.settle(now=1159.0, settle_s=60)
     assert value(pushed(), runs, **labels) == 0
-    totals.settle(now=1059.0, settle_s=60)
-    assert value(pushed(), runs, **labels) == 0
-    totals.add(RunFigures("r2", "new", "success", 1.0, 20.0), now=1060.0)
-    totals.settle(now=1060.0, settle_s=60)
+    totals.add(RunFigures("r2", "new", "success", 1.0, 20.0))
+    totals.settle(now=1160.0, settle_s=60)
     assert value(pushed(), runs, **labels) == 2
     assert value(pushed(), "catalyst_ingest_run_duration_seconds_count", status="success") == 2
-    totals.add(RunFigures("r3", "new", "success", 1.0, 30.0), now=1070.0)
-    totals.settle(now=1070.0, settle_s=60)  # an old series counts at once
+    totals.add(RunFigures("r3", "new", "success", 1.0, 30.0))
+    totals.settle(now=1170.0, settle_s=60)  # an old series counts at once
     assert value(pushed(), runs, **labels) == 3
 
 
@@ -178,3 +181,54 @@ def test_the_metrics_sensor_is_part_of_the_code_location_and_on_by_default():
     sensor = defs().resolve_sensor_def("ingest_run_metrics")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds == 30
+
+
+@dg.op
+def _noop() -> None:
+    """A step of a job that is not ingestion."""
+
+
+@dg.job
+def other_job() -> None:
+    _noop()
+
+
+def _finished_run(
+    instance: dg.DagsterInstance, job: dg.JobDefinition, how: str, **tags: str
+) -> dg.DagsterRun:
+    """A run record that ended as ``how`` (failed or canceled) without executing anything."""
+    run = instance.create_run_for_job(job_def=job, tags={TENANT_TAG: "acme", **tags})
+    if how == "canceled":
+        instance.report_run_canceled(run)
+    else:
+        instance.report_run_failed(run)
+    return run
+
+
+def test_cancelled_and_retried_runs_count_other_jobs_do_not_and_ticks_page(
+    catalyst_home, monkeypatch
+):
+    from catalyst_orchestration.defs.monitoring import sensors
+
+    monkeypatch.setattr(sensors, "MAX_RUNS_PER_TICK", 2)
+    ingest_job = defs().resolve_job_def("ingest")
+    with private_pushgateway(free_port()) as url, dg.instance_for_test() as instance:
+        for _ in range(3):
+            _finished_run(instance, ingest_job, "failed")
+        _finished_run(instance, ingest_job, "failed", **{"dagster/retry_number": "1"})
+        _finished_run(instance, ingest_job, "canceled")
+        _finished_run(instance, other_job, "failed")
+        cursor = _tick(instance, url, None)  # at most 2 runs of each status a tick
+        first = samples(requests.get(f"{url}/metrics", timeout=5).text)
+        for _ in range(3):
+            cursor = _tick(instance, url, cursor)
+        found = samples(requests.get(f"{url}/metrics", timeout=5).text)
+
+    runs = "catalyst_ingest_runs_total"
+    assert value(first, runs, tenant_id="acme", status="failure") == 2
+    assert value(found, runs, tenant_id="acme", status="failure") == 4  # not other_job's
+    assert value(found, runs, tenant_id="acme", status="canceled") == 1
+    assert value(found, runs, tenant_id="acme", status="success") == 0
+    assert value(found, "catalyst_ingest_run_retries_total", tenant_id="acme") == 1
+    # runs that never indexed count no documents (their retry's index step reports them all)
+    assert value(found, "catalyst_ingest_documents_total", tenant_id="acme", outcome="failed") == 0

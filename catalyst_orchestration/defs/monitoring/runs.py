@@ -18,6 +18,7 @@ FINISHED = {
     dg.DagsterEventType.RUN_CANCELED: "canceled",
 }
 _OUTCOMES = ("seen", "new", "changed", "unchanged", "failed")
+INGESTION_ASSETS = {"raw_documents", "parsed_documents", "chunks", "index"}
 
 
 def _values(materialization: dg.AssetMaterialization) -> dict[str, Any]:
@@ -35,18 +36,25 @@ def _failures(by_class: Any) -> dict[tuple[str, str], int]:
     return found
 
 
+def is_ingest_run(run: dg.DagsterRun) -> bool:
+    """A run of the ``ingest`` job, or one that materialized ingestion assets from the UI."""
+    if run.job_name == "ingest":
+        return True
+    selection = run.asset_selection or set()
+    return any(key.to_user_string() in INGESTION_ASSETS for key in selection)
+
+
 def read_run(
-    instance: dg.DagsterInstance, run_id: str, *, status: str, finished_at: float
+    instance: dg.DagsterInstance, run: dg.DagsterRun, *, status: str, finished_at: float
 ) -> RunFigures:
-    """Figures of ``run_id``: retries from its events; documents, chunks and failures from the
-    metadata of the last step that reported them (``index``, else ``parsed_documents`` or
-    ``raw_documents`` for a run that failed before indexing)."""
-    run = instance.get_run_by_id(run_id)
-    tags = dict(run.tags) if run else {}
-    stats = instance.get_run_stats(run_id)
+    """Figures of ``run``: its retries from its events; documents, chunks and failures from the
+    metadata of its ``index`` step. A run that never finished that step counts none: the run
+    that does (a Dagster retry re-executes from the failed step) reports every failure of the
+    batch, so counting the earlier run's too would count them twice."""
+    stats = instance.get_run_stats(run.run_id)
     started = stats.start_time or stats.launch_time or finished_at
     events = instance.all_logs(
-        run_id,
+        run.run_id,
         of_type={dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.ASSET_MATERIALIZATION},
     )
     retries = Counter(
@@ -59,13 +67,16 @@ def read_run(
         if entry.asset_materialization is not None:
             key = entry.asset_materialization.asset_key.to_user_string()
             by_asset[key] = _values(entry.asset_materialization)
+    tenant = run.tags.get(TENANT_TAG) or next(
+        (meta["tenant_id"] for meta in by_asset.values() if meta.get("tenant_id")), None
+    )
     figures = RunFigures(
-        run_id=run_id,
-        tenant_id="unknown",
+        run_id=run.run_id,
+        tenant_id=str(tenant or "unknown"),
         status=status,
         duration_s=max(0.0, finished_at - started),
         finished_at=finished_at,
-        run_retry=int(tags.get("dagster/retry_number", 0) or 0) > 0,
+        run_retry=int(run.tags.get("dagster/retry_number", 0) or 0) > 0,
         step_retries=dict(retries),
     )
     index = by_asset.get("index")
@@ -75,13 +86,6 @@ def read_run(
             "written": int(index.get("chunks_written", 0)),
             "deleted": int(index.get("chunks_deleted", 0)),
         }
+        figures.failures = _failures(index.get("failures_by_class"))
         figures.index_version = str(index.get("index_version") or "") or None
-    last = index or by_asset.get("parsed_documents") or by_asset.get("raw_documents") or {}
-    figures.failures = _failures(last.get("failures_by_class"))
-    if index is None and figures.failures:
-        figures.documents = {"failed": sum(figures.failures.values())}
-    tenant = tags.get(TENANT_TAG) or next(
-        (meta["tenant_id"] for meta in by_asset.values() if meta.get("tenant_id")), None
-    )
-    figures.tenant_id = str(tenant or "unknown")
     return figures

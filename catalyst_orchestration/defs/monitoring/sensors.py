@@ -7,13 +7,12 @@ import time
 
 import dagster as dg
 
-from catalyst_orchestration.defs.jobs import ingest_job
-from catalyst_orchestration.defs.monitoring.runs import FINISHED, read_run
+from catalyst_orchestration.defs.monitoring.runs import FINISHED, is_ingest_run, read_run
 from catalyst_orchestration.defs.resources import PushgatewayResource
 from catalyst_orchestration.lib.run_metrics import IngestTotals
 
 SENSOR_NAME = "ingest_run_metrics"
-MAX_RUNS_PER_TICK = 200
+MAX_RUNS_PER_TICK = 50  # per status: a tick reads at most 150 runs, well inside its timeout
 
 
 @dg.sensor(
@@ -43,18 +42,18 @@ def ingest_run_metrics(
         )
         for record in result.records:
             entry = record.event_log_entry
-            if entry.job_name != ingest_job.name:
+            run = context.instance.get_run_by_id(entry.run_id)
+            if run is None or not is_ingest_run(run):
                 continue
-            run = read_run(
-                context.instance, entry.run_id, status=status, finished_at=entry.timestamp
-            )
-            totals.add(run, now=now)
+            totals.add(read_run(context.instance, run, status=status, finished_at=entry.timestamp))
             counted += 1
         if result.cursor:
             after[status] = result.cursor
     totals.settle(now=now, settle_s=pushgateway.settle_s)
-    context.update_cursor(json.dumps({"after": after, "totals": totals.to_json()}, sort_keys=True))
     pushed = pushgateway.push_totals(totals, log=context.log)
+    if pushed:  # a new series' settle time starts once Prometheus can have seen it at 0
+        totals.mark_pushed(now=now)
+    context.update_cursor(json.dumps({"after": after, "totals": totals.to_json()}, sort_keys=True))
     return dg.SkipReason(
         f"counted {counted} new runs ({totals.runs_counted} in all); "
         + ("pushed" if pushed else "push failed, will push again next tick")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,6 +14,7 @@ from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS
 from catalyst_search.ingest_requests.health import dispatch_degraded, heartbeat_age_s
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("catalyst_search")
 
 
 @router.get("/healthz", response_model=Health)
@@ -39,7 +42,10 @@ def readyz(
 @router.get("/metrics", include_in_schema=False, response_class=Response)
 def metrics(retriever: RetrieverDep, dispatcher: DispatcherDep, metrics: MetricsDep) -> Response:
     """Prometheus exposition of this service's metrics; the gauges are read at scrape time."""
-    metrics.serving(retriever.reader.refresh())
+    try:
+        metrics.serving(retriever.reader.refresh())
+    except Exception as exc:  # an index that cannot be read must not take the metrics down too
+        log.warning("metrics: could not refresh the index version: %s", type(exc).__name__)
     metrics.outbox_depth.set(dispatcher.depth())
     try:
         metrics.queue_depth.set(dispatcher.queue.depth())
