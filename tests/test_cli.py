@@ -53,3 +53,19 @@ def test_commands_say_when_the_service_is_down(catalyst_home, capsys):
 def test_search_through_the_service_says_when_nothing_is_indexed(service, capsys):
     assert cli.main(["search", "diabetes", "--url", service]) == 1
     assert "ingest documents first" in capsys.readouterr().err
+
+
+def test_wait_for_job_gives_up_after_its_timeout_with_the_last_state(service, tmp_path):
+    import time
+
+    from catalyst_search.client import CatalystClient, JobTimeout
+
+    source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=1))
+    with CatalystClient(service) as client:
+        job_id = client.submit_ingest([str(source)]).job_id  # no daemon: it stays queued
+        started = time.monotonic()
+        with pytest.raises(JobTimeout) as waited:
+            client.wait_for_job(job_id, timeout_s=0.6, interval_s=0.25)
+    assert 0.6 <= time.monotonic() - started < 5
+    assert waited.value.job.job_id == job_id and waited.value.job.status == "queued"
+    assert waited.value.job.sources[0].step_retries == 0

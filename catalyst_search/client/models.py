@@ -21,11 +21,11 @@ class CatalystError(RuntimeError):
         self.detail = detail
 
 
-class JobTimeout(CatalystError):
+class JobTimeout(TimeoutError):
     """``wait_for_job`` gave up before the job finished; ``job`` is the last state seen."""
 
     def __init__(self, job: IngestJob, timeout_s: float) -> None:
-        super().__init__(0, f"job {job.job_id} still {job.status} after {timeout_s:g}s")
+        super().__init__(f"job {job.job_id} still {job.status} after {timeout_s:g}s")
         self.job = job
 
 
@@ -72,7 +72,7 @@ class DocumentFailure:
     failure_class: str
     message: str
     document_id: str | None = None
-    attempts: int = 1
+    attempts: int = 1  # the attempt of its step that recorded it
 
     @property
     def retries(self) -> int:

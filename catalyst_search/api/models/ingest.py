@@ -50,7 +50,7 @@ class SourceRunView(BaseModel):
     documents_total: int | None
     failures: list[dict[str, Any]] = Field(
         description="Per-document failures: location, stage, error, class, message, "
-        "document_id and attempts (how many attempts of its step saw it fail)."
+        "document_id and attempts (the attempt of its step that recorded it: 1 + retries)."
     )
     artifact_uris: list[str]
     error: str | None
