@@ -1,6 +1,6 @@
 """A run worker killed (SIGKILL) mid-run: the run fails, Dagster's run retries (dagster.yaml)
-start it again, the job ends ``succeeded`` after two attempts, and the index holds each chunk
-once."""
+start it again, the job never shows ``failed`` meanwhile (``retrying`` at most), ends
+``succeeded`` after two attempts, and the index holds each chunk once."""
 
 from __future__ import annotations
 
@@ -78,13 +78,16 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
         time.sleep(0.2)
     assert killed, "never caught the run mid-index"
 
+    seen = []  # every status the job showed between the kill and the end
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         job = requests.get(job_url, timeout=10).json()
-        if job["status"] == "succeeded":
+        seen.append(job["status"])
+        if job["status"] in ("succeeded", "completed_with_errors", "failed", "cancelled"):
             break
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert job["status"] == "succeeded", job
+    assert "failed" not in seen  # Dagster was going to retry it: never reported as failed
     assert job["sources"][0]["attempts"] == 2
     settings = load_settings()
     chunks = StateStore(settings.state_db).chunk_total(

@@ -76,7 +76,8 @@ def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: boo
 
 
 def _follow(client: CatalystClient, job_id: str, *, interval_s: float = 1.0) -> int:
-    """Print progress until the job ends; non-zero exit when it failed."""
+    """Print progress until the job ends (``retrying`` is not an end); non-zero exit when it
+    failed or was cancelled."""
     last = ""
     warned = False
     try:
@@ -108,7 +109,7 @@ def _follow(client: CatalystClient, job_id: str, *, interval_s: float = 1.0) -> 
             )
         if run.error:
             sys.stdout.write(f"  run {run.run_id} failed: {run.error}\n")
-    return 1 if job.status == "failed" else 0
+    return 1 if job.status in ("failed", "cancelled") else 0
 
 
 def _job_error(exc: CatalystError, job_id: str) -> str:

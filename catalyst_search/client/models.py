@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Job states after which a job changes no more.
-TERMINAL = ("succeeded", "completed_with_errors", "failed")
+TERMINAL = ("succeeded", "completed_with_errors", "failed", "cancelled")
 
 
 class CatalystError(RuntimeError):

@@ -1,8 +1,9 @@
 """Job records: what a bulk ingest request became, and how far its runs have got.
 
 A job has one run per source. Its status follows from theirs: ``queued`` until a run starts,
-``running`` while any runs, then ``succeeded``, ``completed_with_errors`` (some documents
-failed) or ``failed`` (a run failed).
+``running`` while any runs, ``retrying`` while a failed run waits for the retry Dagster will
+launch; then, final, ``succeeded``, ``completed_with_errors`` (some documents failed),
+``failed`` (a run failed with no retry left) or ``cancelled`` (a run was cancelled).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-JobStatus = Literal["queued", "running", "succeeded", "completed_with_errors", "failed"]
-TERMINAL: set[JobStatus] = {"succeeded", "completed_with_errors", "failed"}
+JobStatus = Literal[
+    "queued", "running", "retrying", "succeeded", "completed_with_errors", "failed", "cancelled"
+]
+TERMINAL: set[JobStatus] = {"succeeded", "completed_with_errors", "failed", "cancelled"}
 
 
 @dataclass
@@ -44,10 +47,16 @@ class Job:
         states = {run.status for run in self.runs}
         if not states or states == {"queued"}:
             return "queued"
-        if states & {"queued", "running"}:
+        if "running" in states:
             return "running"
+        if "retrying" in states:
+            return "retrying"
+        if "queued" in states:
+            return "running"  # some sources done, the others not started yet
         if "failed" in states:
             return "failed"
+        if "cancelled" in states:
+            return "cancelled"
         if any(run.failures for run in self.runs):
             return "completed_with_errors"
         return "succeeded"

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalyst_orchestration.defs.requests import sensors
-from catalyst_orchestration.defs.requests.sensors import ingest_job_failures, ingest_requests
+from catalyst_orchestration.defs.requests.run_ends import ingest_job_failures
+from catalyst_orchestration.defs.requests.sensors import ingest_requests
 from catalyst_orchestration.defs.resources import ingest_resources
 from catalyst_search.api.app import create_app
 from catalyst_search.ingest_requests.contract import SENSOR_NAME

@@ -1,4 +1,4 @@
-"""Queued ingest requests become runs; failed runs mark their job.
+"""Queued ingest requests become runs (how runs that end badly mark their job: run_ends.py).
 
 The sensor acknowledges a message only once every run it requested for it is recorded in the
 instance; until then the message stays claimed (and is redelivered after its visibility
@@ -91,27 +91,4 @@ def ingest_requests(
         run_requests=run_requests,
         cursor=json.dumps({"pending": pending}, sort_keys=True),
         skip_reason=None if run_requests or recorded else "no queued ingest requests",
-    )
-
-
-@dg.run_failure_sensor(
-    name="ingest_job_failures",
-    monitored_jobs=[ingest_job],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Marks the ingest job of a failed run as failed (a retried run sets it back).",
-)
-def ingest_job_failures(
-    context: dg.RunFailureSensorContext, jobs: JobStoreResource, state: StateStoreResource
-) -> None:
-    run = context.dagster_run
-    job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
-    if not (job_id and partition):
-        return  # not a run of an ingest job
-    try:
-        source = state.store.source(partition).uri
-    except KeyError:  # the run failed before its source was registered: nothing to mark
-        context.log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
-        return
-    jobs.jobs.run_finished(
-        job_id, source, status="failed", error=context.failure_event.message or "run failed"
     )

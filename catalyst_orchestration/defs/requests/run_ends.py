@@ -1,0 +1,87 @@
+"""Runs that end badly mark their ingest job: ``retrying``, ``failed`` or ``cancelled``.
+
+A failed run that Dagster will retry (run retries in the instance's dagster.yaml; Dagster tags
+the failed run ``dagster/will_retry``) marks its source ``retrying``, never ``failed``: a client
+waiting on the job must not report a failure for a job that goes on to succeed. The sensors
+can also tick after the retry has already started. So news of an older attempt never overwrites
+the record of the attempt that replaced it.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from catalyst_orchestration.defs.jobs import ingest_job
+from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
+from catalyst_search.ingest_requests.contract import JOB_TAG
+
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run when run retries are on
+
+
+def _replaced(
+    instance: dg.DagsterInstance, recorded_run_id: str | None, run: dg.DagsterRun
+) -> bool:
+    """Whether the job record already names a retry of ``run`` (a later attempt)."""
+    if not recorded_run_id or recorded_run_id == run.run_id:
+        return False
+    recorded = instance.get_run_by_id(recorded_run_id)
+    return recorded is not None and run.run_id in (recorded.parent_run_id, recorded.root_run_id)
+
+
+def mark_run_end(
+    context: dg.RunStatusSensorContext,
+    jobs: JobStoreResource,
+    state: StateStoreResource,
+    *,
+    status: str,
+    error: str,
+) -> str | None:
+    """Set the source of ``context``'s run to ``status``; returns what was set, or None when
+    the run has no job, no source, or a later attempt has replaced it."""
+    run = context.dagster_run
+    job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
+    if not (job_id and partition):
+        return None  # not a run of an ingest job
+    try:
+        source = state.store.source(partition).uri
+    except KeyError:  # the run ended before its source was registered: nothing to mark
+        context.log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
+        return None
+    job = jobs.jobs.get(job_id)
+    recorded = next((r.run_id for r in job.runs if r.source == source), None) if job else None
+    if _replaced(context.instance, recorded, run):
+        context.log.info(f"run {run.run_id} of job {job_id}: its retry {recorded} took over")
+        return None
+    jobs.jobs.run_finished(job_id, source, status=status, error=error)
+    return status
+
+
+@dg.run_failure_sensor(
+    name="ingest_job_failures",
+    monitored_jobs=[ingest_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks the ingest job of a failed run: retrying when Dagster will retry the "
+    "run, failed when no retry is left.",
+)
+def ingest_job_failures(
+    context: dg.RunFailureSensorContext, jobs: JobStoreResource, state: StateStoreResource
+) -> None:
+    message = context.failure_event.message or "run failed"
+    if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+        status, message = "retrying", f"{message} (Dagster retries the run)"
+    else:
+        status = "failed"
+    mark_run_end(context, jobs, state, status=status, error=message)
+
+
+@dg.run_status_sensor(
+    name="ingest_job_cancellations",
+    run_status=dg.DagsterRunStatus.CANCELED,
+    monitored_jobs=[ingest_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks the ingest job of a cancelled run as cancelled.",
+)
+def ingest_job_cancellations(
+    context: dg.RunStatusSensorContext, jobs: JobStoreResource, state: StateStoreResource
+) -> None:
+    mark_run_end(context, jobs, state, status="cancelled", error="the run was cancelled")

@@ -1,0 +1,113 @@
+"""Runs that end badly mark their job honestly: ``retrying`` while Dagster will retry the run,
+``failed`` only with no retry left, ``cancelled`` for a cancelled run, and news of an older
+attempt never overwrites the attempt that replaced it."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from catalyst_orchestration.definitions import defs
+from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.defs.requests.run_ends import (
+    ingest_job_cancellations,
+    ingest_job_failures,
+)
+from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.ingest_requests.contract import JOB_TAG
+from catalyst_search.ingest_requests.jobs import TERMINAL
+from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+from catalyst_search.settings import load_settings
+from tests.conftest import icd_records, write_jsonl
+
+RETRIES = {"run_retries": {"enabled": True, "max_retries": 2}}
+
+
+@pytest.fixture
+def job(catalyst_home, tmp_path):
+    """A job with one source, registered as the sensor would; yields (store, source uri)."""
+    settings = load_settings()
+    store = SqliteJobStore(settings.jobs_db)
+    uri = str(write_jsonl(tmp_path / "r.jsonl", icd_records(limit=1)).resolve())
+    store.create(job_id="j1", tenant_id="default", sources=[uri], metadata={})
+    yield store, uri
+
+
+def _run(instance: dg.DagsterInstance, uri: str, **lineage: str) -> dg.DagsterRun:
+    """A run of the ingest job for ``uri``'s partition, as the sensor would request it."""
+    source = register_source(
+        instance, StateStore(load_settings().state_db), tenant_id="default", uri=uri
+    )
+    return instance.create_run_for_job(
+        job_def=defs().resolve_job_def("ingest"),
+        tags={JOB_TAG: "j1", "dagster/partition": source.partition_key},
+        **lineage,
+    )
+
+
+def _failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Report ``run`` failed and let the failure sensor see it, as the daemon would."""
+    event = instance.report_run_failed(run)
+    with dg.build_run_status_sensor_context(
+        sensor_name="ingest_job_failures",
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run.run_id),  # with the tags Dagster added
+        resources=ingest_resources(),
+    ) as context:
+        ingest_job_failures(context.for_run_failure())
+
+
+def test_a_run_dagster_will_retry_marks_its_job_retrying_not_failed(job):
+    store, uri = job
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        _failed(instance, run)
+        assert instance.get_run_by_id(run.run_id).tags["dagster/will_retry"] == "true"
+    state = store.get("j1")
+    assert state is not None and state.status == "retrying" and state.status not in TERMINAL
+    assert state.runs[0].attempts == 1 and "Dagster retries the run" in (state.runs[0].error or "")
+
+
+def test_with_no_retry_left_the_job_fails(job):
+    store, uri = job
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": False}}) as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        _failed(instance, run)
+    state = store.get("j1")
+    assert state is not None and state.status == "failed" and state.status in TERMINAL
+
+
+def test_news_of_a_failed_attempt_does_not_overwrite_its_running_retry(job):
+    """The sensor can tick after Dagster has already started the retry."""
+    store, uri = job
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        first = _run(instance, uri)
+        store.run_started("j1", uri, run_id=first.run_id)
+        retry = _run(instance, uri, parent_run_id=first.run_id, root_run_id=first.run_id)
+        store.run_started("j1", uri, run_id=retry.run_id)
+        _failed(instance, first)
+    state = store.get("j1")
+    assert state is not None and state.status == "running"
+    assert (state.runs[0].run_id, state.runs[0].attempts) == (retry.run_id, 2)
+
+
+def test_a_cancelled_run_marks_its_job_cancelled(job):
+    store, uri = job
+    with dg.instance_for_test() as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        event = instance.report_run_canceled(run)
+        with dg.build_run_status_sensor_context(
+            sensor_name="ingest_job_cancellations",
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run.run_id),
+            resources=ingest_resources(),
+        ) as context:
+            ingest_job_cancellations(context)
+    state = store.get("j1")
+    assert state is not None and state.status == "cancelled" and state.status in TERMINAL
