@@ -40,9 +40,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         except CatalystError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return 1
-    if args.json or args.debug:
-        payload = {**results.__dict__, "hits": [hit.__dict__ for hit in results.hits]}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    if args.json or args.debug:  # exactly what the HTTP API answered
+        sys.stdout.write(json.dumps(results.response, indent=2) + "\n")
         return 0
     if not results.hits:
         sys.stdout.write("no results\n")
@@ -66,6 +65,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--track", choices=choices(Track), default="text")
     search.add_argument("--retrieval", choices=choices(Retrieval), default="hybrid")
     search.add_argument("--debug", action="store_true", help="print the debug bundle as JSON")
-    search.add_argument("--json", action="store_true", help="print the raw response")
+    search.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     add_server(search)
     search.set_defaults(func=cmd_search)

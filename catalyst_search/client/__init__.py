@@ -1,30 +1,53 @@
 """Python SDK for the CatalystIndex search service: typed results over the HTTP API.
 
-It speaks HTTP only and imports nothing of the service, so it installs and runs anywhere.
+It speaks HTTP only (httpx) and imports nothing of the service, so it installs and runs
+anywhere. ``CatalystClient`` is synchronous, ``AsyncCatalystClient`` the same for asyncio.
 """
 
+from catalyst_search.client import calls
+from catalyst_search.client.aio import AsyncCatalystClient
+from catalyst_search.client.errors import (
+    CatalystError,
+    Forbidden,
+    InvalidRequest,
+    JobTimeout,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    Unreachable,
+)
 from catalyst_search.client.http import CatalystClient
 from catalyst_search.client.models import (
     TERMINAL,
-    CatalystError,
     DocumentFailure,
     IngestJob,
     JobAccepted,
     JobSource,
-    JobTimeout,
     SearchHit,
     SearchResults,
 )
+from catalyst_search.client.retries import RetryPolicy
 
 __all__ = [
     "TERMINAL",
+    "calls",
+    "AsyncCatalystClient",
     "CatalystClient",
     "CatalystError",
     "DocumentFailure",
+    "Forbidden",
     "IngestJob",
+    "InvalidRequest",
     "JobAccepted",
     "JobSource",
     "JobTimeout",
+    "NotFound",
+    "RateLimited",
+    "RetryPolicy",
     "SearchHit",
     "SearchResults",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "Unreachable",
 ]

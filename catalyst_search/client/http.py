@@ -2,115 +2,69 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import requests
+import httpx
+from typing_extensions import Unpack
 
-from catalyst_search.client.models import (
-    CatalystError,
-    IngestJob,
-    JobAccepted,
-    JobTimeout,
-    SearchHit,
-    SearchResults,
-)
+from catalyst_search.client import calls
+from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
 
 
-class CatalystClient:
-    """``CatalystClient("http://127.0.0.1:8000").search("type 2 diabetes", top_k=5)``."""
+class CatalystClient(calls.ClientBase):
+    """``CatalystClient("http://127.0.0.1:8000").search("type 2 diabetes", top_k=5)``.
 
-    def __init__(
-        self,
-        base_url: str = "http://127.0.0.1:8000",
-        *,
-        token: str | None = None,
-        timeout_s: float = 30.0,
-    ):
-        """``token``: a JWT or an API key (default: ``CATALYST_API_TOKEN``), sent as Bearer."""
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-        self._session = requests.Session()
-        token = token or os.environ.get("CATALYST_API_TOKEN")
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+    Errors are ``CatalystError`` subclasses carrying the server's message; 429, and 502, 503,
+    504 and timeouts of calls safe to repeat, are retried per ``retry`` (see ``RetryPolicy``).
+    """
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self._session.request(
-                method, f"{self.base_url}{path}", timeout=self.timeout_s, **kwargs
-            )
-        except requests.ConnectionError as exc:
-            raise CatalystError(0, f"cannot reach {self.base_url}: is the service up?") from exc
-        except requests.Timeout as exc:
-            raise CatalystError(0, f"{self.base_url} did not answer in {self.timeout_s}s") from exc
+    def _connect(self) -> None:
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=self.timeout_s, headers=self.headers
+        )
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._send(method, path, **kwargs)
-        if response.status_code >= 400:
+    def _execute(self, call: calls.Call) -> Any:
+        attempts = self.attempts(call)
+        while True:
             try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise CatalystError(response.status_code, str(detail))
-        return response.json() if response.content else None
+                response = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params
+                )
+            except httpx.TransportError as exc:
+                time.sleep(attempts.wait_after(exc))
+                continue
+            if call.answered(response):
+                return call.parse(response)
+            time.sleep(attempts.wait_after(response))
 
     def search(
         self,
         query: str,
-        *,
-        top_k: int = 10,
-        filters: dict[str, Any] | None = None,
-        mode: str = "economy",
-        track: str = "text",
-        retrieval: str = "hybrid",
-        debug: bool = False,
+        **options: Unpack[calls.SearchOptions],
     ) -> SearchResults:
-        """Search; ``mode="premium"`` reranks, ``track`` picks text, vision or both."""
-        body = {
-            "query": query,
-            "top_k": top_k,
-            "filters": filters or {},
-            "mode": mode,
-            "track": track,
-            "retrieval": retrieval,
-            "debug": debug,
-        }
-        data = self._request("POST", "/search", json=body)
-        return SearchResults(
-            query_id=data["query_id"],
-            hits=[SearchHit(**hit) for hit in data["results"]],
-            index_version=data.get("index_version"),
-            timings_ms=data.get("timings_ms", {}),
-            mode=data.get("mode", mode),
-            track=data.get("track", track),
-            rerank_tier=data.get("rerank_tier", "fused"),
-            degraded=bool(data.get("degraded", False)),
-            degradation_reason=data.get("degradation_reason"),
-            debug=data.get("debug"),
-        )
+        """Search; ``mode="premium"`` reranks, ``track`` picks text, vision or both;
+        ``debug=True`` adds the bundle that explains every result."""
+        call = calls.search(query, **options)
+        result: SearchResults = self._execute(call)
+        return result
 
     def submit_ingest(
         self, sources: list[str], *, metadata: dict[str, Any] | None = None
     ) -> JobAccepted:
-        """Queue an ingest job for folders or JSONL files on the ingest host (absolute paths)."""
-        body = {"sources": sources, "metadata": metadata or {}}
-        data = self._request("POST", "/ingest/bulk", json=body)
-        return JobAccepted(
-            job_id=data["job_id"],
-            status=data["status"],
-            status_url=data["status_url"],
-            dispatch=data.get("dispatch", "queue"),
-        )
+        """Queue an ingest job for folders or JSONL files on the ingest host (absolute paths).
+        Retried only when it cannot have reached the service (or got 429): never queued twice."""
+        result: JobAccepted = self._execute(calls.submit_ingest(sources, metadata))
+        return result
 
     ingest = submit_ingest
 
     def job(self, job_id: str) -> IngestJob:
         """An ingest job: status, progress, and per source its runs, retries and failed
-        documents. ``CatalystError`` with status 404 for an unknown job."""
-        return IngestJob.from_json(self._request("GET", f"/ingest/jobs/{job_id}"))
+        documents. ``NotFound`` for an unknown job (or another tenant's)."""
+        result: IngestJob = self._execute(calls.job(job_id))
+        return result
 
     def watch_job(self, job_id: str, *, interval_s: float = 1.0) -> Iterator[IngestJob]:
         """Yield the job each time it is polled, until it has finished (the last one yielded)."""
@@ -126,52 +80,46 @@ class CatalystClient:
     ) -> IngestJob:
         """The job once it has finished, polled every ``interval_s``; ``JobTimeout`` (with the
         last state seen) once ``timeout_s`` seconds have passed, if given."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        deadline = self.deadline(timeout_s)
         while True:
             job = self.job(job_id)
             if job.finished:
                 return job
-            wait = interval_s
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    raise JobTimeout(job, timeout_s or 0.0)
-            time.sleep(wait)
+            time.sleep(
+                calls.next_poll_s(
+                    job, interval_s=interval_s, deadline=deadline, timeout_s=timeout_s
+                )
+            )
 
     def health(self) -> bool:
-        return bool(self._request("GET", "/healthz").get("status") == "ok")
+        return bool(self._execute(calls.health()))
 
     def ready(self) -> dict[str, Any]:
-        """Readiness; raises ``CatalystError`` with status 503 while no index is loaded."""
-        result: dict[str, Any] = self._request("GET", "/readyz")
+        """Readiness; ``ServiceUnavailable`` (503) while no index is loaded, after retries."""
+        result: dict[str, Any] = self._execute(calls.readiness(ready_only=True))
         return result
 
     def readiness(self) -> dict[str, Any]:
         """The readiness report whether or not an index is loaded (``ready`` says which)."""
-        response = self._send("GET", "/readyz")
-        if response.status_code not in (200, 503):
-            raise CatalystError(response.status_code, response.text[:200])
-        result: dict[str, Any] = response.json()
+        result: dict[str, Any] = self._execute(calls.readiness(ready_only=False))
         return result
 
     def create_key(self, tenant_id: str, roles: list[str], *, label: str = "") -> dict[str, Any]:
         """A new API key (admin). The result's ``key`` is shown this once."""
-        body = {"tenant_id": tenant_id, "roles": roles, "label": label}
-        result: dict[str, Any] = self._request("POST", "/admin/keys", json=body)
+        result: dict[str, Any] = self._execute(calls.create_key(tenant_id, roles, label))
         return result
 
     def list_keys(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Every API key, or one tenant's (admin); never the keys themselves."""
-        params = {"tenant_id": tenant_id} if tenant_id else None
-        result: list[dict[str, Any]] = self._request("GET", "/admin/keys", params=params)
+        result: list[dict[str, Any]] = self._execute(calls.list_keys(tenant_id))
         return result
 
     def revoke_key(self, key_id: str) -> None:
         """Revoke an API key at once (admin)."""
-        self._request("DELETE", f"/admin/keys/{key_id}")
+        self._execute(calls.revoke_key(key_id))
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
     def __enter__(self) -> CatalystClient:
         return self

@@ -9,26 +9,6 @@ from typing import Any
 TERMINAL = ("succeeded", "completed_with_errors", "failed", "cancelled")
 
 
-class CatalystError(RuntimeError):
-    """The service answered with an error; ``status`` and ``detail`` say which and why.
-
-    ``status`` is 0 when no HTTP answer came at all (the service is down or unreachable).
-    """
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"HTTP {status}: {detail}" if status else detail)
-        self.status = status
-        self.detail = detail
-
-
-class JobTimeout(TimeoutError):
-    """``wait_for_job`` gave up before the job finished; ``job`` is the last state seen."""
-
-    def __init__(self, job: IngestJob, timeout_s: float) -> None:
-        super().__init__(f"job {job.job_id} still {job.status} after {timeout_s:g}s")
-        self.job = job
-
-
 @dataclass(frozen=True)
 class SearchHit:
     document_id: str
@@ -50,6 +30,24 @@ class SearchResults:
     degraded: bool = False
     degradation_reason: str | None = None
     debug: dict[str, Any] | None = None  # with ``debug=True``: ranks, scores, stages, query
+    response: dict[str, Any] = field(default_factory=dict, repr=False)  # the whole answer
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchResults:
+        """The answer of ``POST /search``."""
+        return cls(
+            query_id=data["query_id"],
+            hits=[SearchHit(**hit) for hit in data["results"]],
+            index_version=data.get("index_version"),
+            timings_ms=data.get("timings_ms", {}),
+            mode=data.get("mode", "economy"),
+            track=data.get("track", "text"),
+            rerank_tier=data.get("rerank_tier", "fused"),
+            degraded=bool(data.get("degraded", False)),
+            degradation_reason=data.get("degradation_reason"),
+            debug=data.get("debug"),
+            response=data,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,16 @@ class JobAccepted:
     status: str
     status_url: str
     dispatch: str = "queue"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobAccepted:
+        """The answer of ``POST /ingest/bulk``."""
+        return cls(
+            job_id=data["job_id"],
+            status=data["status"],
+            status_url=data["status_url"],
+            dispatch=data.get("dispatch", "queue"),
+        )
 
 
 @dataclass(frozen=True)

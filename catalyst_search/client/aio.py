@@ -1,0 +1,95 @@
+"""``AsyncCatalystClient``: the same calls, answers, errors and retries as ``CatalystClient``,
+for asyncio applications (``async with AsyncCatalystClient(url) as client: ...``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from typing_extensions import Unpack
+
+from catalyst_search.client import calls
+from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+
+
+class AsyncCatalystClient(calls.ClientBase):
+    """``await AsyncCatalystClient(url).search("type 2 diabetes", top_k=5)``."""
+
+    def _connect(self) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.timeout_s, headers=self.headers
+        )
+
+    async def _execute(self, call: calls.Call) -> Any:
+        attempts = self.attempts(call)
+        while True:
+            try:
+                response = await self._http.request(
+                    call.method, call.path, json=call.json, params=call.params
+                )
+            except httpx.TransportError as exc:
+                await asyncio.sleep(attempts.wait_after(exc))
+                continue
+            if call.answered(response):
+                return call.parse(response)
+            await asyncio.sleep(attempts.wait_after(response))
+
+    async def search(
+        self,
+        query: str,
+        **options: Unpack[calls.SearchOptions],
+    ) -> SearchResults:
+        call = calls.search(query, **options)
+        result: SearchResults = await self._execute(call)
+        return result
+
+    async def submit_ingest(
+        self, sources: list[str], *, metadata: dict[str, Any] | None = None
+    ) -> JobAccepted:
+        result: JobAccepted = await self._execute(calls.submit_ingest(sources, metadata))
+        return result
+
+    async def job(self, job_id: str) -> IngestJob:
+        result: IngestJob = await self._execute(calls.job(job_id))
+        return result
+
+    async def watch_job(self, job_id: str, *, interval_s: float = 1.0) -> AsyncIterator[IngestJob]:
+        """The job each time it is polled, until it has finished (the last one yielded)."""
+        while True:
+            job = await self.job(job_id)
+            yield job
+            if job.finished:
+                return
+            await asyncio.sleep(interval_s)
+
+    async def wait_for_job(
+        self, job_id: str, *, timeout_s: float | None = None, interval_s: float = 1.0
+    ) -> IngestJob:
+        deadline = self.deadline(timeout_s)
+        while True:
+            job = await self.job(job_id)
+            if job.finished:
+                return job
+            await asyncio.sleep(
+                calls.next_poll_s(
+                    job, interval_s=interval_s, deadline=deadline, timeout_s=timeout_s
+                )
+            )
+
+    async def health(self) -> bool:
+        return bool(await self._execute(calls.health()))
+
+    async def readiness(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._execute(calls.readiness(ready_only=False))
+        return result
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncCatalystClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

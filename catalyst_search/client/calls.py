@@ -1,0 +1,169 @@
+"""Each call of the HTTP API described once, for the sync and the async client alike: the
+request, whether it is safe to repeat, which statuses are answers, and how to read them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import httpx
+from typing_extensions import Unpack
+
+from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
+from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+from catalyst_search.client.retries import RetryPolicy
+
+
+def _json(response: httpx.Response) -> Any:
+    return response.json() if response.content else None
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], Any] = _json
+    json: Any = None
+    params: dict[str, Any] | None = None
+    idempotent: bool = True  # safe to send again after it may have reached the service
+    answers: frozenset[int] = field(default_factory=frozenset)  # error statuses that are answers
+
+    def answered(self, response: httpx.Response) -> bool:
+        """Whether ``response`` is this call's answer (a success, or a status it expects)."""
+        return response.status_code < 400 or response.status_code in self.answers
+
+
+def error_of(response: httpx.Response) -> CatalystError:
+    """The error a response carries, with the server's ``detail`` when it sent one."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return error_for(response.status_code, str(detail))
+
+
+class SearchOptions(TypedDict, total=False):
+    """The optional fields of ``POST /search`` (the service's defaults when left out)."""
+
+    top_k: int  # 10
+    filters: dict[str, Any]  # payload filters: icd_codes, icd_prefix, should, must_not, ...
+    mode: str  # economy | premium
+    track: str  # text | vision | hybrid
+    retrieval: str  # hybrid | dense | sparse
+    debug: bool  # add the bundle that explains every result
+
+
+def search(query: str, **options: Unpack[SearchOptions]) -> Call:
+    body = {"query": query, **options}
+    return Call("POST", "/search", lambda r: SearchResults.from_json(r.json()), json=body)
+
+
+def submit_ingest(sources: list[str], metadata: dict[str, Any] | None = None) -> Call:
+    body = {"sources": sources, "metadata": metadata or {}}
+    parse: Callable[[httpx.Response], Any] = lambda r: JobAccepted.from_json(r.json())  # noqa: E731
+    return Call("POST", "/ingest/bulk", parse, json=body, idempotent=False)
+
+
+def job(job_id: str) -> Call:
+    return Call("GET", f"/ingest/jobs/{job_id}", lambda r: IngestJob.from_json(r.json()))
+
+
+def health() -> Call:
+    return Call("GET", "/healthz", lambda r: r.json().get("status") == "ok")
+
+
+def readiness(*, ready_only: bool) -> Call:
+    """``/readyz``; 503 (no index loaded) is an answer unless ``ready_only``."""
+    return Call("GET", "/readyz", answers=frozenset() if ready_only else frozenset({503}))
+
+
+def create_key(tenant_id: str, roles: list[str], label: str) -> Call:
+    body = {"tenant_id": tenant_id, "roles": roles, "label": label}
+    return Call("POST", "/admin/keys", json=body, idempotent=False)
+
+
+def list_keys(tenant_id: str | None) -> Call:
+    return Call("GET", "/admin/keys", params={"tenant_id": tenant_id} if tenant_id else None)
+
+
+def revoke_key(key_id: str) -> Call:
+    return Call("DELETE", f"/admin/keys/{key_id}")
+
+
+class Attempts:
+    """The tries of one call: after a failed one, how long to wait, or the error to raise."""
+
+    def __init__(self, call: Call, policy: RetryPolicy, *, base_url: str, timeout_s: float):
+        self.call, self.policy = call, policy
+        self.base_url, self.timeout_s = base_url, timeout_s
+        self.made = 0
+
+    def wait_after(self, outcome: httpx.Response | httpx.TransportError) -> float:
+        """Seconds to wait before the next try; raises the error when there is none."""
+        retry_after = None
+        if isinstance(outcome, httpx.Response):
+            error = error_of(outcome)
+            retryable = self.policy.retries_status(
+                outcome.status_code, idempotent=self.call.idempotent
+            )
+            retry_after = outcome.headers.get("retry-after")
+        elif isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout):  # never sent
+            error, retryable = Unreachable(0, f"cannot reach {self.base_url}: is it up?"), True
+        elif isinstance(outcome, httpx.TimeoutException):
+            error = Unreachable(0, f"{self.base_url} did not answer in {self.timeout_s:g}s")
+            retryable = self.call.idempotent
+        else:
+            error = Unreachable(0, f"the connection to {self.base_url} failed: {outcome}")
+            retryable = self.call.idempotent
+        wait = self.policy.wait_s(self.made, retry_after) if retryable else None
+        self.made += 1
+        if wait is None:
+            raise error from outcome if isinstance(outcome, Exception) else None
+        return wait
+
+
+def next_poll_s(
+    job: IngestJob, *, interval_s: float, deadline: float | None, timeout_s: float | None
+) -> float:
+    """Seconds until ``wait_for_job`` polls an unfinished ``job`` again; ``JobTimeout`` (with
+    the job) once ``deadline`` (a ``time.monotonic()``) has passed."""
+    if deadline is None:
+        return interval_s
+    wait = min(interval_s, deadline - time.monotonic())
+    if wait <= 0:
+        raise JobTimeout(job, timeout_s or 0.0)
+    return wait
+
+
+class ClientBase:
+    """What both clients hold: where the service is, the credential, the timeout and retries."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ):
+        """``token``: a JWT or an API key (default: ``CATALYST_API_TOKEN``), sent as Bearer."""
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        token = token or os.environ.get("CATALYST_API_TOKEN")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._connect()
+
+    def _connect(self) -> None:
+        """Open the HTTP client (sync or async)."""
+        raise NotImplementedError
+
+    def attempts(self, call: Call) -> Attempts:
+        return Attempts(call, self.retry, base_url=self.base_url, timeout_s=self.timeout_s)
+
+    @staticmethod
+    def deadline(timeout_s: float | None) -> float | None:
+        return None if timeout_s is None else time.monotonic() + timeout_s
