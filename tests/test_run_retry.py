@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 import requests
 
 from catalyst_orchestration.lib.state import StateStore
+from catalyst_search import cli
+from catalyst_search.client import CatalystClient
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, document_filter
 from catalyst_search.settings import load_settings
@@ -59,12 +62,13 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
     _wait_healthy(url)
     records = _records(1500)
     source = write_jsonl(tmp_path / "batch.jsonl", records)
-    job_url = (
-        url
-        + requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10).json()[
-            "status_url"
-        ]
+    accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10)
+    job_id, job_url = accepted.json()["job_id"], url + accepted.json()["status_url"]
+    follow: list[int] = []  # `catalystctl jobs status --follow` from submission to the end
+    follower = threading.Thread(
+        target=lambda: follow.append(cli.main(["jobs", "status", job_id, "--follow", "--url", url]))
     )
+    follower.start()
 
     killed = None
     deadline = time.monotonic() + 240
@@ -88,6 +92,12 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
         time.sleep(0.2)
     assert job["status"] == "succeeded", job
     assert "failed" not in seen  # Dagster was going to retry it: never reported as failed
+    follower.join(timeout=60)
+    assert follow == [0]  # it followed through the retry and exited 0 on success
+    with CatalystClient(url) as client:
+        events = list(client.events(job_id))
+    assert [e.data["attempt"] for e in events if e.kind == "run_started"] == [1, 2]
+    assert events[-1].kind == "job_finished" and events[-1].data["status"] == "succeeded"
     assert job["sources"][0]["attempts"] == 2
     settings = load_settings()
     chunks = StateStore(settings.state_db).chunk_total(

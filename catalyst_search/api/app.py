@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi import FastAPI, Request
 
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
-from catalyst_search.api.routes import health, ingest, keys, search
+from catalyst_search.api.routes import health, ingest, job_events, keys, search
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.limits import TenantLimiter
 from catalyst_search.ingest_requests.dispatch import drain_forever
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         max_body_size=cfg.max_body_bytes,
     )
     app.state.metrics = retriever.metrics if retriever else SearchMetrics()
+    app.state.job_streams = Counter()  # open job event streams per tenant (this replica)
 
     @app.middleware("http")
     async def _count(request: Request, call_next: Any) -> Any:
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(ingest.router)
+    app.include_router(job_events.router)
     app.include_router(keys.router)
     app.include_router(health.router)
     return app

@@ -11,7 +11,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls
-from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
 
 
 class AsyncCatalystClient(calls.ClientBase):
@@ -77,6 +77,35 @@ class AsyncCatalystClient(calls.ClientBase):
                     job, interval_s=interval_s, deadline=deadline, timeout_s=timeout_s
                 )
             )
+
+    async def events(
+        self, job_id: str, *, last_event_id: str | None = None
+    ) -> AsyncIterator[JobEvent]:
+        """The job's events as they happen, like ``CatalystClient.events``."""
+        call = calls.job_events(job_id)
+        timeout = httpx.Timeout(self.timeout_s, read=calls.STREAM_READ_TIMEOUT_S)
+        attempts = self.attempts(call)
+        while True:
+            resume = {"Last-Event-ID": last_event_id} if last_event_id else {}
+            try:
+                async with self._http.stream(
+                    "GET", call.path, headers=resume, timeout=timeout
+                ) as got:
+                    if got.status_code != 200:
+                        await got.aread()
+                        await asyncio.sleep(attempts.wait_after(got))
+                        continue
+                    parser = calls.SseParser()
+                    async for line in got.aiter_lines():
+                        event = parser.feed(line)
+                        if event is None:
+                            continue
+                        last_event_id, attempts = event.id, self.attempts(call)
+                        yield event
+                        if event.kind == "job_finished":
+                            return
+            except httpx.TransportError as exc:
+                await asyncio.sleep(attempts.wait_after(exc))
 
     async def health(self) -> bool:
         return bool(await self._execute(calls.health()))

@@ -3,6 +3,7 @@ request, whether it is safe to repeat, which statuses are answers, and how to re
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
-from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
 from catalyst_search.client.retries import RetryPolicy
 
 
@@ -69,6 +70,46 @@ def submit_ingest(sources: list[str], metadata: dict[str, Any] | None = None) ->
 
 def job(job_id: str) -> Call:
     return Call("GET", f"/ingest/jobs/{job_id}", lambda r: IngestJob.from_json(r.json()))
+
+
+def job_events(job_id: str) -> Call:
+    return Call("GET", f"/ingest/jobs/{job_id}/events")
+
+
+#: a stream stays quiet up to the server's heartbeat (15 s) between events
+STREAM_READ_TIMEOUT_S = 60.0
+
+
+class SseParser:
+    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, str] = {}
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> JobEvent | None:
+        if line.startswith(":"):
+            return None  # a comment: the heartbeat
+        if line:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data":
+                self._data.append(value)
+            else:
+                self._fields[name] = value
+            return None
+        if not self._data:
+            self._fields = {}
+            return None
+        data = json.loads("\n".join(self._data))
+        event = JobEvent(
+            id=self._fields.get("id", ""),
+            kind=self._fields.get("event", "message"),
+            at=float(data.pop("at", 0.0)),
+            data=data,
+        )
+        self._fields, self._data = {}, []
+        return event
 
 
 def health() -> Call:

@@ -10,7 +10,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls
-from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
 
 
 class CatalystClient(calls.ClientBase):
@@ -90,6 +90,33 @@ class CatalystClient(calls.ClientBase):
                     job, interval_s=interval_s, deadline=deadline, timeout_s=timeout_s
                 )
             )
+
+    def events(self, job_id: str, *, last_event_id: str | None = None) -> Iterator[JobEvent]:
+        """The job's events as they happen (``GET /ingest/jobs/{id}/events``), after
+        ``last_event_id`` if given, until ``job_finished``. A dropped stream is resumed from the
+        last event seen; failures to reconnect follow the retry policy."""
+        call = calls.job_events(job_id)
+        timeout = httpx.Timeout(self.timeout_s, read=calls.STREAM_READ_TIMEOUT_S)
+        attempts = self.attempts(call)
+        while True:
+            resume = {"Last-Event-ID": last_event_id} if last_event_id else {}
+            try:
+                with self._http.stream("GET", call.path, headers=resume, timeout=timeout) as got:
+                    if got.status_code != 200:
+                        got.read()
+                        time.sleep(attempts.wait_after(got))
+                        continue
+                    parser = calls.SseParser()
+                    for line in got.iter_lines():
+                        event = parser.feed(line)
+                        if event is None:
+                            continue
+                        last_event_id, attempts = event.id, self.attempts(call)
+                        yield event
+                        if event.kind == "job_finished":
+                            return
+            except httpx.TransportError as exc:
+                time.sleep(attempts.wait_after(exc))
 
     def health(self) -> bool:
         return bool(self._execute(calls.health()))

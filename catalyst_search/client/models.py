@@ -176,3 +176,14 @@ class IngestJob:
             sources=[JobSource.from_json(s) for s in data.get("sources", [])],
             view=data,
         )
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One event of a job's stream: ``kind`` (job_queued, run_started, step_retried, progress,
+    document_failed, run_ended, job_finished), when, and what (``data``)."""
+
+    id: str
+    kind: str
+    at: float
+    data: dict[str, Any]

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from catalyst_search.ingest_requests.events import MAX_FAILURE_EVENTS, JobEvent
+
 JobStatus = Literal[
     "queued", "running", "retrying", "succeeded", "completed_with_errors", "failed", "cancelled"
 ]
@@ -72,13 +74,32 @@ class Job:
 
 
 class RunUpdates:
-    """What both job stores do the same way, on top of their own ``_update`` of one run."""
+    """What both job stores do the same way, on top of their own ``_update`` of one run and
+    ``_append`` of one event."""
 
     def _update(self, job_id: str, source: str, **fields: Any) -> None:
         raise NotImplementedError
 
+    def _append(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def get(self, job_id: str) -> Job | None:
+        raise NotImplementedError
+
+    def _started(
+        self, job_id: str, source: str, *, run_id: str, attempt: int | None, step_retry: bool
+    ) -> None:
+        """Events of ``run_started``: a new attempt (``attempt`` set) and a step retry."""
+        if attempt is not None:
+            self._append(
+                job_id, "run_started", {"source": source, "run_id": run_id, "attempt": attempt}
+            )
+        if step_retry:
+            self._append(job_id, "step_retried", {"source": source, "run_id": run_id})
+
     def progress(self, job_id: str, source: str, *, done: int, total: int) -> None:
         self._update(job_id, source, docs_done=done, docs_total=total)
+        self._append(job_id, "progress", {"source": source, "done": done, "total": total})
 
     def run_finished(
         self,
@@ -97,6 +118,13 @@ class RunUpdates:
         if artifact_uris is not None:
             fields["artifact_uris"] = json.dumps(artifact_uris)
         self._update(job_id, source, **fields)
+        for failure in (failures or [])[:MAX_FAILURE_EVENTS]:
+            self._append(job_id, "document_failed", {"source": source, **failure})
+        ended = {"source": source, "status": status, "error": error}
+        self._append(job_id, "run_ended", {**ended, "failures": len(failures or [])})
+        job = self.get(job_id)
+        if job is not None and job.status in TERMINAL:
+            self._append(job_id, "job_finished", {"status": job.status})
 
 
 class JobStore(Protocol):
@@ -122,6 +150,8 @@ class JobStore(Protocol):
         artifact_uris: list[str] | None = None,
         error: str | None = None,
     ) -> None: ...
+
+    def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]: ...
 
     def beat(self, name: str) -> None: ...
 

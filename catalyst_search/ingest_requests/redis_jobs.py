@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import redis
 
+from catalyst_search.ingest_requests.events import MAX_EVENTS, JobEvent
 from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
 
 
@@ -53,6 +54,7 @@ class RedisJobStore(RunUpdates):
                 },
             )
         pipe.execute()
+        self._append(job_id, "job_queued", {"sources": sources})
         job = self.get(job_id)
         assert job is not None
         return job
@@ -105,11 +107,32 @@ class RedisJobStore(RunUpdates):
         self, job_id: str, source: str, *, run_id: str, step_retry: bool = False
     ) -> None:
         key = self._run_key(job_id, source)
+        attempt = None
         if self.client.hget(key, "run_id") != run_id:
-            self.client.hincrby(key, "attempts", 1)
+            attempt = int(cast(Any, self.client.hincrby(key, "attempts", 1)))
         if step_retry:
             self.client.hincrby(key, "step_retries", 1)
         self._update(job_id, source, run_id=run_id, status="running", error=None)
+        self._started(job_id, source, run_id=run_id, attempt=attempt, step_retry=step_retry)
+
+    def _events_key(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:events"
+
+    def _append(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        fields = {"at": time.time(), "kind": kind, "data": json.dumps(data)}
+        self.client.xadd(
+            self._events_key(job_id), cast(Any, fields), maxlen=MAX_EVENTS, approximate=True
+        )
+
+    def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]:
+        """The job's events after stream id ``after`` (from the first when None)."""
+        valid = after and all(part.isdigit() for part in after.split("-", 1))
+        start = f"({after}" if valid else "-"
+        entries: Any = self.client.xrange(self._events_key(job_id), start, "+", count=limit)
+        return [
+            JobEvent(entry_id, float(f["at"]), f["kind"], json.loads(f["data"]))
+            for entry_id, f in entries
+        ]
 
     def beat(self, name: str) -> None:
         self.client.set(f"{self.prefix}:heartbeat:{name}", time.time())

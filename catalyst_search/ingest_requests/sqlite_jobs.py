@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from catalyst_search.ingest_requests.events import JobEvent
 from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
 from catalyst_search.sqlite import connect
 
@@ -36,6 +37,14 @@ CREATE TABLE IF NOT EXISTS job_runs (
     PRIMARY KEY (job_id, source)
 );
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS job_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, id);
 """
 
 
@@ -70,6 +79,7 @@ class SqliteJobStore(RunUpdates):
                 "INSERT INTO job_runs (job_id, source, status, updated_at) VALUES (?, ?, ?, ?)",
                 [(job_id, source, "queued", now) for source in sources],
             )
+        self._append(job_id, "job_queued", {"sources": sources})
         job = self.get(job_id)
         assert job is not None
         return job
@@ -127,11 +137,12 @@ class SqliteJobStore(RunUpdates):
         """A run (or a retry of it) began working on ``source``; repeats within a run are no-ops
         for the attempt count, so every step may call it. ``step_retry``: this step is a retry."""
         with connect(self.path) as conn:
-            conn.execute(
+            new = conn.execute(
                 "UPDATE job_runs SET attempts = attempts + 1 "
-                "WHERE job_id = ? AND source = ? AND (run_id IS NULL OR run_id != ?)",
+                "WHERE job_id = ? AND source = ? AND (run_id IS NULL OR run_id != ?) "
+                "RETURNING attempts",
                 (job_id, source, run_id),
-            )
+            ).fetchone()
             if step_retry:
                 conn.execute(
                     "UPDATE job_runs SET step_retries = step_retries + 1 "
@@ -139,6 +150,26 @@ class SqliteJobStore(RunUpdates):
                     (job_id, source),
                 )
         self._update(job_id, source, run_id=run_id, status="running", error=None)
+        attempt = int(new[0]) if new else None
+        self._started(job_id, source, run_id=run_id, attempt=attempt, step_retry=step_retry)
+
+    def _append(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        with connect(self.path) as conn:
+            conn.execute(
+                "INSERT INTO job_events (job_id, at, kind, data) VALUES (?, ?, ?, ?)",
+                (job_id, time.time(), kind, json.dumps(data)),
+            )
+
+    def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]:
+        """The job's events after id ``after`` (from the first when None or not an id)."""
+        start = int(after) if after and after.isdigit() else 0
+        with connect(self.path) as conn:
+            rows = conn.execute(
+                "SELECT id, at, kind, data FROM job_events WHERE job_id = ? AND id > ? "
+                "ORDER BY id LIMIT ?",
+                (job_id, start, limit),
+            ).fetchall()
+        return [JobEvent(str(r[0]), r[1], r[2], json.loads(r[3])) for r in rows]
 
     def beat(self, name: str) -> None:
         """Record that ``name`` (the dispatch sensor) is alive."""

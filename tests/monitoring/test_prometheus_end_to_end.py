@@ -16,12 +16,9 @@ import pytest
 import requests
 import yaml
 
-from catalyst_orchestration.definitions import defs
 from catalyst_orchestration.defs.monitoring.sensors import ingest_run_metrics
-from catalyst_orchestration.defs.requests.sensors import ingest_requests
 from catalyst_orchestration.defs.resources import PushgatewayResource, ingest_resources
 from catalyst_search.client import CatalystClient, CatalystError, IngestJob
-from catalyst_search.ingest_requests.contract import SENSOR_NAME
 from catalyst_search.settings import get_settings, load_settings
 from monitoring.generate import OUT
 from monitoring.panels import panel_queries
@@ -30,7 +27,7 @@ from tests.conftest import icd_records
 from tests.helpers.live_app import live_app
 from tests.helpers.services import free_port, private_prometheus, private_pushgateway
 from tests.helpers.tokens import SECRET, claims, hs256
-from tests.orchestration.helpers import index_locked_until_a_retry
+from tests.orchestration.helpers import dispatch_and_run
 
 RECORDS = 8
 
@@ -70,15 +67,7 @@ def _ingest(client: CatalystClient, source: Path, instance: dg.DagsterInstance) 
     """Queue through the SDK, dispatch with the sensor, run as the daemon would with the index
     lock held until the index step has retried; returns the job id and the run's step retries."""
     accepted = client.submit_ingest([str(source)])
-    with dg.build_sensor_context(instance=instance, resources=ingest_resources()) as context:
-        (request,) = ingest_requests(context).run_requests or []
-    tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": SENSOR_NAME}
-    with index_locked_until_a_retry(instance):
-        result = (
-            defs()
-            .resolve_job_def("ingest")
-            .execute_in_process(instance=instance, partition_key=request.partition_key, tags=tags)
-        )
+    request, result = dispatch_and_run(instance)
     assert result.success and accepted.job_id == request.tags["catalyst/job_id"]
     events = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
     return accepted.job_id, len(events)

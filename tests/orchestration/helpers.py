@@ -107,3 +107,23 @@ def index_locked_until_a_retry(instance: dg.DagsterInstance) -> Iterator[None]:
     finally:
         stop.set()
         holder.join()
+
+
+def dispatch_and_run(
+    instance: dg.DagsterInstance,
+) -> tuple[dg.RunRequest, dg.ExecuteInProcessResult]:
+    """The daemon's part for one queued request: a tick of the ingest_requests sensor, then its
+    run of the ``ingest`` job, with the index locked until the index step has retried once."""
+    from catalyst_orchestration.definitions import defs
+    from catalyst_orchestration.defs.requests.sensors import ingest_requests
+    from catalyst_search.ingest_requests.contract import SENSOR_NAME
+
+    with dg.build_sensor_context(instance=instance, resources=ingest_resources()) as context:
+        (request,) = ingest_requests(context).run_requests or []
+    tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": SENSOR_NAME}
+    with index_locked_until_a_retry(instance):
+        job = defs().resolve_job_def("ingest")
+        result = job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=tags
+        )
+    return request, result

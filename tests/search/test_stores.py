@@ -103,3 +103,39 @@ def test_a_job_store_written_before_step_retries_gains_the_column(tmp_path):
     store.run_started("old", "/a", run_id="r9", step_retry=True)
     job = store.get("old")
     assert job is not None and (job.runs[0].attempts, job.runs[0].step_retries) == (2, 1)
+
+
+def test_a_job_tells_its_story_as_events_resumable_after_any_id(store):
+    store.create(job_id="j", tenant_id="t", sources=["/a"], metadata={})
+    store.run_started("j", "/a", run_id="r1")
+    store.run_started("j", "/a", run_id="r1")  # another step of the same run: no new attempt
+    store.run_started("j", "/a", run_id="r1", step_retry=True)
+    store.progress("j", "/a", done=1, total=2)
+    store.run_finished("j", "/a", status="retrying", error="killed")
+    store.run_started("j", "/a", run_id="r2")
+    store.progress("j", "/a", done=2, total=2)
+    failure = {"location": "/a/x", "error": "MalformedRecord"}
+    store.run_finished("j", "/a", status="succeeded", failures=[failure])
+    events = store.events("j", after=None, limit=100)
+    assert [e.kind for e in events] == [
+        "job_queued",
+        "run_started",
+        "step_retried",
+        "progress",
+        "run_ended",
+        "run_started",
+        "progress",
+        "document_failed",
+        "run_ended",
+        "job_finished",
+    ]
+    assert [e.data.get("attempt") for e in events if e.kind == "run_started"] == [1, 2]
+    assert events[4].data["status"] == "retrying" and events[-1].data == {
+        "status": "completed_with_errors"
+    }
+    assert events[7].data["location"] == "/a/x"
+    assert store.events("j", after=events[5].id, limit=100) == events[6:]
+    assert store.events("j", after=events[5].id, limit=2) == events[6:8]
+    assert store.events("j", after=events[-1].id, limit=100) == []
+    assert store.events("j", after="not-an-id", limit=100) == events  # from the start
+    assert store.events("other", after=None, limit=100) == []

@@ -13,7 +13,8 @@ from catalyst_search.index.meta import IndexMeta
 
 
 class ProgressReport:
-    """Job progress on every group of chunks; a log line every 5% of the chunks."""
+    """Job progress (a record update and an event) at each whole percent of the documents; a
+    log line every 5% of the chunks."""
 
     def __init__(
         self, context: dg.AssetExecutionContext, tracker: RunTracker, *, total_chunks: int
@@ -22,9 +23,13 @@ class ProgressReport:
         self._tracker = tracker
         self._step = max(1, total_chunks // 20)
         self._logged = 0
+        self._percent = -1
 
     def __call__(self, p: IndexProgress) -> None:
-        self._tracker.progress(p.documents_done, p.documents_total)
+        percent = 100 * p.documents_done // max(p.documents_total, 1)
+        if percent != self._percent:
+            self._percent = percent
+            self._tracker.progress(p.documents_done, p.documents_total)
         if p.chunks_done - self._logged >= self._step or p.chunks_done == p.chunks_total:
             self._logged = p.chunks_done
             self._log.info(

@@ -1,0 +1,132 @@
+"""Job events over Server-Sent Events, through the SDK against the live app: streamed while the
+run happens (a retried step, a failed document), resumed from Last-Event-ID, the same for the
+async client; heartbeats on a quiet stream; 404 for another tenant's job; a cap per tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+
+import dagster as dg
+import httpx
+import pytest
+
+from catalyst_search.api.routes import job_events
+from catalyst_search.client import AsyncCatalystClient, CatalystClient, JobEvent, NotFound
+from catalyst_search.settings import get_settings, load_settings
+from tests.conftest import icd_records
+from tests.helpers.live_app import live_app
+from tests.helpers.tokens import SECRET, claims, hs256
+from tests.orchestration.helpers import dispatch_and_run
+
+RECORDS = 6
+
+
+@dataclass
+class Streamed:
+    url: str
+    job_id: str
+    events: list[JobEvent]  # as the stream delivered them while the run happened
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("events")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CATALYST_HOME", str(tmp / "catalyst"))
+        env.setenv("CATALYST_SOURCE_ROOTS", str(tmp))
+        env.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
+        get_settings.cache_clear()
+        source = tmp / "records.jsonl"
+        lines = [json.dumps(r) for r in icd_records(limit=RECORDS)] + ['{"id": "broken"']
+        source.write_text("\n".join(lines) + "\n")
+        with live_app(load_settings()) as url, CatalystClient(url) as client:
+            job_id = client.submit_ingest([str(source)]).job_id
+            seen: list[JobEvent] = []
+            follower = threading.Thread(target=lambda: seen.extend(client.events(job_id)))
+            follower.start()  # following before any run exists
+            with dg.instance_for_test() as instance:
+                dispatch_and_run(instance)
+            follower.join(timeout=60)
+            assert not follower.is_alive(), "the stream did not end after job_finished"
+            yield Streamed(url, job_id, seen)
+    get_settings.cache_clear()
+
+
+def test_the_stream_tells_the_job_as_it_happens(streamed):
+    kinds = [event.kind for event in streamed.events]
+    assert kinds[0] == "job_queued" and kinds[-1] == "job_finished"
+    assert kinds.index("run_started") < kinds.index("step_retried") < kinds.index("progress")
+    assert streamed.events[-1].data == {"status": "completed_with_errors"}
+    (failed,) = [e for e in streamed.events if e.kind == "document_failed"]
+    assert failed.data["error"] == "MalformedRecord" and failed.data["attempts"] == 1
+    (ended,) = [e for e in streamed.events if e.kind == "run_ended"]
+    assert ended.data["status"] == "succeeded" and ended.data["failures"] == 1
+    progress = [e.data["done"] for e in streamed.events if e.kind == "progress"]
+    assert progress == sorted(progress) and progress[-1] == RECORDS + 1
+    assert all(e.at > 0 for e in streamed.events)
+
+
+def test_a_stream_resumes_after_the_last_event_seen(streamed):
+    with CatalystClient(streamed.url) as client:
+        again = list(client.events(streamed.job_id))  # a finished job: the whole story at once
+        resumed = list(client.events(streamed.job_id, last_event_id=again[2].id))
+    assert [e.id for e in again] == [e.id for e in streamed.events]
+    assert [e.id for e in resumed] == [e.id for e in again[3:]]
+
+
+def test_the_async_client_streams_the_same_events(streamed):
+    async def follow() -> list[str]:
+        async with AsyncCatalystClient(streamed.url) as client:
+            return [event.id async for event in client.events(streamed.job_id)]
+
+    assert asyncio.run(follow()) == [e.id for e in streamed.events]
+
+
+def test_an_unknown_job_has_no_stream(streamed):
+    with CatalystClient(streamed.url) as client, pytest.raises(NotFound):
+        list(client.events("no-such-job"))
+
+
+@pytest.fixture
+def guarded(catalyst_home, tmp_path):
+    """A service with JWT auth and one queued job of tenant t1 (no daemon: it stays queued)."""
+    source = tmp_path / "r.jsonl"
+    source.write_text(json.dumps(icd_records(limit=1)[0]) + "\n")
+    settings = load_settings(auth="jwt", jwt_secret=SECRET)
+    with live_app(settings) as url:
+        t1, t2 = (
+            {"Authorization": f"Bearer {hs256(claims(t, ('ingest',), aud=None, iss=None))}"}
+            for t in ("t1", "t2")
+        )
+        accepted = httpx.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, headers=t1)
+        yield url, accepted.json()["job_id"], t1, t2
+
+
+def test_another_tenants_job_answers_404_like_an_unknown_one(guarded):
+    url, job_id, _, t2 = guarded
+    theirs = httpx.get(f"{url}/ingest/jobs/{job_id}/events", headers=t2)
+    unknown = httpx.get(f"{url}/ingest/jobs/unknown/events", headers=t2)
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json()["detail"].replace(job_id, "X") == unknown.json()["detail"].replace(
+        "unknown", "X"
+    )
+    assert httpx.get(f"{url}/ingest/jobs/{job_id}/events").status_code == 401
+
+
+def test_a_quiet_stream_has_heartbeats_and_streams_are_capped(guarded, monkeypatch):
+    url, job_id, t1, _ = guarded
+    monkeypatch.setattr(job_events, "HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(job_events, "MAX_STREAMS_PER_TENANT", 1)
+    lines = []
+    with httpx.stream("GET", f"{url}/ingest/jobs/{job_id}/events", headers=t1) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            lines.append(line)
+            if line == ": heartbeat":
+                second = httpx.get(f"{url}/ingest/jobs/{job_id}/events", headers=t1)
+                assert second.status_code == 429 and second.headers["retry-after"]
+                break
+    assert "event: job_queued" in lines and ": heartbeat" in lines
