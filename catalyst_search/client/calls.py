@@ -76,15 +76,31 @@ def job_events(job_id: str) -> Call:
     return Call("GET", f"/ingest/jobs/{job_id}/events")
 
 
+def event_stream_error(response: httpx.Response) -> CatalystError | None:
+    """A 200 that is not an event stream (a proxy's page, a wrong URL) is an error, not a
+    stream to wait on."""
+    kind = response.headers.get("content-type", "")
+    if kind.startswith("text/event-stream"):
+        return None
+    return CatalystError(response.status_code, f"not an event stream ({kind or 'no type'})")
+
+
+def empty_stream() -> httpx.TransportError:
+    """A stream that ended before its first event: a failed try (it backs off, then gives up)."""
+    return httpx.RemoteProtocolError("the event stream ended before its first event")
+
+
 #: a stream stays quiet up to the server's heartbeat (15 s) between events
 STREAM_READ_TIMEOUT_S = 60.0
 
 
 class SseParser:
-    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line."""
+    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line. As the
+    spec says, an event without an ``id:`` keeps the last id seen."""
 
-    def __init__(self) -> None:
-        self._fields: dict[str, str] = {}
+    def __init__(self, last_id: str = "") -> None:
+        self.last_id = last_id
+        self._kind = "message"
         self._data: list[str] = []
 
     def feed(self, line: str) -> JobEvent | None:
@@ -95,21 +111,20 @@ class SseParser:
             value = value[1:] if value.startswith(" ") else value
             if name == "data":
                 self._data.append(value)
-            else:
-                self._fields[name] = value
+            elif name == "event":
+                self._kind = value
+            elif name == "id" and "\0" not in value:
+                self.last_id = value
             return None
-        if not self._data:
-            self._fields = {}
-            return None
-        data = json.loads("\n".join(self._data))
-        event = JobEvent(
-            id=self._fields.get("id", ""),
-            kind=self._fields.get("event", "message"),
-            at=float(data.pop("at", 0.0)),
-            data=data,
-        )
-        self._fields, self._data = {}, []
-        return event
+        lines, kind = self._data, self._kind
+        self._kind, self._data = "message", []
+        try:
+            data = json.loads("\n".join(lines)) if lines else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return None  # nothing, or not ours: skipped
+        return JobEvent(id=self.last_id, kind=kind, at=float(data.pop("at", 0.0)), data=data)
 
 
 def health() -> Call:

@@ -106,15 +106,21 @@ class CatalystClient(calls.ClientBase):
                         got.read()
                         time.sleep(attempts.wait_after(got))
                         continue
-                    parser = calls.SseParser()
+                    wrong = calls.event_stream_error(got)
+                    if wrong is not None:
+                        raise wrong
+                    parser, received = calls.SseParser(last_event_id or ""), False
                     for line in got.iter_lines():
                         event = parser.feed(line)
                         if event is None:
                             continue
-                        last_event_id, attempts = event.id, self.attempts(call)
+                        received, attempts = True, self.attempts(call)
+                        last_event_id = event.id or last_event_id
                         yield event
                         if event.kind == "job_finished":
                             return
+                    if not received:
+                        time.sleep(attempts.wait_after(calls.empty_stream()))
             except httpx.TransportError as exc:
                 time.sleep(attempts.wait_after(exc))
 

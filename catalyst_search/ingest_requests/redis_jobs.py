@@ -126,7 +126,7 @@ class RedisJobStore(RunUpdates):
 
     def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]:
         """The job's events after stream id ``after`` (from the first when None)."""
-        valid = after and all(part.isdigit() for part in after.split("-", 1))
+        valid = after and all(p.isascii() and p.isdigit() for p in after.split("-", 1))
         start = f"({after}" if valid else "-"
         entries: Any = self.client.xrange(self._events_key(job_id), start, "+", count=limit)
         return [

@@ -162,7 +162,7 @@ class SqliteJobStore(RunUpdates):
 
     def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]:
         """The job's events after id ``after`` (from the first when None or not an id)."""
-        start = int(after) if after and after.isdigit() else 0
+        start = int(after) if after and after.isascii() and after.isdigit() else 0
         with connect(self.path) as conn:
             rows = conn.execute(
                 "SELECT id, at, kind, data FROM job_events WHERE job_id = ? AND id > ? "

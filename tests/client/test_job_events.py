@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from dataclasses import dataclass
 
 import dagster as dg
@@ -14,7 +15,8 @@ import httpx
 import pytest
 
 from catalyst_search.api.routes import job_events
-from catalyst_search.client import AsyncCatalystClient, CatalystClient, JobEvent, NotFound
+from catalyst_search.client import AsyncCatalystClient, CatalystClient, JobEvent, NotFound, calls
+from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
 from catalyst_search.settings import get_settings, load_settings
 from tests.conftest import icd_records
 from tests.helpers.live_app import live_app
@@ -130,3 +132,56 @@ def test_a_quiet_stream_has_heartbeats_and_streams_are_capped(guarded, monkeypat
                 assert second.status_code == 429 and second.headers["retry-after"]
                 break
     assert "event: job_queued" in lines and ": heartbeat" in lines
+
+
+def test_a_client_that_leaves_gives_its_stream_slot_back(guarded, monkeypatch):
+    url, job_id, t1, _ = guarded
+    monkeypatch.setattr(job_events, "MAX_STREAMS_PER_TENANT", 1)
+    with httpx.stream("GET", f"{url}/ingest/jobs/{job_id}/events", headers=t1) as stream:
+        next(stream.iter_lines())  # connected; then the client goes away
+    answers = []
+    for _ in range(30):  # the server notices the disconnect within its next poll
+        with httpx.stream("GET", f"{url}/ingest/jobs/{job_id}/events", headers=t1) as again:
+            answers.append(again.status_code)
+        if answers[-1] == 200:
+            break
+        time.sleep(0.1)
+    assert answers[-1] == 200, answers
+
+
+def test_a_finished_job_without_its_last_event_still_ends_its_stream(guarded, monkeypatch):
+    """A job recorded before events were kept has no job_finished: one is sent from its status."""
+    url, job_id, t1, _ = guarded
+    monkeypatch.setattr(job_events, "SETTLED_S", 0.0)
+    store = SqliteJobStore(load_settings().jobs_db)
+    (source,) = store.get(job_id).sources
+    store._update(job_id, source, status="succeeded")  # noqa: SLF001 (no events, as before)
+    with CatalystClient(url, token=t1["Authorization"].split()[1]) as client:
+        events = list(client.events(job_id))
+    assert [e.kind for e in events] == ["job_queued", "job_finished"]
+    assert events[-1].data == {"status": "succeeded"} and events[-1].id == events[0].id
+
+
+def test_a_bad_last_event_id_is_refused(guarded):
+    url, job_id, t1, _ = guarded
+    for bad in ("²".encode(), b"1" * 30, b"x-1", b"1-2-3"):
+        answer = httpx.get(
+            f"{url}/ingest/jobs/{job_id}/events", headers={**t1, "Last-Event-ID": bad}
+        )
+        assert answer.status_code == 422, bad
+
+
+def test_the_sse_parser_follows_the_spec_where_it_matters():
+    parser = calls.SseParser()
+    lines = ["id: 7", "event: progress", 'data: {"at": 1.5,', 'data: "done": 3}', ""]
+    lines += [": heartbeat", "event: job_finished", 'data: {"status": "succeeded"}', ""]
+    lines += ["data: <html>", ""]
+    events = [e for e in map(parser.feed, lines) if e is not None]
+    assert [(e.id, e.kind, e.at, e.data) for e in events] == [
+        ("7", "progress", 1.5, {"done": 3}),
+        ("7", "job_finished", 0.0, {"status": "succeeded"}),  # no id: keeps the last one
+    ]
+    page = httpx.Response(200, headers={"content-type": "text/html"}, text="<html>")
+    assert calls.event_stream_error(page) is not None
+    stream = httpx.Response(200, headers={"content-type": "text/event-stream; charset=utf-8"})
+    assert calls.event_stream_error(stream) is None

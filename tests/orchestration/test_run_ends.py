@@ -90,9 +90,14 @@ def test_news_of_a_failed_attempt_does_not_overwrite_its_running_retry(job):
         retry = _run(instance, uri, parent_run_id=first.run_id, root_run_id=first.run_id)
         store.run_started("j1", uri, run_id=retry.run_id)
         _failed(instance, first)
+        assert store.get("j1").status == "running"  # type: ignore[union-attr]
+        again = _run(instance, uri, parent_run_id=retry.run_id, root_run_id=first.run_id)
+        store.run_started("j1", uri, run_id=again.run_id)
+        _failed(instance, retry)  # its parent's news
+        _failed(instance, first)  # its root's news, two retries back
     state = store.get("j1")
     assert state is not None and state.status == "running"
-    assert (state.runs[0].run_id, state.runs[0].attempts) == (retry.run_id, 2)
+    assert (state.runs[0].run_id, state.runs[0].attempts) == (again.run_id, 3)
 
 
 def test_a_cancelled_run_marks_its_job_cancelled(job):
