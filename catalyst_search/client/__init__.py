@@ -4,7 +4,7 @@ It speaks HTTP only (httpx) and imports nothing of the service, so it installs a
 anywhere. ``CatalystClient`` is synchronous, ``AsyncCatalystClient`` the same for asyncio.
 """
 
-from catalyst_search.client import calls
+from catalyst_search.client import calls, streams
 from catalyst_search.client.aio import AsyncCatalystClient
 from catalyst_search.client.errors import (
     CatalystError,
@@ -33,6 +33,7 @@ from catalyst_search.client.retries import RetryPolicy
 __all__ = [
     "TERMINAL",
     "calls",
+    "streams",
     "AsyncCatalystClient",
     "CatalystClient",
     "CatalystError",

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from typing_extensions import Unpack
 
-from catalyst_search.client import calls
+from catalyst_search.client import calls, streams
 from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
 
 
@@ -82,36 +82,26 @@ class AsyncCatalystClient(calls.ClientBase):
         self, job_id: str, *, last_event_id: str | None = None
     ) -> AsyncIterator[JobEvent]:
         """The job's events as they happen, like ``CatalystClient.events``."""
-        call = calls.job_events(job_id)
-        timeout = httpx.Timeout(self.timeout_s, read=calls.STREAM_READ_TIMEOUT_S)
-        attempts = self.attempts(call)
+        follower = streams.EventFollower(self, job_id, last_event_id)
         while True:
-            resume = {"Last-Event-ID": last_event_id} if last_event_id else {}
             try:
                 async with self._http.stream(
-                    "GET", call.path, headers=resume, timeout=timeout
+                    "GET", follower.call.path, headers=follower.headers(), timeout=follower.timeout
                 ) as got:
                     if got.status_code != 200:
                         await got.aread()
-                        await asyncio.sleep(attempts.wait_after(got))
-                        continue
-                    wrong = calls.event_stream_error(got)
-                    if wrong is not None:
-                        raise wrong
-                    parser, received = calls.SseParser(last_event_id or ""), False
-                    async for line in got.aiter_lines():
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        received, attempts = True, self.attempts(call)
-                        last_event_id = event.id or last_event_id
-                        yield event
-                        if event.kind == "job_finished":
-                            return
-                    if not received:
-                        await asyncio.sleep(attempts.wait_after(calls.empty_stream()))
+                    wait = follower.opened(got)
+                    if wait is None:
+                        async for line in got.aiter_lines():
+                            event = follower.feed(line)
+                            if event is not None:
+                                yield event
+                                if follower.done:
+                                    return
+                        wait = follower.ended()
             except httpx.TransportError as exc:
-                await asyncio.sleep(attempts.wait_after(exc))
+                wait = follower.failed(exc)
+            await asyncio.sleep(wait)
 
     async def health(self) -> bool:
         return bool(await self._execute(calls.health()))

@@ -3,7 +3,6 @@ request, whether it is safe to repeat, which statuses are answers, and how to re
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
-from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
+from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
 from catalyst_search.client.retries import RetryPolicy
 
 
@@ -74,57 +73,6 @@ def job(job_id: str) -> Call:
 
 def job_events(job_id: str) -> Call:
     return Call("GET", f"/ingest/jobs/{job_id}/events")
-
-
-def event_stream_error(response: httpx.Response) -> CatalystError | None:
-    """A 200 that is not an event stream (a proxy's page, a wrong URL) is an error, not a
-    stream to wait on."""
-    kind = response.headers.get("content-type", "")
-    if kind.startswith("text/event-stream"):
-        return None
-    return CatalystError(response.status_code, f"not an event stream ({kind or 'no type'})")
-
-
-def empty_stream() -> httpx.TransportError:
-    """A stream that ended before its first event: a failed try (it backs off, then gives up)."""
-    return httpx.RemoteProtocolError("the event stream ended before its first event")
-
-
-#: a stream stays quiet up to the server's heartbeat (15 s) between events
-STREAM_READ_TIMEOUT_S = 60.0
-
-
-class SseParser:
-    """Server-Sent Events, line by line: ``feed`` returns an event at each blank line. As the
-    spec says, an event without an ``id:`` keeps the last id seen."""
-
-    def __init__(self, last_id: str = "") -> None:
-        self.last_id = last_id
-        self._kind = "message"
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> JobEvent | None:
-        if line.startswith(":"):
-            return None  # a comment: the heartbeat
-        if line:
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                self._data.append(value)
-            elif name == "event":
-                self._kind = value
-            elif name == "id" and "\0" not in value:
-                self.last_id = value
-            return None
-        lines, kind = self._data, self._kind
-        self._kind, self._data = "message", []
-        try:
-            data = json.loads("\n".join(lines)) if lines else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return None  # nothing, or not ours: skipped
-        return JobEvent(id=self.last_id, kind=kind, at=float(data.pop("at", 0.0)), data=data)
 
 
 def health() -> Call:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from typing_extensions import Unpack
 
-from catalyst_search.client import calls
+from catalyst_search.client import calls, streams
 from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
 
 
@@ -95,34 +95,26 @@ class CatalystClient(calls.ClientBase):
         """The job's events as they happen (``GET /ingest/jobs/{id}/events``), after
         ``last_event_id`` if given, until ``job_finished``. A dropped stream is resumed from the
         last event seen; failures to reconnect follow the retry policy."""
-        call = calls.job_events(job_id)
-        timeout = httpx.Timeout(self.timeout_s, read=calls.STREAM_READ_TIMEOUT_S)
-        attempts = self.attempts(call)
+        follower = streams.EventFollower(self, job_id, last_event_id)
         while True:
-            resume = {"Last-Event-ID": last_event_id} if last_event_id else {}
             try:
-                with self._http.stream("GET", call.path, headers=resume, timeout=timeout) as got:
+                with self._http.stream(
+                    "GET", follower.call.path, headers=follower.headers(), timeout=follower.timeout
+                ) as got:
                     if got.status_code != 200:
                         got.read()
-                        time.sleep(attempts.wait_after(got))
-                        continue
-                    wrong = calls.event_stream_error(got)
-                    if wrong is not None:
-                        raise wrong
-                    parser, received = calls.SseParser(last_event_id or ""), False
-                    for line in got.iter_lines():
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        received, attempts = True, self.attempts(call)
-                        last_event_id = event.id or last_event_id
-                        yield event
-                        if event.kind == "job_finished":
-                            return
-                    if not received:
-                        time.sleep(attempts.wait_after(calls.empty_stream()))
+                    wait = follower.opened(got)
+                    if wait is None:
+                        for line in got.iter_lines():
+                            event = follower.feed(line)
+                            if event is not None:
+                                yield event
+                                if follower.done:
+                                    return
+                        wait = follower.ended()
             except httpx.TransportError as exc:
-                time.sleep(attempts.wait_after(exc))
+                wait = follower.failed(exc)
+            time.sleep(wait)
 
     def health(self) -> bool:
         return bool(self._execute(calls.health()))

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from catalyst_search.api.routes import job_events
-from catalyst_search.client import AsyncCatalystClient, CatalystClient, JobEvent, NotFound, calls
+from catalyst_search.client import AsyncCatalystClient, CatalystClient, JobEvent, NotFound, streams
 from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
-from catalyst_search.settings import get_settings, load_settings
+from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
+from tests.helpers.environment import catalyst_environment
 from tests.helpers.live_app import live_app
 from tests.helpers.tokens import SECRET, claims, hs256
 from tests.orchestration.helpers import dispatch_and_run
@@ -36,11 +37,7 @@ class Streamed:
 @pytest.fixture(scope="module")
 def streamed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("events")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CATALYST_HOME", str(tmp / "catalyst"))
-        env.setenv("CATALYST_SOURCE_ROOTS", str(tmp))
-        env.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
-        get_settings.cache_clear()
+    with catalyst_environment(tmp):
         source = tmp / "records.jsonl"
         lines = [json.dumps(r) for r in icd_records(limit=RECORDS)] + ['{"id": "broken"']
         source.write_text("\n".join(lines) + "\n")
@@ -54,7 +51,6 @@ def streamed(tmp_path_factory):
             follower.join(timeout=60)
             assert not follower.is_alive(), "the stream did not end after job_finished"
             yield Streamed(url, job_id, seen)
-    get_settings.cache_clear()
 
 
 def test_the_stream_tells_the_job_as_it_happens(streamed):
@@ -172,7 +168,7 @@ def test_a_bad_last_event_id_is_refused(guarded):
 
 
 def test_the_sse_parser_follows_the_spec_where_it_matters():
-    parser = calls.SseParser()
+    parser = streams.SseParser()
     lines = ["id: 7", "event: progress", 'data: {"at": 1.5,', 'data: "done": 3}', ""]
     lines += [": heartbeat", "event: job_finished", 'data: {"status": "succeeded"}', ""]
     lines += ["data: <html>", ""]
@@ -182,6 +178,6 @@ def test_the_sse_parser_follows_the_spec_where_it_matters():
         ("7", "job_finished", 0.0, {"status": "succeeded"}),  # no id: keeps the last one
     ]
     page = httpx.Response(200, headers={"content-type": "text/html"}, text="<html>")
-    assert calls.event_stream_error(page) is not None
+    assert streams.event_stream_error(page) is not None
     stream = httpx.Response(200, headers={"content-type": "text/event-stream; charset=utf-8"})
-    assert calls.event_stream_error(stream) is None
+    assert streams.event_stream_error(stream) is None

@@ -9,8 +9,9 @@ import dagster as dg
 import pytest
 
 from catalyst_search.client import CatalystClient
-from catalyst_search.settings import get_settings, load_settings
+from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.helpers.environment import catalyst_environment
 from tests.helpers.live_app import live_app
 from tests.orchestration.helpers import dispatch_and_run
 
@@ -22,11 +23,7 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 def names(tmp_path_factory):
     """``URL``, ``SOURCE`` and ``JOB_ID`` (a job ingested through the sensor and a real run)."""
     home = tmp_path_factory.mktemp("sdk-docs")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CATALYST_HOME", str(home / "catalyst"))
-        env.setenv("CATALYST_SOURCE_ROOTS", str(home))
-        env.setenv("CATALYST_WRITER_LOCK_TIMEOUT_S", "0.2")
-        get_settings.cache_clear()
+    with catalyst_environment(home):
         corpus = home / "corpus.jsonl"
         records = icd_records(limit=30, prefix="E11") + icd_records(limit=30)
         corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -37,7 +34,6 @@ def names(tmp_path_factory):
                 dispatch_and_run(instance)
             source = write_jsonl(home / "more.jsonl", icd_records(limit=3, prefix="E10"))
             yield {"URL": url, "SOURCE": str(source), "JOB_ID": job_id}
-    get_settings.cache_clear()
 
 
 def test_the_doc_has_examples():

@@ -19,11 +19,12 @@ import yaml
 from catalyst_orchestration.defs.monitoring.sensors import ingest_run_metrics
 from catalyst_orchestration.defs.resources import PushgatewayResource, ingest_resources
 from catalyst_search.client import CatalystClient, CatalystError, IngestJob
-from catalyst_search.settings import get_settings, load_settings
+from catalyst_search.settings import load_settings
 from monitoring.generate import OUT
 from monitoring.panels import panel_queries
 from monitoring.stack import RULES, prometheus_config
 from tests.conftest import icd_records
+from tests.helpers.environment import catalyst_environment
 from tests.helpers.live_app import live_app
 from tests.helpers.services import free_port, private_prometheus, private_pushgateway
 from tests.helpers.tokens import SECRET, claims, hs256
@@ -91,18 +92,13 @@ def _push_run_metrics(instance: dg.DagsterInstance, gateway: str, prometheus: st
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Iterator[Scenario]:
     tmp = tmp_path_factory.mktemp("monitoring")
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "CATALYST_HOME": str(tmp / "catalyst"),
-            "DAGSTER_HOME": str(tmp),
-            "CATALYST_SOURCE_ROOTS": str(tmp),
-            "CATALYST_AUTH": "jwt",
-            "CATALYST_JWT_SECRET": SECRET,
-            "CATALYST_RATE_INGEST": "1/minute",
-            "CATALYST_WRITER_LOCK_TIMEOUT_S": "0.2",
-        }.items():
-            env.setenv(name, value)
-        get_settings.cache_clear()
+    with catalyst_environment(
+        tmp,
+        DAGSTER_HOME=str(tmp),
+        CATALYST_AUTH="jwt",
+        CATALYST_JWT_SECRET=SECRET,
+        CATALYST_RATE_INGEST="1/minute",
+    ) as env:
         source = tmp / "records.jsonl"
         lines = [json.dumps(r) for r in icd_records(limit=RECORDS)] + ['{"id": "broken"']
         source.write_text("\n".join(lines) + "\n")
@@ -131,7 +127,6 @@ def scenario(tmp_path_factory) -> Iterator[Scenario]:
                 wait_for(prometheus, "sum(catalyst_ingest_runs_total)", 1.0)
                 job = client.wait_for_job(job_id, timeout_s=30)
                 yield Scenario(prometheus, job, step_retries, searches)
-    get_settings.cache_clear()
 
 
 def _traffic(client: CatalystClient, service: str) -> int:
