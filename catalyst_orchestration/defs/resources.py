@@ -32,7 +32,7 @@ from catalyst_search.ingest_requests.jobs import JobStore
 from catalyst_search.ingest_requests.queue import IngestQueue
 from catalyst_search.ingest_requests.stores import open_jobs, open_queue
 from catalyst_search.settings import Settings, get_settings
-from catalyst_search.settings_text import without_credentials
+from catalyst_search.settings.text import without_credentials
 
 T = TypeVar("T")
 

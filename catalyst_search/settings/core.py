@@ -17,17 +17,16 @@ from catalyst_search.options import (
     IngestMode,
     choices,
 )
-from catalyst_search.settings_text import describe, without_credentials
-
-#: The sample corpus shipped with the project: an ingest source root by default.
-SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus"
+from catalyst_search.settings.outbound import OutboundFields
+from catalyst_search.settings.paths import SAMPLE_CORPUS, HomePaths
+from catalyst_search.settings.text import describe, without_credentials
 
 
 class SettingsError(ValueError):
     """A ``CATALYST_*`` variable is missing or wrong; the message names it and the fix."""
 
 
-class Settings(BaseSettings):
+class Settings(HomePaths, OutboundFields, BaseSettings):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
@@ -192,46 +191,6 @@ class Settings(BaseSettings):
         else:
             raw = [str(SAMPLE_CORPUS), str(self.inbox_dir / "{tenant}")]
         return tuple(Path(p.replace("{tenant}", tenant_id)).expanduser().resolve() for p in raw)
-
-    @property
-    def inbox_dir(self) -> Path:
-        return self.home / "inbox"
-
-    @property
-    def keys_db(self) -> Path:
-        return self.home / "keys.sqlite"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.home / "dagster"
-
-    @property
-    def index_dir(self) -> Path:
-        return self.home / "index"
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.home / "artifacts"
-
-    @property
-    def queue_db(self) -> Path:
-        return self.home / "queue.sqlite"
-
-    @property
-    def outbox_db(self) -> Path:
-        return self.home / "outbox.sqlite"
-
-    @property
-    def jobs_db(self) -> Path:
-        return self.home / "jobs.sqlite"
-
-    @property
-    def audit_log(self) -> Path:
-        return self.home / "audit" / "rerank.jsonl"
-
-    @property
-    def state_db(self) -> Path:
-        return self.home / "state.sqlite"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,0 +1,56 @@
+"""Where the embedded default keeps its files: every path under ``CATALYST_HOME``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+#: The sample corpus shipped with the project: an ingest source root by default.
+SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "samples" / "corpus"
+
+
+class HomePaths:
+    """The files under ``home`` (the settings' ``CATALYST_HOME``)."""
+
+    if TYPE_CHECKING:
+        home: Path
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def keys_db(self) -> Path:
+        return self.home / "keys.sqlite"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def queue_db(self) -> Path:
+        return self.home / "queue.sqlite"
+
+    @property
+    def outbox_db(self) -> Path:
+        return self.home / "outbox.sqlite"
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.home / "jobs.sqlite"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.home / "audit" / "rerank.jsonl"
+
+    @property
+    def state_db(self) -> Path:
+        return self.home / "state.sqlite"
