@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
-from catalyst_search.api.routes import health, ingest, job_events, keys, search
+from catalyst_search.api.routes import health, ingest, job_events, jobs, keys, search, webhooks
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.limits import TenantLimiter
 from catalyst_search.ingest_requests.dispatch import drain_forever
@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(ingest.router)
+    app.include_router(jobs.router)
     app.include_router(job_events.router)
     app.include_router(keys.router)
+    app.include_router(webhooks.router)
     app.include_router(health.router)
     return app

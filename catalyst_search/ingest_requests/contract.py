@@ -24,6 +24,7 @@ class IngestMessage:
     tenant_id: str
     sources: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    webhooks: list[str] = field(default_factory=list)  # URLs told when the job ends
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)

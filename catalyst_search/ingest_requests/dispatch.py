@@ -64,6 +64,8 @@ class Dispatcher:
                 sources=message.sources,
                 metadata=message.metadata,
             )
+            if message.webhooks:
+                self.jobs.webhooks.register(message.job_id, message.tenant_id, message.webhooks)
         self.queue.publish(message)
 
     def publish(self, message: IngestMessage) -> Dispatched:
@@ -121,11 +123,12 @@ def submit(
     sources: list[str],
     roots: Sequence[Path],
     metadata: dict[str, Any] | None = None,
+    webhooks: Sequence[str] = (),
 ) -> tuple[str, Dispatched]:
     """Validate ``sources`` against ``roots`` and hand the job to the dispatcher:
-    (job id, ``queue``|``outbox``)."""
+    (job id, ``queue``|``outbox``). ``webhooks`` are URLs already checked by the caller."""
     checked = check_sources(sources, roots=roots)
-    message = IngestMessage(uuid.uuid4().hex, tenant_id, checked, metadata or {})
+    message = IngestMessage(uuid.uuid4().hex, tenant_id, checked, metadata or {}, list(webhooks))
     return message.job_id, dispatcher.publish(message)
 
 

@@ -4,6 +4,9 @@ A job has one run per source. Its status follows from theirs: ``queued`` until a
 ``running`` while any runs, ``retrying`` while a failed run waits for the retry Dagster will
 launch; then, final, ``succeeded``, ``completed_with_errors`` (some documents failed),
 ``failed`` (a run failed with no retry left) or ``cancelled`` (a run was cancelled).
+
+A cancel request is recorded on the job (``cancel_requested_at``); sources not started yet are
+cancelled at once, and a sensor of the code location terminates the runs already going.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from catalyst_search.ingest_requests.events import MAX_FAILURE_EVENTS, JobEvent
+from catalyst_search.webhooks.deliveries import DeliveryStore
 
 JobStatus = Literal[
     "queued", "running", "retrying", "succeeded", "completed_with_errors", "failed", "cancelled"
@@ -43,6 +47,7 @@ class Job:
     created_at: float
     updated_at: float
     runs: list[SourceRun]
+    cancel_requested_at: float | None = None
 
     @property
     def status(self) -> JobStatus:
@@ -76,6 +81,8 @@ class Job:
 class RunUpdates:
     """What both job stores do the same way, on top of their own ``_update`` of one run and
     ``_append`` of one event."""
+
+    webhooks: DeliveryStore
 
     def _update(self, job_id: str, source: str, **fields: Any) -> None:
         raise NotImplementedError
@@ -125,10 +132,35 @@ class RunUpdates:
         job = self.get(job_id)
         if job is not None and job.status in TERMINAL:
             self._append(job_id, "job_finished", {"status": job.status})
+            self.webhooks.job_finished(job_id)
+
+    def cancel(self, job: Job) -> None:
+        """Record a cancel request; sources whose run has not started are cancelled now."""
+        self._request_cancel(job.job_id)
+        self._append(job.job_id, "cancel_requested", {})
+        for run in job.runs:
+            if run.status == "queued" and run.run_id is None:
+                reason = "cancelled before its run started"
+                self.run_finished(job.job_id, run.source, status="cancelled", error=reason)
+
+    def _request_cancel(self, job_id: str) -> None:
+        raise NotImplementedError
 
 
 class JobStore(Protocol):
+    webhooks: DeliveryStore
+
     def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
+
+    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
+        """The tenant's jobs, newest first, created before ``before`` when given."""
+        ...
+
+    def cancel(self, job: Job) -> None: ...
+
+    def pending_cancels(self, *, limit: int) -> list[str]:
+        """Jobs with a cancel request and a source still queued, running or retrying."""
+        ...
 
     def exists(self, job_id: str) -> bool: ...
 

@@ -9,7 +9,8 @@ from typing import Any, cast
 import redis
 
 from catalyst_search.ingest_requests.events import MAX_EVENTS, JobEvent
-from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
+from catalyst_search.ingest_requests.jobs import TERMINAL, Job, RunUpdates, SourceRun
+from catalyst_search.webhooks.redis_deliveries import RedisDeliveries
 
 
 class RedisJobStore(RunUpdates):
@@ -18,12 +19,20 @@ class RedisJobStore(RunUpdates):
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
         self.client = client
         self.prefix = prefix
+        self.webhooks = RedisDeliveries(client, prefix=prefix)
 
     def close(self) -> None:
         self.client.close()
 
     def _job_key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
+
+    def _tenant_key(self, tenant_id: str) -> str:
+        return f"{self.prefix}:tenant:{tenant_id}:jobs"
+
+    @property
+    def _cancels_key(self) -> str:
+        return f"{self.prefix}:cancels"
 
     def _run_key(self, job_id: str, source: str) -> str:
         return f"{self.prefix}:job:{job_id}:source:{source}"
@@ -53,6 +62,7 @@ class RedisJobStore(RunUpdates):
                     "updated_at": now,
                 },
             )
+        pipe.zadd(self._tenant_key(tenant_id), {job_id: now})
         pipe.execute()
         self._append(job_id, "job_queued", {"sources": sources})
         job = self.get(job_id)
@@ -92,7 +102,30 @@ class RedisJobStore(RunUpdates):
             float(data["created_at"]),
             float(data["updated_at"]),
             runs,
+            float(data["cancel_requested_at"]) if data.get("cancel_requested_at") else None,
         )
+
+    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
+        top = f"({before}" if before is not None else "+inf"
+        ids: Any = self.client.zrevrangebyscore(
+            self._tenant_key(tenant_id), top, "-inf", start=0, num=limit
+        )
+        jobs = [self.get(job_id) for job_id in ids]
+        return [job for job in jobs if job is not None]
+
+    def _request_cancel(self, job_id: str) -> None:
+        self.client.hsetnx(self._job_key(job_id), "cancel_requested_at", str(time.time()))
+        self.client.sadd(self._cancels_key, job_id)
+
+    def pending_cancels(self, *, limit: int) -> list[str]:
+        pending: list[str] = []
+        for job_id in cast(Any, self.client.srandmember(self._cancels_key, 10 * limit)) or []:
+            job = self.get(job_id)
+            if job is None or job.status in TERMINAL:
+                self.client.srem(self._cancels_key, job_id)  # settled
+            elif len(pending) < limit:
+                pending.append(job_id)
+        return pending
 
     def _update(self, job_id: str, source: str, **fields: Any) -> None:
         now = time.time()

@@ -11,6 +11,7 @@ from typing import Any
 from catalyst_search.ingest_requests.events import JobEvent
 from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
 from catalyst_search.sqlite import connect
+from catalyst_search.webhooks.sqlite_deliveries import SqliteDeliveries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -19,8 +20,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     sources TEXT NOT NULL,
     metadata TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    cancel_requested_at REAL
 );
+CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, created_at);
 CREATE TABLE IF NOT EXISTS job_runs (
     job_id TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -55,15 +58,10 @@ class SqliteJobStore(RunUpdates):
         self.path = path
         with connect(path) as conn:
             conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(job_runs)")}
-            if "step_retries" not in columns:  # a store written before step retries counted
-                try:
-                    conn.execute(
-                        "ALTER TABLE job_runs ADD COLUMN step_retries INTEGER NOT NULL DEFAULT 0"
-                    )
-                except sqlite3.OperationalError as exc:  # another process added it meanwhile
-                    if "duplicate column" not in str(exc):
-                        raise
+        # columns a store written by an earlier version lacks
+        _add_column(path, "job_runs", "step_retries INTEGER NOT NULL DEFAULT 0")
+        _add_column(path, "jobs", "cancel_requested_at REAL")
+        self.webhooks = SqliteDeliveries(path)
 
     def close(self) -> None:
         """Nothing to close: every call opens and closes its own connection."""
@@ -72,7 +70,8 @@ class SqliteJobStore(RunUpdates):
         now = time.time()
         with connect(self.path) as conn:
             conn.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (job_id, tenant_id, sources, metadata, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (job_id, tenant_id, json.dumps(sources), json.dumps(metadata), now, now),
             )
             conn.executemany(
@@ -92,8 +91,8 @@ class SqliteJobStore(RunUpdates):
     def get(self, job_id: str) -> Job | None:
         with connect(self.path) as conn:
             row = conn.execute(
-                "SELECT job_id, tenant_id, sources, metadata, created_at, updated_at FROM jobs "
-                "WHERE job_id = ?",
+                "SELECT job_id, tenant_id, sources, metadata, created_at, updated_at, "
+                "cancel_requested_at FROM jobs WHERE job_id = ?",
                 (job_id,),
             ).fetchone()
             if row is None:
@@ -118,7 +117,36 @@ class SqliteJobStore(RunUpdates):
             row[4],
             row[5],
             [by_source[s] for s in order if s in by_source],
+            row[6],
         )
+
+    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
+        with connect(self.path) as conn:
+            rows = conn.execute(
+                "SELECT job_id FROM jobs WHERE tenant_id = ? AND created_at < ? "
+                "ORDER BY created_at DESC LIMIT ?",
+                (tenant_id, float("inf") if before is None else before, limit),
+            ).fetchall()
+        jobs = [self.get(row[0]) for row in rows]
+        return [job for job in jobs if job is not None]
+
+    def _request_cancel(self, job_id: str) -> None:
+        with connect(self.path) as conn:
+            conn.execute(
+                "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) "
+                "WHERE job_id = ?",
+                (time.time(), job_id),
+            )
+
+    def pending_cancels(self, *, limit: int) -> list[str]:
+        with connect(self.path) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT j.job_id FROM jobs j JOIN job_runs r ON r.job_id = j.job_id "
+                "WHERE j.cancel_requested_at IS NOT NULL "
+                "AND r.status IN ('queued', 'running', 'retrying') LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def _update(self, job_id: str, source: str, **fields: Any) -> None:
         now = time.time()
@@ -180,3 +208,16 @@ class SqliteJobStore(RunUpdates):
         with connect(self.path) as conn:
             row = conn.execute("SELECT at FROM heartbeats WHERE name = ?", (name,)).fetchone()
         return float(row[0]) if row else None
+
+
+def _add_column(path: Path, table: str, column: str) -> None:
+    """Add ``column`` (a definition) to ``table`` unless it is there."""
+    name = column.split()[0]
+    with connect(path) as conn:
+        if name in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            return
+        try:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        except sqlite3.OperationalError as exc:  # another process added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise

@@ -12,6 +12,7 @@ _MEANING = {
     404: "Unknown here, or another tenant's: the two look alike.",
     413: "The request body is over CATALYST_MAX_BODY_BYTES.",
     422: "A bad field or a limit exceeded; one line per problem.",
+    409: "The job is not in a state this action applies to; the detail says which.",
     429: "The tenant's rate limit is reached; see Retry-After.",
     503: "No index version loaded yet.",
     504: "The search ran past CATALYST_SEARCH_TIMEOUT_S.",

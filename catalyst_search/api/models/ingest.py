@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,12 @@ class BulkIngestRequest(BaseModel):
         ..., min_length=1, max_length=100, description="Folders or JSONL(.gz) files to ingest."
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Kept with the job.")
+    webhook_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="Told when the job ends: a signed POST of the job-finished payload "
+        "(needs CATALYST_WEBHOOK_SECRET; public addresses only unless allow-listed).",
+    )
 
 
 class JobAccepted(BaseModel):
@@ -56,6 +62,19 @@ class SourceRunView(BaseModel):
     error: str | None
 
 
+class WebhookDeliveryView(BaseModel):
+    """One webhook the job reports to: waiting for the job's end, pending (being tried),
+    delivered, or failed (out of attempts, or refused)."""
+
+    delivery_id: str
+    url: str
+    state: Literal["waiting", "pending", "delivered", "failed"]
+    attempts: int
+    next_at: float | None
+    last_status: int | None
+    last_error: str | None
+
+
 class JobView(BaseModel):
     """Status, progress, per-source runs with links into Dagster."""
 
@@ -66,3 +85,29 @@ class JobView(BaseModel):
     metadata: dict[str, Any]
     created_at: float
     updated_at: float
+    cancel_requested: bool = False
+    webhooks: list[WebhookDeliveryView] = Field(default_factory=list)
+
+
+class JobSummary(BaseModel):
+    """A job in a listing: its status and progress; the full view is at ``status_url``."""
+
+    job_id: str
+    status: JobStatus
+    progress: JobProgress
+    sources: int
+    created_at: float
+    updated_at: float
+    status_url: str
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    next_before: float | None = Field(
+        description="Pass as ``before`` for the next (older) page; null on the last page."
+    )
+
+
+class WebhookSecret(BaseModel):
+    tenant_id: str
+    secret: str = Field(description="HMAC-SHA256 key this tenant's webhook receivers verify with.")

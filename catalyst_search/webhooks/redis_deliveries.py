@@ -1,0 +1,99 @@
+"""Webhook deliveries in Redis, beside the job records: a hash per delivery, a list per job,
+and one sorted set of the pending ones by when they are due."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, cast
+
+import redis
+
+from catalyst_search.webhooks.deliveries import LEASE_S, WebhookDelivery
+
+#: Take up to ARGV[3] members due by ARGV[1] and re-score them to ARGV[2]: one atomic claim.
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return due
+"""
+
+
+class RedisDeliveries:
+    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._claim = client.register_script(_CLAIM)
+
+    def _key(self, delivery_id: str) -> str:
+        return f"{self.prefix}:webhook:{delivery_id}"
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:webhooks"
+
+    @property
+    def _due_key(self) -> str:
+        return f"{self.prefix}:webhooks:due"
+
+    def register(self, job_id: str, tenant_id: str, urls: list[str]) -> None:
+        pipe = self.client.pipeline()
+        for url in urls:
+            delivery = WebhookDelivery(uuid.uuid4().hex, job_id, tenant_id, url)
+            delivery.updated_at = time.time()
+            pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
+            pipe.rpush(self._job_key(job_id), delivery.delivery_id)
+        pipe.execute()
+
+    def job_finished(self, job_id: str) -> None:
+        now = time.time()
+        for delivery in self.for_job(job_id):
+            if delivery.state == "waiting":
+                delivery.state, delivery.next_at, delivery.updated_at = "pending", now, now
+                pipe = self.client.pipeline()
+                pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
+                pipe.zadd(self._due_key, {delivery.delivery_id: now})
+                pipe.execute()
+
+    def claim_due(self, now: float, *, limit: int) -> list[WebhookDelivery]:
+        ids = cast(list[str], self._claim(keys=[self._due_key], args=[now, now + LEASE_S, limit]))
+        claimed = [self._get(delivery_id) for delivery_id in ids]
+        return [d for d in claimed if d is not None and d.state == "pending"]
+
+    def record(self, delivery: WebhookDelivery) -> None:
+        delivery.updated_at = time.time()
+        pipe = self.client.pipeline()
+        pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
+        if delivery.state == "pending" and delivery.next_at is not None:
+            pipe.zadd(self._due_key, {delivery.delivery_id: delivery.next_at})
+        else:
+            pipe.zrem(self._due_key, delivery.delivery_id)
+        pipe.execute()
+
+    def for_job(self, job_id: str) -> list[WebhookDelivery]:
+        ids = cast(list[str], self.client.lrange(self._job_key(job_id), 0, -1))
+        found = [self._get(delivery_id) for delivery_id in ids]
+        return [d for d in found if d is not None]
+
+    def _get(self, delivery_id: str) -> WebhookDelivery | None:
+        raw: Any = self.client.hgetall(self._key(delivery_id))
+        if not raw:
+            return None
+        return WebhookDelivery(
+            delivery_id=delivery_id,
+            job_id=raw["job_id"],
+            tenant_id=raw["tenant_id"],
+            url=raw["url"],
+            state=raw["state"],
+            attempts=int(raw.get("attempts", 0)),
+            next_at=float(raw["next_at"]) if raw.get("next_at") else None,
+            last_status=int(raw["last_status"]) if raw.get("last_status") else None,
+            last_error=raw.get("last_error") or None,
+            updated_at=float(raw.get("updated_at", 0)),
+        )
+
+
+def _fields(delivery: WebhookDelivery) -> Any:
+    """The hash fields of ``delivery``; None is stored as an empty string."""
+    values = delivery.view()
+    del values["delivery_id"]
+    return {key: "" if value is None else value for key, value in values.items()}

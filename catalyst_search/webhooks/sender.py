@@ -1,0 +1,189 @@
+"""Deliver the webhooks that are due: sign, post, record, and schedule the next attempt.
+
+A delivery is a POST of the job-finished payload (JSON) with ``Catalyst-Signature``,
+``Catalyst-Delivery`` and ``Catalyst-Event`` headers. Any 2xx delivers it. A refused URL
+(outbound policy) and a 410 Gone end it as ``failed`` at once; any other answer, a timeout or a
+connection error is retried after ``backoff * 2^(attempt-1)`` seconds with jitter (or the
+receiver's ``Retry-After``, when longer) until the attempts run out. Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from catalyst_search.client.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+)
+from catalyst_search.ingest_requests.jobs import Job, JobStore
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+from catalyst_search.settings import Settings
+from catalyst_search.webhooks.deliveries import DeliveryStore, WebhookDelivery
+
+log = logging.getLogger("catalyst_search.webhooks")
+EVENT = "job.finished"
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def tenant_secret(master: str, tenant_id: str) -> str:
+    """The secret ``tenant_id``'s receivers verify with: derived, so nothing is stored and no
+    tenant can sign for another."""
+    return hmac.new(master.encode(), f"webhook:{tenant_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def payload(job: Job, delivery_id: str) -> dict[str, Any]:
+    """What a receiver gets when the job ends."""
+    return {
+        "type": EVENT,
+        "delivery_id": delivery_id,
+        "job": {
+            "job_id": job.job_id,
+            "tenant_id": job.tenant_id,
+            "status": job.status,
+            "documents_done": job.docs_done,
+            "documents_total": job.docs_total,
+            "sources": [
+                {
+                    "source": run.source,
+                    "status": run.status,
+                    "attempts": run.attempts,
+                    "failures": len(run.failures),
+                    "error": run.error,
+                }
+                for run in job.runs
+            ],
+            "metadata": job.metadata,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at,
+        },
+    }
+
+
+@dataclass
+class Delivered:
+    """What one pass did."""
+
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        jobs: JobStore,
+        *,
+        master_secret: str | None,
+        policy: OutboundPolicy,
+        attempts: int = 6,
+        backoff_s: float = 5.0,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.jobs = jobs
+        self.deliveries: DeliveryStore = jobs.webhooks
+        self.master_secret = master_secret
+        self.policy = policy
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings, jobs: JobStore) -> WebhookSender:
+        secret = settings.webhook_secret
+        return cls(
+            jobs,
+            master_secret=secret.get_secret_value() if secret else None,
+            policy=settings.outbound_policy,
+            attempts=settings.webhook_attempts,
+            backoff_s=settings.webhook_backoff_s,
+            timeout_s=settings.webhook_timeout_s,
+        )
+
+    def deliver_due(self, *, limit: int = 50) -> Delivered:
+        done = Delivered()
+        due = self.deliveries.claim_due(time.time(), limit=limit)
+        if not due:
+            return done
+        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+            for delivery in due:
+                self._attempt(client, delivery)
+                self.deliveries.record(delivery)
+                if delivery.state == "delivered":
+                    done.delivered += 1
+                elif delivery.state == "failed":
+                    done.failed += 1
+                else:
+                    done.retrying += 1
+        return done
+
+    def _attempt(self, client: httpx.Client, delivery: WebhookDelivery) -> None:
+        """One attempt; sets the delivery's state, attempts, next_at and last_* fields."""
+        delivery.attempts += 1
+        delivery.last_status = None
+        job = self.jobs.get(delivery.job_id)
+        if job is None or not self.master_secret:
+            why = "its job is gone" if job is None else "CATALYST_WEBHOOK_SECRET is unset"
+            return self._end(delivery, f"not delivered: {why}")
+        try:
+            self.policy.check_url(delivery.url)
+        except OutboundRefused as exc:
+            return self._end(delivery, f"refused: {exc}")
+        body = json.dumps(payload(job, delivery.delivery_id), sort_keys=True).encode()
+        secret = tenant_secret(self.master_secret, job.tenant_id)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "CatalystIndex-Webhooks/1",
+            SIGNATURE_HEADER: signature_header(secret, int(time.time()), body),
+            DELIVERY_HEADER: delivery.delivery_id,
+            EVENT_HEADER: EVENT,
+        }
+        retry_after = 0.0
+        try:
+            answer = client.post(delivery.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        else:
+            delivery.last_status = answer.status_code
+            if answer.is_success:
+                delivery.state, delivery.next_at, delivery.last_error = "delivered", None, None
+                return None
+            if answer.status_code == 410:
+                return self._end(delivery, "the receiver answered 410 Gone")
+            delivery.last_error = f"HTTP {answer.status_code}" + (
+                " (redirects are not followed)" if answer.is_redirect else ""
+            )
+            retry_after = _retry_after(answer.headers.get("Retry-After"))
+        if delivery.attempts >= self.attempts:
+            return self._end(delivery, f"{delivery.last_error}; no attempts left")
+        wait = self.backoff_s * 2 ** (delivery.attempts - 1) * random.uniform(0.5, 1.0)
+        delivery.state, delivery.next_at = "pending", time.time() + max(wait, retry_after)
+        log.info(
+            "webhook %s: attempt %d failed (%s)",
+            delivery.delivery_id,
+            delivery.attempts,
+            delivery.last_error,
+        )
+        return None
+
+    def _end(self, delivery: WebhookDelivery, error: str) -> None:
+        delivery.state, delivery.next_at, delivery.last_error = "failed", None, error[:500]
+        log.warning("webhook %s failed: %s", delivery.delivery_id, error)
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds from a ``Retry-After`` given in seconds (dates are treated as absent)."""
+    try:
+        return min(max(float(value or 0), 0.0), MAX_RETRY_AFTER_S)
+    except ValueError:
+        return 0.0
