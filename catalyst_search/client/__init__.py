@@ -4,10 +4,11 @@ It speaks HTTP only (httpx) and imports nothing of the service, so it installs a
 anywhere. ``CatalystClient`` is synchronous, ``AsyncCatalystClient`` the same for asyncio.
 """
 
-from catalyst_search.client import calls, streams
+from catalyst_search.client import calls, streams, webhooks
 from catalyst_search.client.aio import AsyncCatalystClient
 from catalyst_search.client.errors import (
     CatalystError,
+    Conflict,
     Forbidden,
     InvalidRequest,
     JobTimeout,
@@ -24,7 +25,9 @@ from catalyst_search.client.models import (
     IngestJob,
     JobAccepted,
     JobEvent,
+    JobPage,
     JobSource,
+    JobSummary,
     SearchHit,
     SearchResults,
 )
@@ -34,16 +37,20 @@ __all__ = [
     "TERMINAL",
     "calls",
     "streams",
+    "webhooks",
     "AsyncCatalystClient",
     "CatalystClient",
     "CatalystError",
+    "Conflict",
     "DocumentFailure",
     "Forbidden",
     "IngestJob",
     "InvalidRequest",
     "JobAccepted",
     "JobEvent",
+    "JobPage",
     "JobSource",
+    "JobSummary",
     "JobTimeout",
     "NotFound",
     "RateLimited",

@@ -11,7 +11,13 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
-from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
+from catalyst_search.client.models import (
+    IngestJob,
+    JobAccepted,
+    JobEvent,
+    JobPage,
+    SearchResults,
+)
 
 
 class AsyncCatalystClient(calls.ClientBase):
@@ -46,9 +52,32 @@ class AsyncCatalystClient(calls.ClientBase):
         return result
 
     async def submit_ingest(
-        self, sources: list[str], *, metadata: dict[str, Any] | None = None
+        self,
+        sources: list[str],
+        *,
+        metadata: dict[str, Any] | None = None,
+        webhook_url: str | None = None,
     ) -> JobAccepted:
-        result: JobAccepted = await self._execute(calls.submit_ingest(sources, metadata))
+        call = calls.submit_ingest(sources, metadata, webhook_url)
+        result: JobAccepted = await self._execute(call)
+        return result
+
+    async def list_jobs(
+        self, *, status: str | None = None, limit: int = 20, before: float | None = None
+    ) -> JobPage:
+        result: JobPage = await self._execute(calls.list_jobs(status, limit, before))
+        return result
+
+    async def cancel_job(self, job_id: str) -> IngestJob:
+        result: IngestJob = await self._execute(calls.cancel_job(job_id))
+        return result
+
+    async def retry_job(self, job_id: str) -> JobAccepted:
+        result: JobAccepted = await self._execute(calls.retry_job(job_id))
+        return result
+
+    async def webhook_secret(self) -> str:
+        result: str = await self._execute(calls.webhook_secret())
         return result
 
     async def job(self, job_id: str) -> IngestJob:
@@ -79,9 +108,9 @@ class AsyncCatalystClient(calls.ClientBase):
             )
 
     async def events(
-        self, job_id: str, *, last_event_id: str | None = None
+        self, job_id: str, *, last_event_id: str | None = None, poll_interval_s: float = 1.0
     ) -> AsyncIterator[JobEvent]:
-        """The job's events as they happen, like ``CatalystClient.events``."""
+        """The job's events as they happen, like ``CatalystClient.events`` (polling too)."""
         follower = streams.EventFollower(self, job_id, last_event_id)
         while True:
             try:
@@ -101,6 +130,12 @@ class AsyncCatalystClient(calls.ClientBase):
                         wait = follower.ended()
             except httpx.TransportError as exc:
                 wait = follower.failed(exc)
+            except streams.StreamUnavailable:
+                polled = streams.PolledEvents()
+                async for job in self.watch_job(job_id, interval_s=poll_interval_s):
+                    for event in polled.feed(job):
+                        yield event
+                return
             await asyncio.sleep(wait)
 
     async def health(self) -> bool:

@@ -13,7 +13,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
-from catalyst_search.client.models import IngestJob, JobAccepted, SearchResults
+from catalyst_search.client.models import IngestJob, JobAccepted, JobPage, SearchResults
 from catalyst_search.client.retries import RetryPolicy
 
 
@@ -61,14 +61,45 @@ def search(query: str, **options: Unpack[SearchOptions]) -> Call:
     return Call("POST", "/search", lambda r: SearchResults.from_json(r.json()), json=body)
 
 
-def submit_ingest(sources: list[str], metadata: dict[str, Any] | None = None) -> Call:
-    body = {"sources": sources, "metadata": metadata or {}}
-    parse: Callable[[httpx.Response], Any] = lambda r: JobAccepted.from_json(r.json())  # noqa: E731
-    return Call("POST", "/ingest/bulk", parse, json=body, idempotent=False)
+def _accepted(response: httpx.Response) -> JobAccepted:
+    return JobAccepted.from_json(response.json())
+
+
+def _job(response: httpx.Response) -> IngestJob:
+    return IngestJob.from_json(response.json())
+
+
+def submit_ingest(
+    sources: list[str], metadata: dict[str, Any] | None = None, webhook_url: str | None = None
+) -> Call:
+    body: dict[str, Any] = {"sources": sources, "metadata": metadata or {}}
+    if webhook_url:
+        body["webhook_url"] = webhook_url
+    return Call("POST", "/ingest/bulk", _accepted, json=body, idempotent=False)
 
 
 def job(job_id: str) -> Call:
-    return Call("GET", f"/ingest/jobs/{job_id}", lambda r: IngestJob.from_json(r.json()))
+    return Call("GET", f"/ingest/jobs/{job_id}", _job)
+
+
+def list_jobs(status: str | None, limit: int, before: float | None) -> Call:
+    params: dict[str, Any] = {"limit": limit}
+    params |= {"status": status} if status else {}
+    params |= {"before": before} if before is not None else {}
+    return Call("GET", "/ingest/jobs", lambda r: JobPage.from_json(r.json()), params=params)
+
+
+def cancel_job(job_id: str) -> Call:
+    """Safe to repeat: a second cancel of a job still ending answers as the first."""
+    return Call("POST", f"/ingest/jobs/{job_id}/cancel", _job)
+
+
+def retry_job(job_id: str) -> Call:
+    return Call("POST", f"/ingest/jobs/{job_id}/retry", _accepted, idempotent=False)
+
+
+def webhook_secret() -> Call:
+    return Call("GET", "/webhooks/secret", lambda r: str(r.json()["secret"]))
 
 
 def job_events(job_id: str) -> Call:

@@ -40,6 +40,11 @@ class NotFound(CatalystError):
     """404: unknown here, or another tenant's (the two look alike)."""
 
 
+class Conflict(CatalystError):
+    """409: the job is not in a state the call applies to (cancel an ended job, retry one
+    that succeeded)."""
+
+
 class RateLimited(CatalystError):
     """429, still, after the retries: the tenant's budget is spent for now."""
 
@@ -53,6 +58,7 @@ _BY_STATUS: dict[int, type[CatalystError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    409: Conflict,
     413: InvalidRequest,
     422: InvalidRequest,
     429: RateLimited,

@@ -10,7 +10,13 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
-from catalyst_search.client.models import IngestJob, JobAccepted, JobEvent, SearchResults
+from catalyst_search.client.models import (
+    IngestJob,
+    JobAccepted,
+    JobEvent,
+    JobPage,
+    SearchResults,
+)
 
 
 class CatalystClient(calls.ClientBase):
@@ -51,11 +57,17 @@ class CatalystClient(calls.ClientBase):
         return result
 
     def submit_ingest(
-        self, sources: list[str], *, metadata: dict[str, Any] | None = None
+        self,
+        sources: list[str],
+        *,
+        metadata: dict[str, Any] | None = None,
+        webhook_url: str | None = None,
     ) -> JobAccepted:
-        """Queue an ingest job for folders or JSONL files on the ingest host (absolute paths).
-        Retried only when it cannot have reached the service (or got 429): never queued twice."""
-        result: JobAccepted = self._execute(calls.submit_ingest(sources, metadata))
+        """Queue an ingest job for folders or JSONL files on the ingest host (absolute paths);
+        ``webhook_url`` gets the signed job-finished payload. Retried only when it cannot have
+        reached the service (or got 429): never queued twice."""
+        call = calls.submit_ingest(sources, metadata, webhook_url)
+        result: JobAccepted = self._execute(call)
         return result
 
     ingest = submit_ingest
@@ -64,6 +76,31 @@ class CatalystClient(calls.ClientBase):
         """An ingest job: status, progress, and per source its runs, retries and failed
         documents. ``NotFound`` for an unknown job (or another tenant's)."""
         result: IngestJob = self._execute(calls.job(job_id))
+        return result
+
+    def list_jobs(
+        self, *, status: str | None = None, limit: int = 20, before: float | None = None
+    ) -> JobPage:
+        """The tenant's jobs, newest first (``status`` to filter; ``before=page.next_before``
+        for the next page)."""
+        result: JobPage = self._execute(calls.list_jobs(status, limit, before))
+        return result
+
+    def cancel_job(self, job_id: str) -> IngestJob:
+        """Cancel a job: sources not started at once, running runs within seconds. ``Conflict``
+        when it has already ended."""
+        result: IngestJob = self._execute(calls.cancel_job(job_id))
+        return result
+
+    def retry_job(self, job_id: str) -> JobAccepted:
+        """A new job for what failed in an ended job (``metadata.retry_of`` names it);
+        ``Conflict`` when it succeeded or has not ended."""
+        result: JobAccepted = self._execute(calls.retry_job(job_id))
+        return result
+
+    def webhook_secret(self) -> str:
+        """The key your webhook receivers verify deliveries with (``client.webhooks.verify``)."""
+        result: str = self._execute(calls.webhook_secret())
         return result
 
     def watch_job(self, job_id: str, *, interval_s: float = 1.0) -> Iterator[IngestJob]:
@@ -91,10 +128,13 @@ class CatalystClient(calls.ClientBase):
                 )
             )
 
-    def events(self, job_id: str, *, last_event_id: str | None = None) -> Iterator[JobEvent]:
+    def events(
+        self, job_id: str, *, last_event_id: str | None = None, poll_interval_s: float = 1.0
+    ) -> Iterator[JobEvent]:
         """The job's events as they happen (``GET /ingest/jobs/{id}/events``), after
         ``last_event_id`` if given, until ``job_finished``. A dropped stream is resumed from the
-        last event seen; failures to reconnect follow the retry policy."""
+        last event seen; failures to reconnect follow the retry policy. Where no event stream
+        comes through, the job is polled every ``poll_interval_s`` instead (``PolledEvents``)."""
         follower = streams.EventFollower(self, job_id, last_event_id)
         while True:
             try:
@@ -114,6 +154,11 @@ class CatalystClient(calls.ClientBase):
                         wait = follower.ended()
             except httpx.TransportError as exc:
                 wait = follower.failed(exc)
+            except streams.StreamUnavailable:
+                polled = streams.PolledEvents()
+                for job in self.watch_job(job_id, interval_s=poll_interval_s):
+                    yield from polled.feed(job)
+                return
             time.sleep(wait)
 
     def health(self) -> bool:

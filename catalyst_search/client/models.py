@@ -179,9 +179,51 @@ class IngestJob:
 
 
 @dataclass(frozen=True)
+class JobSummary:
+    """A job in a listing (``GET /ingest/jobs``); ``view`` is the listing's entry."""
+
+    job_id: str
+    status: str
+    documents_done: int
+    documents_total: int | None
+    sources: int
+    created_at: float
+    view: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobSummary:
+        progress = data.get("progress", {})
+        return cls(
+            job_id=data["job_id"],
+            status=data["status"],
+            documents_done=int(progress.get("documents_done", 0)),
+            documents_total=progress.get("documents_total"),
+            sources=int(data.get("sources", 0)),
+            created_at=float(data.get("created_at", 0.0)),
+            view=data,
+        )
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of jobs, newest first; pass ``next_before`` for the next (None: the last)."""
+
+    jobs: list[JobSummary]
+    next_before: float | None
+    view: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobPage:
+        jobs = [JobSummary.from_json(j) for j in data.get("jobs", [])]
+        return cls(jobs, data.get("next_before"), data)
+
+
+@dataclass(frozen=True)
 class JobEvent:
     """One event of a job's stream: ``kind`` (job_queued, run_started, step_retried, progress,
-    document_failed, run_ended, job_finished), when, and what (``data``)."""
+    document_failed, run_ended, cancel_requested, job_finished), when, and what (``data``).
+    Followed by polling (no event stream on the way), ``id`` is empty and the kinds are
+    ``progress`` and ``job_finished``."""
 
     id: str
     kind: str

@@ -1,15 +1,17 @@
 """Following a job's Server-Sent Events: the parser, and the state both clients keep across
-reconnects (where to resume, when the stream is done, how long to wait)."""
+reconnects (where to resume, when the stream is done, how long to wait). Where no event stream
+comes through (an older service, a proxy that buffers), the job is followed by polling."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 
 from catalyst_search.client.calls import ClientBase, job_events
 from catalyst_search.client.errors import CatalystError
-from catalyst_search.client.models import JobEvent
+from catalyst_search.client.models import IngestJob, JobEvent
 
 
 def event_stream_error(response: httpx.Response) -> CatalystError | None:
@@ -24,6 +26,34 @@ def event_stream_error(response: httpx.Response) -> CatalystError | None:
 def empty_stream() -> httpx.TransportError:
     """A stream that ended before its first event: a failed try (it backs off, then gives up)."""
     return httpx.RemoteProtocolError("the event stream ended before its first event")
+
+
+#: answers meaning this route gives no event stream: the job is followed by polling instead
+NO_STREAM = frozenset({404, 405, 406, 501})
+
+
+class StreamUnavailable(Exception):
+    """No event stream here (``NO_STREAM``, or a 200 that is not one): poll the job instead.
+    A 404 may also mean an unknown job, which the first poll then reports."""
+
+
+class PolledEvents:
+    """Events made from polled states of a job: ``progress`` when its status or counts change,
+    ``job_finished`` at its end. They have no id: there is no stream to resume."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, int, int | None] | None = None
+
+    def feed(self, job: IngestJob) -> list[JobEvent]:
+        now, state = time.time(), (job.status, job.documents_done, job.documents_total)
+        events = []
+        if state != self._last:
+            self._last = state
+            data = {"status": job.status, "done": job.documents_done, "total": job.documents_total}
+            events.append(JobEvent(id="", kind="progress", at=now, data=data))
+        if job.finished:
+            events.append(JobEvent(id="", kind="job_finished", at=now, data={"status": job.status}))
+        return events
 
 
 #: a stream stays quiet up to the server's heartbeat (15 s) between events
@@ -83,11 +113,13 @@ class EventFollower:
     def opened(self, response: httpx.Response) -> float | None:
         """None when ``response`` is a stream to read; else the seconds to wait before the next
         connection. Raises when no try is left, or for a 200 that is not an event stream."""
+        if response.status_code in NO_STREAM:
+            raise StreamUnavailable(f"HTTP {response.status_code}")
         if response.status_code != 200:
             return self._attempts.wait_after(response)
         wrong = event_stream_error(response)
         if wrong is not None:
-            raise wrong
+            raise StreamUnavailable(wrong.detail)
         self._parser, self._received = SseParser(self.last_event_id or ""), False
         return None
 

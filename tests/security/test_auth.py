@@ -207,3 +207,27 @@ def test_disabled_auth_refuses_requests_to_an_open_bind(settings):
         assert response.status_code == 403
         assert "loopback" in response.json()["detail"]
         assert client.get("/healthz").status_code == 200
+
+
+def test_jobs_are_listed_cancelled_and_retried_by_their_tenant_only(service):
+    from catalyst_search.settings import SAMPLE_CORPUS
+
+    client, _, _ = service
+    t1 = {"Authorization": f"Bearer {hs256(claims(tenant='t1', roles=('ingest',)))}"}
+    t2 = {"Authorization": f"Bearer {hs256(claims(tenant='t2', roles=('ingest',)))}"}
+    searcher = {"Authorization": f"Bearer {hs256(claims(tenant='t1', roles=('search',)))}"}
+    accepted = client.post("/ingest/bulk", json={"sources": [str(SAMPLE_CORPUS)]}, headers=t1)
+    job_id = accepted.json()["job_id"]
+    assert job_id in [j["job_id"] for j in client.get("/ingest/jobs", headers=t1).json()["jobs"]]
+    assert client.get("/ingest/jobs", headers=t2).json() == {"jobs": [], "next_before": None}
+    unknown = {"detail": f"no ingest job {job_id}"}
+    for path in (f"/ingest/jobs/{job_id}/cancel", f"/ingest/jobs/{job_id}/retry"):
+        refused = client.post(path, headers=t2)
+        assert refused.status_code == 404 and refused.json() == unknown
+        assert client.post(path, headers=searcher).status_code == 403
+    assert client.get(f"/ingest/jobs/{job_id}/events", headers=t2).status_code == 404
+    assert client.get("/ingest/jobs", headers=searcher).status_code == 403
+    assert client.get("/ingest/jobs", params={"limit": 1000}, headers=t1).status_code == 422
+    assert client.post(f"/ingest/jobs/{job_id}/cancel", headers=t1).json()["status"] == (
+        "cancelled"
+    )

@@ -63,6 +63,11 @@ def ingest_requests(
     for delivery in queue.queue.claim(limit=MAX_MESSAGES_PER_TICK, visibility_s=VISIBILITY_S):
         message = delivery.message
         keys = []
+        job = jobs.jobs.get(message.job_id)
+        if job is not None and job.cancel_requested_at is not None:
+            context.log.info(f"job {message.job_id}: cancelled before its runs were requested")
+            pending[delivery.message_id] = []  # acknowledged next tick: nothing to wait for
+            continue
         roots = state.source_roots(message.tenant_id)
         for n, uri in enumerate(message.sources):
             try:  # the API checked this; a message put on the queue by other means may not be

@@ -1,0 +1,124 @@
+"""Jobs through the SDK against the live app (no daemon: jobs stay queued until acted on):
+list a page at a time and by status, cancel, retry, and their refusals; events followed by
+polling where a service gives no event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from catalyst_search.client import AsyncCatalystClient, CatalystClient, Conflict, NotFound
+from catalyst_search.settings import load_settings
+from tests.conftest import icd_records, write_jsonl
+from tests.helpers.http import JsonHandler, LocalServer
+from tests.helpers.live_app import live_app
+
+
+@pytest.fixture
+def service(catalyst_home):
+    with live_app(load_settings()) as url:
+        yield url
+
+
+def test_jobs_are_listed_newest_first_by_page_and_by_status(service, tmp_path):
+    source = str(write_jsonl(tmp_path / "r.jsonl", icd_records(limit=1)))
+    with CatalystClient(service) as client:
+        ids = [client.submit_ingest([source]).job_id for _ in range(5)]
+        client.cancel_job(ids[1])
+        first = client.list_jobs(limit=2)
+        assert [j.job_id for j in first.jobs] == [ids[4], ids[3]]
+        rest = client.list_jobs(limit=10, before=first.next_before)
+        assert [j.job_id for j in rest.jobs] == [ids[2], ids[1], ids[0]]
+        assert rest.next_before is None
+        cancelled = client.list_jobs(status="cancelled")
+        assert [j.job_id for j in cancelled.jobs] == [ids[1]]
+        assert cancelled.jobs[0].sources == 1 and cancelled.next_before is None
+        queued = client.list_jobs(status="queued", limit=3)
+        assert [j.job_id for j in queued.jobs] == [ids[4], ids[3], ids[2]]
+        assert [
+            j.job_id for j in client.list_jobs(status="queued", before=queued.next_before).jobs
+        ] == [ids[0]]
+
+
+def test_cancel_then_retry_makes_a_new_job_naming_the_first(service, tmp_path):
+    source = str(write_jsonl(tmp_path / "r.jsonl", icd_records(limit=1)))
+    with CatalystClient(service) as client:
+        job_id = client.submit_ingest([source], metadata={"batch": 7}).job_id
+        with pytest.raises(Conflict, match="nothing to retry"):
+            client.retry_job(job_id)  # still queued
+        job = client.cancel_job(job_id)
+        assert job.status == "cancelled" and job.view["cancel_requested"] is True
+        assert job.sources[0].error == "cancelled before its run started"
+        with pytest.raises(Conflict, match="already ended"):
+            client.cancel_job(job_id)
+        kinds = [e.kind for e in client.events(job_id)]
+        assert kinds == ["job_queued", "cancel_requested", "run_ended", "job_finished"]
+        again = client.retry_job(job_id)
+        retried = client.job(again.job_id)
+        assert retried.status == "queued" and retried.view["metadata"] == {
+            "batch": 7,
+            "retry_of": job_id,
+        }
+        assert [s.source for s in retried.sources] == [str(tmp_path / "r.jsonl")]
+        for unknown in (client.cancel_job, client.retry_job):
+            with pytest.raises(NotFound):
+                unknown("no-such-job")
+
+
+def _old_service(states: list[dict]) -> LocalServer:
+    """A service without the event stream (404 there) whose job goes through ``states``."""
+    lock = threading.Lock()
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            if self.path.endswith("/events"):
+                return self.send_json(404, {"detail": "Not Found"})
+            if self.path != "/ingest/jobs/j1":
+                return self.send_json(404, {"detail": "no ingest job"})
+            with lock:
+                state = states.pop(0) if len(states) > 1 else states[0]
+            self.send_json(200, {"job_id": "j1", "sources": [], **state})
+
+    server = LocalServer(Handler)
+    server.start()
+    return server
+
+
+def _state(status: str, done: int) -> dict:
+    return {"status": status, "progress": {"documents_done": done, "documents_total": 4}}
+
+
+def test_events_fall_back_to_polling_where_no_stream_comes_through():
+    states = [
+        _state("queued", 0),
+        _state("running", 2),
+        _state("running", 2),
+        _state("succeeded", 4),
+    ]
+    server = _old_service(list(states))
+    try:
+        with CatalystClient(server.base) as client:
+            events = list(client.events("j1", poll_interval_s=0.01))
+            with pytest.raises(NotFound):
+                list(client.events("unknown", poll_interval_s=0.01))
+
+        async def follow() -> list:
+            async with AsyncCatalystClient(server.base) as client:
+                return [e async for e in client.events("j1", poll_interval_s=0.01)]
+
+        server_states = states[-1:]  # the fake now answers its last state
+        assert [(e.kind, e.data.get("status")) for e in asyncio.run(follow())] == [
+            ("progress", server_states[0]["status"]),
+            ("job_finished", "succeeded"),
+        ]
+    finally:
+        server.stop()
+    assert [(e.kind, e.data.get("done")) for e in events] == [
+        ("progress", 0),
+        ("progress", 2),
+        ("progress", 4),
+        ("job_finished", None),
+    ]
+    assert all(e.id == "" for e in events)
