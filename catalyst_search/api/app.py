@@ -14,7 +14,16 @@ from fastapi import FastAPI, Request
 
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
-from catalyst_search.api.routes import health, ingest, job_events, jobs, keys, search, webhooks
+from catalyst_search.api.routes import (
+    health,
+    index,
+    ingest,
+    job_events,
+    jobs,
+    keys,
+    search,
+    webhooks,
+)
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.limits import TenantLimiter
 from catalyst_search.ingest_requests.dispatch import drain_forever
@@ -92,4 +101,5 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     app.include_router(keys.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    app.include_router(index.router)
     return app

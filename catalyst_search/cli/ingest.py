@@ -1,17 +1,18 @@
-"""Ingest through the service (a job for the Dagster daemon) or in-process; follow jobs."""
+"""``catalystctl ingest``: a job for the Dagster daemon through the service (followed with a
+progress bar with ``--wait``), or, with ``CATALYST_INGEST_MODE=sync``, a run in a child process."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from catalyst_search.cli.common import add_server, client_for
-from catalyst_search.client import CatalystClient, CatalystError
+from catalyst_search.cli.common import OK, add_common, client_for, fail, print_json
+from catalyst_search.cli.jobs import follow
+from catalyst_search.client import CatalystClient
 from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
 from catalyst_search.settings import Settings
 
@@ -20,38 +21,41 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.path).expanduser()
     if settings.ingest_mode == "sync":
         if not path.exists():
-            sys.stderr.write(f"error: {path} does not exist\n")
-            return 2
+            return fail(f"{path} does not exist")
         try:
             roots = settings.source_roots_for(args.tenant or settings.default_tenant)
             require_under_roots(path, roots, where="path")
         except InvalidSource as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            return 2
+            return fail(str(exc))
         return _ingest_in_process(
             path, args.tenant or settings.default_tenant, settings, wait=args.wait
         )
     if args.tenant and args.tenant != settings.default_tenant:
-        sys.stderr.write(
-            "error: --tenant applies to CATALYST_INGEST_MODE=sync; through the service a job "
-            "belongs to the tenant the service acts for\n"
+        return fail(
+            "--tenant applies to CATALYST_INGEST_MODE=sync; through the service a job "
+            "belongs to the tenant the service acts for"
         )
-        return 2
     with client_for(args, settings) as client:
-        try:
-            accepted = client.ingest([str(path.absolute())])
-        except CatalystError as exc:
-            sys.stderr.write(f"error: {exc.detail}\n")
-            return 2
-        held = " (the queue is unreachable: held in the local outbox)"
-        held = held if accepted.dispatch == "outbox" else ""
-        sys.stdout.write(f"job {accepted.job_id} queued ({path}){held}\n")
+        accepted = client.submit_ingest([str(path.absolute())], webhook_url=args.webhook)
+        if args.json and not args.wait:
+            print_json(accepted.view)
+            return OK
+        if not args.json:
+            held = " (the queue is unreachable: held in the local outbox)"
+            held = held if accepted.dispatch == "outbox" else ""
+            sys.stdout.write(f"job {accepted.job_id} queued ({path}){held}\n")
         if not args.wait:
-            sys.stdout.write(
-                f"follow it with: catalystctl jobs status {accepted.job_id} --follow\n"
-            )
-            return 0
-        return _follow(client, accepted.job_id)
+            sys.stdout.write(f"follow it with: catalystctl jobs follow {accepted.job_id}\n")
+            return OK
+        _warn_when_stuck(client)
+        return follow(client, accepted.job_id, as_json=args.json)
+
+
+def _warn_when_stuck(client: CatalystClient) -> None:
+    """Say on stderr when no daemon turns queued jobs into runs (the job would wait)."""
+    reason = client.readiness().get("ingestion_detail")
+    if reason:
+        sys.stderr.write(f"warning: {reason}\n")
 
 
 def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: bool) -> int:
@@ -75,60 +79,6 @@ def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: boo
     return 0
 
 
-def _follow(client: CatalystClient, job_id: str, *, interval_s: float = 1.0) -> int:
-    """Print progress until the job ends (``retrying`` is not an end); non-zero exit when it
-    failed or was cancelled."""
-    last = ""
-    warned = False
-    try:
-        for job in client.watch_job(job_id, interval_s=interval_s):
-            total = job.documents_total
-            shown = "?" if total is None else total
-            line = f"{job.status}: {job.documents_done}/{shown} documents"
-            if line != last:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
-                last = line
-            if job.status == "queued" and not warned:
-                reason = client.readiness().get("ingestion_detail")
-                if reason:
-                    sys.stderr.write(f"warning: {reason}\n")
-                    warned = True
-    except CatalystError as exc:
-        sys.stderr.write(f"error: {_job_error(exc, job_id)}\n")
-        return 2
-    for run in job.sources:
-        if run.step_retries or run.run_retries:
-            sys.stdout.write(
-                f"  {run.source}: {run.step_retries} step retries, {run.run_retries} run retries\n"
-            )
-        for failure in run.failures[:20]:
-            sys.stdout.write(
-                f"  failed {failure.location}: {failure.failure_class} {failure.error}: "
-                f"{failure.message} (attempts: {failure.attempts})\n"
-            )
-        if run.error:
-            sys.stdout.write(f"  run {run.run_id} failed: {run.error}\n")
-    return 1 if job.status in ("failed", "cancelled") else 0
-
-
-def _job_error(exc: CatalystError, job_id: str) -> str:
-    return f"no ingest job {job_id}" if exc.status == 404 else exc.detail
-
-
-def cmd_jobs_status(args: argparse.Namespace, settings: Settings) -> int:
-    with client_for(args, settings) as client:
-        if args.follow:
-            return _follow(client, args.job_id)
-        try:
-            job = client.job(args.job_id)
-        except CatalystError as exc:
-            sys.stderr.write(f"error: {_job_error(exc, args.job_id)}\n")
-            return 2
-    sys.stdout.write(json.dumps(job.view, indent=2) + "\n")
-    return 0
-
-
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="ingest a folder or JSONL(.gz) file through Dagster")
     ingest.add_argument("path")
@@ -136,13 +86,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--tenant", help="tenant the documents belong to, in sync mode (default: default)"
     )
     ingest.add_argument("--wait", action="store_true", help="follow the job here until it ends")
-    add_server(ingest)
+    ingest.add_argument("--webhook", metavar="URL", help="told (signed POST) when the job ends")
+    add_common(ingest)
     ingest.set_defaults(func=cmd_ingest)
-
-    jobs = sub.add_parser("jobs", help="ingest jobs")
-    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
-    status = jobs_sub.add_parser("status", help="status and progress of a job")
-    status.add_argument("job_id")
-    status.add_argument("--follow", action="store_true", help="print progress until it ends")
-    add_server(status)
-    status.set_defaults(func=cmd_jobs_status)

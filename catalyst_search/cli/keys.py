@@ -7,7 +7,6 @@ admin key of a deployment that accepts API keys only.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from typing import Any
@@ -15,8 +14,7 @@ from typing import Any
 from catalyst_search.auth.key_stores import open_keys
 from catalyst_search.auth.keys import mint
 from catalyst_search.auth.principal import ROLES, TENANT_PATTERN, parse_roles
-from catalyst_search.cli.common import add_server, client_for
-from catalyst_search.client import CatalystError
+from catalyst_search.cli.common import OK, UsageError, add_common, client_for, fail, print_json
 from catalyst_search.settings import Settings
 
 
@@ -24,15 +22,14 @@ def _roles(raw: str) -> list[str]:
     roles = sorted(parse_roles(raw))
     unknown = {r for r in raw.replace(",", " ").split()} - ROLES
     if unknown or not roles:
-        raise SystemExit(f"error: --roles takes some of {', '.join(sorted(ROLES))}, got {raw!r}")
+        raise UsageError(f"--roles takes some of {', '.join(sorted(ROLES))}, got {raw!r}")
     return roles
 
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     roles = _roles(args.roles)
     if not re.match(TENANT_PATTERN, args.tenant):
-        sys.stderr.write(f"error: --tenant must match {TENANT_PATTERN}\n")
-        return 2
+        return fail(f"--tenant must match {TENANT_PATTERN}")
     if args.local:
         record, key = mint(args.tenant, tuple(roles), args.label)
         store = open_keys(settings)
@@ -43,36 +40,27 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
         created: dict[str, Any] = {**record.public(), "key": key}
     else:
         with client_for(args, settings) as client:
-            try:
-                created = client.create_key(args.tenant, roles, label=args.label)
-            except CatalystError as exc:
-                sys.stderr.write(f"error: {exc.detail}\n")
-                return 2
-    sys.stdout.write(json.dumps(created, indent=2) + "\n")
+            created = client.create_key(args.tenant, roles, label=args.label)
+    print_json(created)
     sys.stderr.write("store the key now: it is not shown again\n")
-    return 0
+    return OK
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with client_for(args, settings) as client:
-        try:
-            keys = client.list_keys(args.tenant)
-        except CatalystError as exc:
-            sys.stderr.write(f"error: {exc.detail}\n")
-            return 2
-    sys.stdout.write(json.dumps(keys, indent=2) + "\n")
-    return 0
+        keys = client.list_keys(args.tenant)
+    print_json(keys)
+    return OK
 
 
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     with client_for(args, settings) as client:
-        try:
-            client.revoke_key(args.key_id)
-        except CatalystError as exc:
-            sys.stderr.write(f"error: {exc.detail}\n")
-            return 2
-    sys.stdout.write(f"revoked {args.key_id}\n")
-    return 0
+        client.revoke_key(args.key_id)
+    if args.json:
+        print_json({"revoked": args.key_id})
+    else:
+        sys.stdout.write(f"revoked {args.key_id}\n")
+    return OK
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -93,4 +81,4 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_revoke)
     for parser in (create, listing, revoke):
-        add_server(parser)
+        add_common(parser)  # keys are printed as JSON either way

@@ -1,14 +1,14 @@
-"""Search the running service and print ranked results (or the raw response)."""
+"""``catalystctl search``: ranked results, a score breakdown with ``--debug``, or the API's
+answer with ``--json``."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from catalyst_search.cli.common import add_server, client_for
-from catalyst_search.client import CatalystError
+from catalyst_search.cli.common import OK, UsageError, add_common, client_for, print_json
+from catalyst_search.cli.render import table
 from catalyst_search.options import Mode, Retrieval, Track, choices
 from catalyst_search.settings import Settings
 
@@ -19,7 +19,7 @@ def _parse_filter(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise SystemExit(f"error: --filter takes KEY=VALUE[,VALUE...], got {item!r}")
+            raise UsageError(f"--filter takes KEY=VALUE[,VALUE...], got {item!r}")
         values = [v for v in value.split(",") if v]
         filters[key] = values if len(values) > 1 or key == "icd_codes" else values[0]
     return filters
@@ -27,22 +27,18 @@ def _parse_filter(items: list[str]) -> dict[str, Any]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     with client_for(args, settings) as client:
-        try:
-            results = client.search(
-                args.query,
-                top_k=args.top_k,
-                filters=_parse_filter(args.filter),
-                mode=args.mode,
-                track=args.track,
-                retrieval=args.retrieval,
-                debug=args.debug,
-            )
-        except CatalystError as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            return 1
-    if args.json or args.debug:  # exactly what the HTTP API answered
-        sys.stdout.write(json.dumps(results.response, indent=2) + "\n")
-        return 0
+        results = client.search(
+            args.query,
+            top_k=args.top_k,
+            filters=_parse_filter(args.filter),
+            mode=args.mode,
+            track=args.track,
+            retrieval=args.retrieval,
+            debug=args.debug,
+        )
+    if args.json:  # exactly what the HTTP API answered
+        print_json(results.response)
+        return OK
     if not results.hits:
         sys.stdout.write("no results\n")
     for rank, hit in enumerate(results.hits, start=1):
@@ -53,18 +49,47 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         f"({len(results.hits)} results, {results.timings_ms.get('total', 0):.1f} ms, "
         f"index {results.index_version}, rerank {results.rerank_tier}{degraded})\n"
     )
-    return 0
+    if args.debug:
+        _score_breakdown(results.response.get("debug") or {})
+    return OK
+
+
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _score_breakdown(debug: dict[str, Any]) -> None:
+    """Per result: each leg's rank and score, the fused score and the rerank score."""
+    rows = []
+    for n, row in enumerate(debug.get("results", []), start=1):
+        dense, sparse = row.get("dense") or {}, row.get("sparse") or {}
+        rows.append(
+            [
+                n,
+                row.get("document_id"),
+                dense.get("rank"),
+                _score(dense.get("score")),
+                sparse.get("rank"),
+                _score(sparse.get("score")),
+                _score(row.get("fused_score")),
+                _score(row.get("rerank_score")),
+                row.get("rerank_tier") or "",
+            ]
+        )
+    columns = ["#", "DOCUMENT", "DENSE #", "DENSE", "SPARSE #", "SPARSE", "FUSED", "RERANK", "TIER"]
+    table(columns, rows, title="score breakdown")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     search = sub.add_parser("search", help="search the running service")
     search.add_argument("query")
-    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--top-k", type=int, default=10, choices=range(1, 101), metavar="1..100")
     search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
     search.add_argument("--mode", choices=choices(Mode), default="economy")
     search.add_argument("--track", choices=choices(Track), default="text")
     search.add_argument("--retrieval", choices=choices(Retrieval), default="hybrid")
-    search.add_argument("--debug", action="store_true", help="print the debug bundle as JSON")
-    search.add_argument("--json", action="store_true", help="print the API's answer as JSON")
-    add_server(search)
+    search.add_argument(
+        "--debug", action="store_true", help="explain the ranking: a score breakdown per result"
+    )
+    add_common(search)
     search.set_defaults(func=cmd_search)

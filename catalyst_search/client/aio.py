@@ -76,6 +76,10 @@ class AsyncCatalystClient(calls.ClientBase):
         result: JobAccepted = await self._execute(calls.retry_job(job_id))
         return result
 
+    async def index_info(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._execute(calls.index_info())
+        return result
+
     async def webhook_secret(self) -> str:
         result: str = await self._execute(calls.webhook_secret())
         return result

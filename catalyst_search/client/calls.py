@@ -98,6 +98,10 @@ def retry_job(job_id: str) -> Call:
     return Call("POST", f"/ingest/jobs/{job_id}/retry", _accepted, idempotent=False)
 
 
+def index_info() -> Call:
+    return Call("GET", "/index")
+
+
 def webhook_secret() -> Call:
     return Call("GET", "/webhooks/secret", lambda r: str(r.json()["secret"]))
 

@@ -98,6 +98,11 @@ class CatalystClient(calls.ClientBase):
         result: JobAccepted = self._execute(calls.retry_job(job_id))
         return result
 
+    def index_info(self) -> dict[str, Any]:
+        """The served index version, your tenant's chunks in it, and the rerank tiers' state."""
+        result: dict[str, Any] = self._execute(calls.index_info())
+        return result
+
     def webhook_secret(self) -> str:
         """The key your webhook receivers verify deliveries with (``client.webhooks.verify``)."""
         result: str = self._execute(calls.webhook_secret())

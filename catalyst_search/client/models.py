@@ -58,6 +58,7 @@ class JobAccepted:
     status: str
     status_url: str
     dispatch: str = "queue"
+    view: dict[str, Any] = field(default_factory=dict)  # the whole answer
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobAccepted:
@@ -67,6 +68,7 @@ class JobAccepted:
             status=data["status"],
             status_url=data["status_url"],
             dispatch=data.get("dispatch", "queue"),
+            view=data,
         )
 
 

@@ -17,3 +17,20 @@ class Readiness(BaseModel):
     detail: str
     ingestion_dispatch: Literal["ok", "degraded"] = "ok"
     ingestion_detail: str | None = None
+
+
+class RerankTier(BaseModel):
+    tier: str
+    hosted: bool
+    state: str
+    detail: str | None = None
+
+
+class IndexInfo(BaseModel):
+    backend: str
+    collection: str
+    index_version: str | None
+    tenant_id: str
+    chunks: int | None = None
+    fusion: str
+    rerank_tiers: list[RerankTier]

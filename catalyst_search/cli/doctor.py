@@ -1,0 +1,98 @@
+"""``catalystctl doctor``: is everything a search and an ingest need in place?
+
+It checks the settings and the config file here, then through the service: that it answers,
+that the credential is accepted, that an index is loaded and holds the tenant's chunks, that
+queued ingest jobs reach Dagster (the sensor's heartbeat), and the hosted rerank tiers. Each
+check is ok, warn or fail, with what to do; exit 1 when any fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from catalyst_search.cli.common import FAILED, OK, add_common, client_for, print_json, server_url
+from catalyst_search.cli.config import ConfigError, load_config
+from catalyst_search.cli.render import table
+from catalyst_search.client import CatalystClient, CatalystError, Forbidden, Unreachable
+from catalyst_search.settings import Settings, SettingsError, load_settings
+
+
+@dataclass
+class Check:
+    name: str
+    state: Literal["ok", "warn", "fail"]
+    detail: str
+
+
+def _local(checks: list[Check]) -> Settings | None:
+    try:
+        settings = load_settings()
+        checks.append(Check("settings", "ok", "CATALYST_* variables are valid"))
+    except SettingsError as exc:
+        checks.append(Check("settings", "fail", str(exc).replace("\n", " ")))
+        settings = None
+    try:
+        config = load_config()
+        found = f"{config.path}" if config.found else f"none at {config.path} (optional)"
+        checks.append(Check("config file", "ok", found))
+    except ConfigError as exc:
+        checks.append(Check("config file", "fail", str(exc)))
+    return settings
+
+
+def _remote(client: CatalystClient, checks: list[Check]) -> None:
+    try:
+        client.health()
+    except Unreachable as exc:
+        checks.append(Check("service", "fail", exc.detail))
+        return
+    checks.append(Check("service", "ok", f"{client.base_url} answers"))
+    readiness = client.readiness()
+    if readiness.get("ready"):
+        checks.append(Check("index", "ok", f"version {readiness['index_version']} loaded"))
+    else:
+        checks.append(Check("index", "warn", str(readiness.get("detail"))))
+    if readiness.get("ingestion_dispatch") == "degraded":
+        checks.append(Check("ingestion", "warn", str(readiness.get("ingestion_detail"))))
+    else:
+        checks.append(Check("ingestion", "ok", "the Dagster sensor takes queued jobs"))
+    try:
+        info = client.index_info()
+    except Forbidden as exc:
+        checks.append(Check("credential", "warn", f"no search role: {exc.detail}"))
+        return
+    except CatalystError as exc:
+        checks.append(Check("credential", "fail", exc.detail))
+        return
+    checks.append(Check("credential", "ok", f"tenant {info['tenant_id']}"))
+    if info["chunks"] == 0:
+        checks.append(Check("tenant data", "warn", "no chunks of this tenant: ingest some"))
+    for tier in info["rerank_tiers"]:
+        if tier["hosted"]:
+            detail = tier.get("detail") or f"circuit {tier['state']}"
+            healthy = tier["state"] == "closed"
+            checks.append(Check(f"rerank {tier['tier']}", "ok" if healthy else "warn", detail))
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
+    checks: list[Check] = []
+    settings = _local(checks)
+    if settings is not None:
+        with client_for(args, settings) as client:
+            _remote(client, checks)
+    if args.json:
+        print_json({"checks": [asdict(c) for c in checks]})
+    else:
+        if settings is not None:
+            sys.stdout.write(f"service: {server_url(args, settings)}\n")
+        table(["CHECK", "STATE", "DETAIL"], [[c.name, c.state, c.detail] for c in checks])
+    return FAILED if any(c.state == "fail" for c in checks) else OK
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    doctor = sub.add_parser("doctor", help="check settings, service, credential, index, daemon")
+    add_common(doctor)
+    doctor.set_defaults(func=cmd_doctor, settings_optional=True)
