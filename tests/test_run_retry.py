@@ -1,6 +1,8 @@
-"""A run worker killed (SIGKILL) mid-run: the run fails, Dagster's run retries (dagster.yaml)
-start it again, the job never shows ``failed`` meanwhile (``retrying`` at most), ends
-``succeeded`` after two attempts, and the index holds each chunk once."""
+"""Runs under the real daemon. A run worker killed (SIGKILL) mid-run: the run fails, Dagster's
+run retries (dagster.yaml) start it again, the job never shows ``failed`` meanwhile
+(``retrying`` at most), ends ``succeeded`` after two attempts, ``catalystctl ingest --wait``
+exits 0, the signed webhook reports success, and the index holds each chunk once. A job
+cancelled mid-run: its run stops, is not retried, and the job ends ``cancelled``."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ import requests
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search import cli
 from catalyst_search.client import CatalystClient
+from catalyst_search.client.webhooks import verify
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import FilterSpec, document_filter
 from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, write_jsonl
+from tests.helpers.webhook_receiver import webhook_receiver
 from tests.test_async_ingest import processes  # noqa: F401  (fixture)
 from tests.test_end_to_end import _free_port, _wait_healthy
 
@@ -50,6 +54,12 @@ def _run_worker(dagster_home: str, run_id: str) -> int | None:
 @pytest.mark.parametrize("processes", ["sqlite"], indirect=True)
 def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  # noqa: F811
     env, start = processes
+    receiver = webhook_receiver(plan=[503])  # the first delivery fails: it is retried
+    env |= {
+        "CATALYST_WEBHOOK_SECRET": "daemon-test-secret",
+        "CATALYST_OUTBOUND_ALLOW": "127.0.0.1",
+        "CATALYST_WEBHOOK_BACKOFF_S": "0.5",
+    }
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     start(sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port))
@@ -62,13 +72,15 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
     _wait_healthy(url)
     records = _records(1500)
     source = write_jsonl(tmp_path / "batch.jsonl", records)
-    accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10)
-    job_id, job_url = accepted.json()["job_id"], url + accepted.json()["status_url"]
-    follow: list[int] = []  # `catalystctl jobs status --follow` from submission to the end
-    follower = threading.Thread(
-        target=lambda: follow.append(cli.main(["jobs", "status", job_id, "--follow", "--url", url]))
-    )
+    follow: list[int] = []  # `catalystctl ingest --wait` from submission to the end
+    argv = ["ingest", str(source), "--wait", "--webhook", receiver.url, "--server", url]
+    follower = threading.Thread(target=lambda: follow.append(cli.main(argv)))
     follower.start()
+    deadline = time.monotonic() + 60
+    while not (jobs := requests.get(f"{url}/ingest/jobs", timeout=10).json()["jobs"]):
+        assert time.monotonic() < deadline, "the CLI queued no job"
+        time.sleep(0.1)
+    job_id, job_url = jobs[0]["job_id"], url + jobs[0]["status_url"]
 
     killed = None
     deadline = time.monotonic() + 240
@@ -99,6 +111,13 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
     assert [e.data["attempt"] for e in events if e.kind == "run_started"] == [1, 2]
     assert events[-1].kind == "job_finished" and events[-1].data["status"] == "succeeded"
     assert job["sources"][0]["attempts"] == 2
+    assert receiver.arrived.wait(timeout=60), "the job_webhooks sensor delivered nothing"
+    secret = requests.get(f"{url}/webhooks/secret", timeout=10).json()["secret"]
+    delivered = receiver.received[-1]
+    payload = verify(secret, delivered.body, delivered.headers["catalyst-signature"])
+    assert payload["job"]["job_id"] == job_id and payload["job"]["status"] == "succeeded"
+    assert [r.answered for r in receiver.received] == [503, 200]
+    receiver.server.stop()
     settings = load_settings()
     chunks = StateStore(settings.state_db).chunk_total(
         settings.collection, "default", str(source.resolve())
@@ -112,3 +131,39 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
             assert reader.count(document_filter("default", document_id)) >= 1
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("processes", ["sqlite"], indirect=True)
+def test_cancelling_a_running_job_stops_its_run(tmp_path, processes):  # noqa: F811
+    import dagster as dg
+
+    env, start = processes
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    start(sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port))
+    start(str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w",
+          str(ROOT / "workspace.yaml"))  # fmt: skip
+    _wait_healthy(url)
+    source = write_jsonl(tmp_path / "batch.jsonl", _records(1500))
+    job_id = requests.post(f"{url}/ingest/bulk", json={"sources": [str(source)]}, timeout=10)
+    job_id = job_id.json()["job_id"]
+    deadline = time.monotonic() + 240
+    while (
+        requests.get(f"{url}/ingest/jobs/{job_id}", timeout=10).json()["progress"]["documents_done"]
+        == 0
+    ):
+        assert time.monotonic() < deadline, "the run never started indexing"
+        time.sleep(0.2)
+    assert cli.main(["jobs", "cancel", job_id, "--server", url]) == 0
+    assert cli.main(["jobs", "follow", job_id, "--server", url]) == 1  # it ended cancelled
+    job = requests.get(f"{url}/ingest/jobs/{job_id}", timeout=10).json()
+    assert job["status"] == "cancelled" and job["cancel_requested"] is True
+    assert job["progress"]["documents_done"] < 1500
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    run = instance.get_run_by_id(job["sources"][0]["run_id"])
+    # terminated (CANCELED), or stopped by its own step at a progress report (FAILURE, tagged so
+    # that Dagster does not retry it): either way it ran no further and no retry run follows
+    assert run is not None and run.is_finished
+    assert run.status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
+    time.sleep(3)  # a retry would be launched within a daemon tick
+    assert [r.run_id for r in instance.get_runs()] == [run.run_id]

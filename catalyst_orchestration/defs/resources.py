@@ -118,7 +118,7 @@ class JobStoreResource(dg.ConfigurableResource):
 
     def tracker(self, context: dg.AssetExecutionContext, *, source: str) -> RunTracker:
         """Progress reporting for the job this run belongs to (a no-op for runs without one)."""
-        return RunTracker.for_run(context.run, self.jobs, source=source)
+        return RunTracker.for_run(context.run, self.jobs, source=source, instance=context.instance)
 
 
 class QdrantIndexResource(dg.ConfigurableResource):

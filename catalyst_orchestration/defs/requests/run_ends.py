@@ -61,13 +61,17 @@ def mark_run_end(
     monitored_jobs=[ingest_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks the ingest job of a failed run: retrying when Dagster will retry the "
-    "run, failed when no retry is left.",
+    "run, failed when no retry is left, cancelled when its job was cancelled.",
 )
 def ingest_job_failures(
     context: dg.RunFailureSensorContext, jobs: JobStoreResource, state: StateStoreResource
 ) -> None:
     message = context.failure_event.message or "run failed"
-    if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+    job_id = context.dagster_run.tags.get(JOB_TAG)
+    job = jobs.jobs.get(job_id) if job_id else None
+    if job is not None and job.cancel_requested_at is not None:  # stopped by tracking.py
+        status, message = "cancelled", "the run was stopped: the job was cancelled"
+    elif context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
         status, message = "retrying", f"{message} (Dagster retries the run)"
     else:
         status = "failed"
