@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from catalyst_search.cli.config import load_config
@@ -41,6 +42,24 @@ EXIT_CODES = {
 
 class UsageError(ValueError):
     """A bad argument found after parsing; exit code 2 like argparse's own."""
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``, refused with the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {low}..{high}, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high}, got {value}")
+        return value
+
+    parse.__name__ = f"{low}..{high}"
+    return parse
 
 
 def add_common(parser: argparse.ArgumentParser, *, server: bool = True) -> None:
@@ -81,6 +100,7 @@ def exit_code(error: CatalystError) -> int:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
+    sys.stdout.flush()  # before any note on stderr, in that order when both go to one place
 
 
 def fail(message: str, code: int = USAGE) -> int:

@@ -40,6 +40,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if args.json and not args.wait:
             print_json(accepted.view)
             return OK
+        if args.quiet:
+            sys.stdout.write(accepted.job_id + "\n")
+            return follow(client, accepted.job_id, as_json=False, quiet=True) if args.wait else OK
         if not args.json:
             held = " (the queue is unreachable: held in the local outbox)"
             held = held if accepted.dispatch == "outbox" else ""
@@ -87,5 +90,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("--wait", action="store_true", help="follow the job here until it ends")
     ingest.add_argument("--webhook", metavar="URL", help="told (signed POST) when the job ends")
+    ingest.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the job id (JOB=$(catalystctl ...))"
+    )
     add_common(ingest)
     ingest.set_defaults(func=cmd_ingest)

@@ -8,7 +8,14 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from catalyst_search.cli.common import FAILED, OK, add_common, client_for, print_json
+from catalyst_search.cli.common import (
+    FAILED,
+    OK,
+    add_common,
+    bounded_int,
+    client_for,
+    print_json,
+)
 from catalyst_search.cli.render import JobProgress, table
 from catalyst_search.client import TERMINAL, CatalystClient, IngestJob, JobEvent
 from catalyst_search.settings import Settings
@@ -53,10 +60,12 @@ def describe(job: IngestJob) -> None:
         )
 
 
-def follow(client: CatalystClient, job_id: str, *, as_json: bool) -> int:
+def follow(client: CatalystClient, job_id: str, *, as_json: bool, quiet: bool = False) -> int:
     """Follow the job's events to its end (polling where no stream comes through); a progress
-    bar or lines for people, one JSON event per line with ``--json``. Exit 1 when it failed or
-    was cancelled; ``retrying`` is not an end."""
+    bar or lines for people, one JSON event per line with ``--json``, nothing when ``quiet``.
+    Exit 1 when it failed or was cancelled; ``retrying`` is not an end."""
+    if quiet:
+        return ended_code(client.wait_for_job(job_id).status)
     if as_json:
         status = ""
         for event in client.events(job_id):
@@ -138,9 +147,13 @@ def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
         if args.json and not args.wait:
             print_json(accepted.view)
             return OK
-        if not args.json:
+        if args.quiet:
+            sys.stdout.write(accepted.job_id + "\n")
+        elif not args.json:
             sys.stdout.write(f"job {accepted.job_id} queued (retry of {args.job_id})\n")
-        return follow(client, accepted.job_id, as_json=args.json) if args.wait else OK
+        if not args.wait:
+            return OK
+        return follow(client, accepted.job_id, as_json=args.json, quiet=args.quiet)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -149,7 +162,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     listing = jobs_sub.add_parser("list", help="the tenant's jobs, newest first")
     listing.add_argument("--status", choices=STATUSES, help="only jobs in this state")
-    listing.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="1..100")
+    listing.add_argument("--limit", type=bounded_int(1, 100), default=20, metavar="1..100")
     listing.add_argument("--before", type=float, help="older than this (the 'more:' hint)")
     listing.set_defaults(func=cmd_list)
 
@@ -169,6 +182,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     retry = jobs_sub.add_parser("retry", help="a new job for what failed in an ended job")
     retry.add_argument("job_id")
     retry.add_argument("--wait", action="store_true", help="follow the new job to its end")
+    retry.add_argument("-q", "--quiet", action="store_true", help="print only the new job id")
     retry.set_defaults(func=cmd_retry)
     for parser in (listing, status, following, cancel, retry):
         add_common(parser)

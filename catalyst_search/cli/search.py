@@ -7,7 +7,14 @@ import argparse
 import sys
 from typing import Any
 
-from catalyst_search.cli.common import OK, UsageError, add_common, client_for, print_json
+from catalyst_search.cli.common import (
+    OK,
+    UsageError,
+    add_common,
+    bounded_int,
+    client_for,
+    print_json,
+)
 from catalyst_search.cli.render import table
 from catalyst_search.options import Mode, Retrieval, Track, choices
 from catalyst_search.settings import Settings
@@ -83,7 +90,7 @@ def _score_breakdown(debug: dict[str, Any]) -> None:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     search = sub.add_parser("search", help="search the running service")
     search.add_argument("query")
-    search.add_argument("--top-k", type=int, default=10, choices=range(1, 101), metavar="1..100")
+    search.add_argument("--top-k", type=bounded_int(1, 100), default=10, metavar="1..100")
     search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
     search.add_argument("--mode", choices=choices(Mode), default="economy")
     search.add_argument("--track", choices=choices(Track), default="text")
