@@ -145,3 +145,23 @@ def test_a_failed_run_marks_its_job_failed(api, tmp_path):
     job = api.get(f"/ingest/jobs/{job_id}").json()
     assert job["status"] == "failed"
     assert job["sources"][0]["error"]
+
+
+def test_a_job_cancelled_while_queued_gets_no_run_and_its_message_is_acknowledged(api, tmp_path):
+    source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=2))
+    job_id = api.post("/ingest/bulk", json={"sources": [str(source)]}).json()["job_id"]
+    assert api.post(f"/ingest/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+    queue = SqliteQueue(load_settings().queue_db)
+    with dg.instance_for_test() as instance:
+        cursor = None
+        for _ in range(2):  # the second tick acknowledges what the first claimed
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=ingest_resources()
+            ) as context:
+                result = ingest_requests(context)
+                assert not result.run_requests
+                cursor = result.cursor
+        assert instance.get_runs() == []
+    assert queue.depth() == 0
+    job = api.get(f"/ingest/jobs/{job_id}").json()
+    assert job["status"] == "cancelled" and job["sources"][0]["run_id"] is None

@@ -116,3 +116,31 @@ def test_a_cancelled_run_marks_its_job_cancelled(job):
             ingest_job_cancellations(context)
     state = store.get("j1")
     assert state is not None and state.status == "cancelled" and state.status in TERMINAL
+
+
+def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatch):
+    from catalyst_orchestration.defs.requests import stalled_retries
+
+    store, uri = job
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        _failed(instance, run)
+        assert store.get("j1").status == "retrying"
+
+        def tick() -> None:
+            with dg.build_sensor_context(instance=instance, resources=ingest_resources()) as ctx:
+                stalled_retries.ingest_job_stalled_retries(ctx)
+
+        tick()  # within the grace: Dagster may still start it
+        assert store.get("j1").status == "retrying"
+        monkeypatch.setattr(stalled_retries, "GRACE_S", -60.0)
+        retry = _run(instance, uri, parent_run_id=run.run_id, root_run_id=run.run_id)
+        instance.add_run_tags(retry.run_id, {"dagster/parent_run_id": run.run_id})
+        tick()  # its retry exists: not stalled
+        assert store.get("j1").status == "retrying"
+        instance.delete_run(retry.run_id)
+        tick()
+    state = store.get("j1")
+    assert state.status == "failed"
+    assert "did not start it" in state.runs[0].error
