@@ -3,22 +3,55 @@
 A URL a tenant hands us must not reach into the deployment's own network: every address its
 host resolves to must be public (not private, loopback, link-local, multicast, reserved or
 unspecified) unless ``CATALYST_OUTBOUND_ALLOW`` lists it. The check runs when the URL is given
-and again right before each request; callers never follow redirects unchecked.
+and again right before each request, and the request then goes to the address that was checked
+(``Pinned``): a second DNS answer (rebinding) cannot send it elsewhere. Redirects are not
+followed unchecked, and a refusal does not say what a private name resolved to.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2048
+log = logging.getLogger("catalyst_search.outbound")
 
 
 class OutboundRefused(ValueError):
     """The URL may not be requested; the message says why and what would allow it."""
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A checked URL bound to the address it was checked at: request ``url`` (the address in
+    place of the host) with ``headers`` and ``extensions`` (Host, and the TLS server name)."""
+
+    url: str
+    host: str
+    address: str
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def _parts(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL with a host and no credentials."""
+    if len(url) > MAX_URL_LENGTH:
+        raise OutboundRefused(f"URL longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise OutboundRefused(f"not a valid URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not host:
+        raise OutboundRefused("expected an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise OutboundRefused("URL credentials (user:password@) are not accepted")
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
 @dataclass(frozen=True)
@@ -40,40 +73,54 @@ class OutboundPolicy:
                 ) from exc
         return cls(tuple(networks))
 
-    def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    def _allowed(self, address: IPAddress) -> bool:
         return address.is_global or any(address in network for network in self.allowed)
+
+    def _addresses(self, host: str, port: int) -> list[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise OutboundRefused(f"{host}: cannot be resolved") from exc
+        return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
     def check_url(self, url: str, *, resolve: bool = True) -> str:
         """The host of ``url`` when it may be requested; raises ``OutboundRefused`` otherwise.
 
         ``resolve=False`` checks only the URL's form and a literal address in it (no DNS).
         """
-        if len(url) > MAX_URL_LENGTH:
-            raise OutboundRefused(f"URL longer than {MAX_URL_LENGTH} characters")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OutboundRefused(f"{url!r}: expected an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            raise OutboundRefused("URL credentials (user:password@) are not accepted")
-        host = parts.hostname
+        if resolve:
+            return self.pin(url).host
+        _, host, _ = _parts(url)
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
-            literal = None
-        if literal is not None:
-            addresses = [literal]
-        elif not resolve:
             return host
-        else:
-            try:
-                infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-            except socket.gaierror as exc:
-                raise OutboundRefused(f"{host}: cannot be resolved ({exc.strerror})") from exc
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        for address in addresses:
-            if not self._allowed(address):
-                raise OutboundRefused(
-                    f"{host} resolves to {address}, a private, loopback or link-local address; "
-                    "list it in CATALYST_OUTBOUND_ALLOW to allow it"
-                )
+        if not self._allowed(literal):
+            raise OutboundRefused(self._refusal(host))
         return host
+
+    def pin(self, url: str) -> Pinned:
+        """Resolve ``url``'s host once, check every address, and bind the request to one."""
+        scheme, host, port = _parts(url)
+        addresses = self._addresses(host, port)
+        refused = [a for a in addresses if not self._allowed(a)]
+        if refused or not addresses:
+            log.info("outbound request to %s refused: it resolves to %s", host, refused)
+            raise OutboundRefused(self._refusal(host))
+        address = addresses[0]
+        parts = urlsplit(url)
+        shown = f"[{address}]" if address.version == 6 else str(address)
+        default = port == (443 if scheme == "https" else 80)
+        netloc = shown if default and parts.port is None else f"{shown}:{port}"
+        pinned = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = parts.netloc.rpartition("@")[2]
+        extensions = {"sni_hostname": host} if scheme == "https" else {}
+        return Pinned(pinned, host, str(address), {"Host": host_header}, extensions)
+
+    @staticmethod
+    def _refusal(host: str) -> str:
+        return f"{host} is not a public address; list it in CATALYST_OUTBOUND_ALLOW to allow it"

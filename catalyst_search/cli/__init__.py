@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import httpx
+
 from catalyst_search.cli import doctor, index, ingest, jobs, keys, search, serve
-from catalyst_search.cli.common import USAGE, UsageError, exit_code, fail
+from catalyst_search.cli.common import SERVICE, USAGE, UsageError, exit_code, fail
 from catalyst_search.cli.config import ConfigError
 from catalyst_search.client import CatalystError, Unauthorized
 from catalyst_search.settings import SettingsError, load_settings
@@ -55,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, Unauthorized):
             hint = " (set CATALYST_API_TOKEN, or token in the config file)"
         return fail(f"{exc.detail}{hint}", exit_code(exc))
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, httpx.InvalidURL) as exc:
         return fail(str(exc), USAGE)
+    except ValueError as exc:  # an answer that is not the API's JSON (a proxy's page)
+        return fail(f"the service's answer could not be read: {exc}", SERVICE)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

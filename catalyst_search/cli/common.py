@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from catalyst_search.cli.config import load_config
+from catalyst_search.cli.config import ConfigError, load_config
 from catalyst_search.client import (
     CatalystClient,
     CatalystError,
@@ -82,7 +82,10 @@ def server_url(args: argparse.Namespace, settings: Settings) -> str:
         return str(args.server)
     if "CATALYST_API_URL" in os.environ or "api_url" in settings.model_fields_set:
         return settings.api_url
-    return load_config().server or settings.api_url
+    try:
+        return load_config().server or settings.api_url
+    except ConfigError:  # client_for reports it (doctor lists it as a check)
+        return settings.api_url
 
 
 def client_for(args: argparse.Namespace, settings: Settings) -> CatalystClient:

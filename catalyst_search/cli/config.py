@@ -42,7 +42,7 @@ def load_config() -> CliConfig:
         return CliConfig(path)
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     unknown = set(data) - {"server", "token"}
     if unknown:

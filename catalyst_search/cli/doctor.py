@@ -9,6 +9,7 @@ check is ok, warn or fail, with what to do; exit 1 when any fails.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -81,7 +82,12 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     checks: list[Check] = []
     settings = _local(checks)
     if settings is not None:
-        with client_for(args, settings) as client:
+        try:
+            client = client_for(args, settings)
+        except ConfigError:  # reported above; go on with CATALYST_API_TOKEN alone
+            token = os.environ.get("CATALYST_API_TOKEN")
+            client = CatalystClient(args.server or settings.api_url, token=token)
+        with client:
             _remote(client, checks)
     if args.json:
         print_json({"checks": [asdict(c) for c in checks]})

@@ -97,7 +97,7 @@ def _event_json(event: JobEvent) -> dict:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with client_for(args, settings) as client:
-        page = client.list_jobs(status=args.status, limit=args.limit, before=args.before)
+        page = client.list_jobs(status=args.status, limit=args.limit, cursor=args.cursor)
     if args.json:
         print_json(page.view)
         return OK
@@ -107,8 +107,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         for j in page.jobs
     ]  # fmt: skip
     table(["JOB", "STATUS", "DOCUMENTS", "SOURCES", "CREATED (UTC)"], rows)
-    if page.next_before is not None:
-        sys.stdout.write(f"more: catalystctl jobs list --before {page.next_before!r}\n")
+    if page.next_cursor is not None:
+        sys.stdout.write(f"more: catalystctl jobs list --cursor {page.next_cursor}\n")
     return OK
 
 
@@ -163,7 +163,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     listing = jobs_sub.add_parser("list", help="the tenant's jobs, newest first")
     listing.add_argument("--status", choices=STATUSES, help="only jobs in this state")
     listing.add_argument("--limit", type=bounded_int(1, 100), default=20, metavar="1..100")
-    listing.add_argument("--before", type=float, help="older than this (the 'more:' hint)")
+    listing.add_argument("--cursor", help="the next page (the 'more:' hint)")
     listing.set_defaults(func=cmd_list)
 
     status = jobs_sub.add_parser("status", help="status, progress, failures of a job")

@@ -63,9 +63,9 @@ class AsyncCatalystClient(calls.ClientBase):
         return result
 
     async def list_jobs(
-        self, *, status: str | None = None, limit: int = 20, before: float | None = None
+        self, *, status: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> JobPage:
-        result: JobPage = await self._execute(calls.list_jobs(status, limit, before))
+        result: JobPage = await self._execute(calls.list_jobs(status, limit, cursor))
         return result
 
     async def cancel_job(self, job_id: str) -> IngestJob:

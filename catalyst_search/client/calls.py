@@ -82,15 +82,15 @@ def job(job_id: str) -> Call:
     return Call("GET", f"/ingest/jobs/{job_id}", _job)
 
 
-def list_jobs(status: str | None, limit: int, before: float | None) -> Call:
+def list_jobs(status: str | None, limit: int, cursor: str | None) -> Call:
     params: dict[str, Any] = {"limit": limit}
     params |= {"status": status} if status else {}
-    params |= {"before": before} if before is not None else {}
+    params |= {"cursor": cursor} if cursor else {}
     return Call("GET", "/ingest/jobs", lambda r: JobPage.from_json(r.json()), params=params)
 
 
 def cancel_job(job_id: str) -> Call:
-    """Safe to repeat: a second cancel of a job still ending answers as the first."""
+    """Safe to repeat: cancelling a cancelled job answers its view again."""
     return Call("POST", f"/ingest/jobs/{job_id}/cancel", _job)
 
 

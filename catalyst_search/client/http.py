@@ -79,11 +79,11 @@ class CatalystClient(calls.ClientBase):
         return result
 
     def list_jobs(
-        self, *, status: str | None = None, limit: int = 20, before: float | None = None
+        self, *, status: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> JobPage:
-        """The tenant's jobs, newest first (``status`` to filter; ``before=page.next_before``
+        """The tenant's jobs, newest first (``status`` to filter; ``cursor=page.next_cursor``
         for the next page)."""
-        result: JobPage = self._execute(calls.list_jobs(status, limit, before))
+        result: JobPage = self._execute(calls.list_jobs(status, limit, cursor))
         return result
 
     def cancel_job(self, job_id: str) -> IngestJob:

@@ -208,16 +208,16 @@ class JobSummary:
 
 @dataclass(frozen=True)
 class JobPage:
-    """One page of jobs, newest first; pass ``next_before`` for the next (None: the last)."""
+    """One page of jobs, newest first; pass ``next_cursor`` for the next (None: the last)."""
 
     jobs: list[JobSummary]
-    next_before: float | None
+    next_cursor: str | None
     view: dict[str, Any]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobPage:
         jobs = [JobSummary.from_json(j) for j in data.get("jobs", [])]
-        return cls(jobs, data.get("next_before"), data)
+        return cls(jobs, data.get("next_cursor"), data)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Every delivery carries ``Catalyst-Signature: t=<unix seconds>,v1=<hex>``: HMAC-SHA256, keyed
 with your tenant's signing secret (``CatalystClient.webhook_secret()``), over the timestamp, a
 dot and the raw body. ``verify`` checks it in constant time, refuses a timestamp outside the
-tolerance (a replay), and returns the payload::
+tolerance (an old delivery replayed), and returns the payload. A delivery can come twice (its
+answer was lost): drop a ``Catalyst-Delivery`` id you have already handled::
 
     payload = verify(secret, request_body_bytes, request.headers["Catalyst-Signature"])
     if payload["type"] == "job.finished": ...
@@ -54,7 +55,8 @@ def verify(
         raise InvalidSignature("the signature header has no timestamp") from exc
     if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
         raise InvalidSignature("the signature's timestamp is outside the tolerance")
-    if not hmac.compare_digest(parts.get("v1", ""), signature(secret, timestamp, body)):
+    given = parts.get("v1", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(given, signature(secret, timestamp, body).encode()):
         raise InvalidSignature("the signature does not match the body")
     payload: dict[str, Any] = json.loads(body)
     return payload

@@ -24,7 +24,8 @@ class IngestMessage:
     tenant_id: str
     sources: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
-    webhooks: list[str] = field(default_factory=list)  # URLs told when the job ends
+    webhooks: list[str] = field(default_factory=list)  # the job's own, told when it ends
+    tenant_webhook: str | None = None  # CATALYST_TENANT_WEBHOOKS's, when the job was accepted
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)

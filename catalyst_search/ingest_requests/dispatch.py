@@ -64,8 +64,13 @@ class Dispatcher:
                 sources=message.sources,
                 metadata=message.metadata,
             )
+            hooks = self.jobs.webhooks
             if message.webhooks:
-                self.jobs.webhooks.register(message.job_id, message.tenant_id, message.webhooks)
+                hooks.register(message.job_id, message.tenant_id, message.webhooks, "job")
+            if message.tenant_webhook:
+                hooks.register(
+                    message.job_id, message.tenant_id, [message.tenant_webhook], "tenant"
+                )
         self.queue.publish(message)
 
     def publish(self, message: IngestMessage) -> Dispatched:
@@ -124,11 +129,15 @@ def submit(
     roots: Sequence[Path],
     metadata: dict[str, Any] | None = None,
     webhooks: Sequence[str] = (),
+    tenant_webhook: str | None = None,
 ) -> tuple[str, Dispatched]:
     """Validate ``sources`` against ``roots`` and hand the job to the dispatcher:
-    (job id, ``queue``|``outbox``). ``webhooks`` are URLs already checked by the caller."""
+    (job id, ``queue``|``outbox``). ``webhooks`` (the job's own) and ``tenant_webhook`` are URLs
+    the caller has checked."""
     checked = check_sources(sources, roots=roots)
-    message = IngestMessage(uuid.uuid4().hex, tenant_id, checked, metadata or {}, list(webhooks))
+    message = IngestMessage(
+        uuid.uuid4().hex, tenant_id, checked, metadata or {}, list(webhooks), tenant_webhook
+    )
     return message.job_id, dispatcher.publish(message)
 
 

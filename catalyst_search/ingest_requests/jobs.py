@@ -124,26 +124,46 @@ class RunUpdates:
             fields["failures"] = json.dumps(failures)
         if artifact_uris is not None:
             fields["artifact_uris"] = json.dumps(artifact_uris)
+        before = self.get(job_id)
         self._update(job_id, source, **fields)
         for failure in (failures or [])[:MAX_FAILURE_EVENTS]:
             self._append(job_id, "document_failed", {"source": source, **failure})
+        self._ended(job_id, source, status, error, len(failures or []), before=before)
+
+    def _ended(
+        self, job_id: str, source: str, status: str, error: str | None, failures: int, *,
+        before: Job | None,
+    ) -> None:  # fmt: skip
+        """The ``run_ended`` event; ``job_finished`` (and the webhooks) when this ended the
+        job, once: a job already ended before this update is not reported again."""
         ended = {"source": source, "status": status, "error": error}
-        self._append(job_id, "run_ended", {**ended, "failures": len(failures or [])})
+        self._append(job_id, "run_ended", {**ended, "failures": failures})
         job = self.get(job_id)
-        if job is not None and job.status in TERMINAL:
+        was_ended = before is not None and before.status in TERMINAL
+        if job is not None and job.status in TERMINAL and not was_ended:
             self._append(job_id, "job_finished", {"status": job.status})
             self.webhooks.job_finished(job_id)
 
-    def cancel(self, job: Job) -> None:
-        """Record a cancel request; sources whose run has not started are cancelled now."""
-        self._request_cancel(job.job_id)
-        self._append(job.job_id, "cancel_requested", {})
-        for run in job.runs:
-            if run.status == "queued" and run.run_id is None:
-                reason = "cancelled before its run started"
-                self.run_finished(job.job_id, run.source, status="cancelled", error=reason)
+    def cancel(self, job_id: str) -> None:
+        """Record a cancel request; sources whose run has not started are cancelled now, each
+        only if it is still queued at that moment (a run starting meanwhile is left to the
+        code location, which stops it)."""
+        self._request_cancel(job_id)
+        self._append(job_id, "cancel_requested", {})
+        job = self.get(job_id)
+        for run in job.runs if job else []:
+            if run.status != "queued" or run.run_id is not None:
+                continue
+            reason = "cancelled before its run started"
+            before = self.get(job_id)
+            if self._cancel_queued(job_id, run.source, reason):
+                self._ended(job_id, run.source, "cancelled", reason, 0, before=before)
 
     def _request_cancel(self, job_id: str) -> None:
+        raise NotImplementedError
+
+    def _cancel_queued(self, job_id: str, source: str, error: str) -> bool:
+        """Set ``source`` cancelled if, at that moment, it is queued with no run; atomic."""
         raise NotImplementedError
 
 
@@ -152,11 +172,14 @@ class JobStore(Protocol):
 
     def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
 
-    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
-        """The tenant's jobs, newest first, created before ``before`` when given."""
+    def list_jobs(
+        self, tenant_id: str, *, limit: int, after: tuple[float, str] | None
+    ) -> list[Job]:
+        """Up to ``limit`` of the tenant's jobs, newest first (by creation time, then id),
+        strictly after the ``(created_at, job_id)`` of ``after`` when given."""
         ...
 
-    def cancel(self, job: Job) -> None: ...
+    def cancel(self, job_id: str) -> None: ...
 
     def pending_cancels(self, *, limit: int) -> list[str]:
         """Jobs with a cancel request and a source still queued, running or retrying."""

@@ -12,6 +12,17 @@ from catalyst_search.ingest_requests.events import MAX_EVENTS, JobEvent
 from catalyst_search.ingest_requests.jobs import TERMINAL, Job, RunUpdates, SourceRun
 from catalyst_search.webhooks.redis_deliveries import RedisDeliveries
 
+#: KEYS[1] (a source's hash) becomes cancelled if it is queued with no run; 1 if it did.
+_CANCEL_QUEUED = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+local run = redis.call('HGET', KEYS[1], 'run_id')
+if run and run ~= '' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'error', ARGV[1], 'updated_at', ARGV[2])
+return 1
+"""
+#: how many more ids than asked a page reads, for ties at the cursor and missing records
+_SLACK = 32
+
 
 class RedisJobStore(RunUpdates):
     """Same contract as ``SqliteJobStore``; run workers on any host update it."""
@@ -20,6 +31,7 @@ class RedisJobStore(RunUpdates):
         self.client = client
         self.prefix = prefix
         self.webhooks = RedisDeliveries(client, prefix=prefix)
+        self._cancel_script = client.register_script(_CANCEL_QUEUED)
 
     def close(self) -> None:
         self.client.close()
@@ -105,13 +117,39 @@ class RedisJobStore(RunUpdates):
             float(data["cancel_requested_at"]) if data.get("cancel_requested_at") else None,
         )
 
-    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
-        top = f"({before}" if before is not None else "+inf"
-        ids: Any = self.client.zrevrangebyscore(
-            self._tenant_key(tenant_id), top, "-inf", start=0, num=limit
+    def list_jobs(
+        self, tenant_id: str, *, limit: int, after: tuple[float, str] | None
+    ) -> list[Job]:
+        """A sorted set per tenant scored by creation time; equal scores come in reverse id
+        order, as in SQLite. Ids whose record is gone are dropped from the set."""
+        key, jobs = self._tenant_key(tenant_id), list[Job]()
+        at, last = after if after else (float("inf"), "")
+        while len(jobs) < limit:
+            top = "+inf" if at == float("inf") else repr(at)
+            entries: Any = self.client.zrevrangebyscore(
+                key, top, "-inf", start=0, num=limit + _SLACK, withscores=True
+            )
+            fresh = [(j, s) for j, s in entries if s < at or (s == at and j < last)]
+            for job_id, score in fresh:
+                job = self.get(job_id)
+                if job is None:
+                    self.client.zrem(key, job_id)
+                else:
+                    jobs.append(job)
+                at, last = score, job_id
+                if len(jobs) == limit:
+                    break
+            if len(entries) < limit + _SLACK or not fresh:
+                break
+        return jobs
+
+    def _cancel_queued(self, job_id: str, source: str, error: str) -> bool:
+        changed = self._cancel_script(
+            keys=[self._run_key(job_id, source)], args=[error, time.time()]
         )
-        jobs = [self.get(job_id) for job_id in ids]
-        return [job for job in jobs if job is not None]
+        if changed:
+            self.client.hset(self._job_key(job_id), "updated_at", str(time.time()))
+        return bool(changed)
 
     def _request_cancel(self, job_id: str) -> None:
         self.client.hsetnx(self._job_key(job_id), "cancel_requested_at", str(time.time()))

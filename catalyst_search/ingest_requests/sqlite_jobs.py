@@ -120,12 +120,16 @@ class SqliteJobStore(RunUpdates):
             row[6],
         )
 
-    def list_jobs(self, tenant_id: str, *, limit: int, before: float | None) -> list[Job]:
+    def list_jobs(
+        self, tenant_id: str, *, limit: int, after: tuple[float, str] | None
+    ) -> list[Job]:
+        at, job_id = after if after else (float("inf"), "")
         with connect(self.path) as conn:
             rows = conn.execute(
-                "SELECT job_id FROM jobs WHERE tenant_id = ? AND created_at < ? "
-                "ORDER BY created_at DESC LIMIT ?",
-                (tenant_id, float("inf") if before is None else before, limit),
+                "SELECT job_id FROM jobs WHERE tenant_id = ? "
+                "AND (created_at < ? OR (created_at = ? AND job_id < ?)) "
+                "ORDER BY created_at DESC, job_id DESC LIMIT ?",
+                (tenant_id, at, at, job_id, limit),
             ).fetchall()
         jobs = [self.get(row[0]) for row in rows]
         return [job for job in jobs if job is not None]
@@ -138,12 +142,26 @@ class SqliteJobStore(RunUpdates):
                 (time.time(), job_id),
             )
 
+    def _cancel_queued(self, job_id: str, source: str, error: str) -> bool:
+        with connect(self.path) as conn:
+            changed = conn.execute(
+                "UPDATE job_runs SET status = 'cancelled', error = ?, updated_at = ? "
+                "WHERE job_id = ? AND source = ? AND status = 'queued' AND run_id IS NULL "
+                "RETURNING source",
+                (error, time.time(), job_id, source),
+            ).fetchone()
+            if changed:
+                conn.execute(
+                    "UPDATE jobs SET updated_at = ? WHERE job_id = ?", (time.time(), job_id)
+                )
+        return changed is not None
+
     def pending_cancels(self, *, limit: int) -> list[str]:
         with connect(self.path) as conn:
             rows = conn.execute(
                 "SELECT DISTINCT j.job_id FROM jobs j JOIN job_runs r ON r.job_id = j.job_id "
                 "WHERE j.cancel_requested_at IS NOT NULL "
-                "AND r.status IN ('queued', 'running', 'retrying') LIMIT ?",
+                "AND r.status IN ('queued', 'running', 'retrying') ORDER BY RANDOM() LIMIT ?",
                 (limit,),
             ).fetchall()
         return [row[0] for row in rows]

@@ -3,10 +3,10 @@ remote acquisition, fetches), and which private addresses they may reach."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
-from catalyst_search.outbound import OutboundPolicy
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused
 
 
 class OutboundFields(BaseSettings):
@@ -38,6 +38,20 @@ class OutboundFields(BaseSettings):
     def _networks(cls, value: str) -> str:
         OutboundPolicy.from_setting(value)
         return value
+
+    @model_validator(mode="after")
+    def _tenant_webhook_urls(self) -> OutboundFields:
+        """Every pair is tenant=URL with an http(s) URL the outbound policy allows (its form;
+        names are resolved at delivery)."""
+        for pair in filter(None, (p.strip() for p in self.tenant_webhooks.split(","))):
+            tenant, sep, url = pair.partition("=")
+            if not (sep and tenant.strip() and url.strip()):
+                raise ValueError(f"CATALYST_TENANT_WEBHOOKS: expected tenant=URL, got {pair!r}")
+            try:
+                self.outbound_policy.check_url(url.strip(), resolve=False)
+            except OutboundRefused as exc:
+                raise ValueError(f"CATALYST_TENANT_WEBHOOKS: {tenant.strip()}: {exc}") from None
+        return self
 
     @property
     def outbound_policy(self) -> OutboundPolicy:

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 DeliveryState = Literal["waiting", "pending", "delivered", "failed"]
+#: job: the job's own webhook_url; tenant: CATALYST_TENANT_WEBHOOKS when the job was accepted
+Origin = Literal["job", "tenant"]
 #: A claimed delivery is not handed out again for this long (the sender is working on it).
 LEASE_S = 120.0
 #: Webhooks one job may report to (its own and its tenant's).
@@ -22,6 +24,7 @@ class WebhookDelivery:
     job_id: str
     tenant_id: str
     url: str
+    origin: Origin = "job"
     state: DeliveryState = "waiting"
     attempts: int = 0
     next_at: float | None = None
@@ -34,11 +37,11 @@ class WebhookDelivery:
 
 
 class DeliveryStore(Protocol):
-    def register(self, job_id: str, tenant_id: str, urls: list[str]) -> None:
+    def register(self, job_id: str, tenant_id: str, urls: list[str], origin: Origin) -> None:
         """Deliveries for the job's end, waiting until it ends."""
 
     def job_finished(self, job_id: str) -> None:
-        """The job ended: its waiting deliveries are due now."""
+        """The job ended: its waiting deliveries are due now (once, however often called)."""
 
     def claim_due(self, now: float, *, limit: int) -> list[WebhookDelivery]:
         """Pending deliveries due by ``now``, leased for ``LEASE_S`` to the caller."""

@@ -9,8 +9,21 @@ from typing import Any, cast
 
 import redis
 
-from catalyst_search.webhooks.deliveries import LEASE_S, WebhookDelivery
+from catalyst_search.webhooks.deliveries import LEASE_S, Origin, WebhookDelivery
 
+#: Waiting deliveries of the job (its list, KEYS[1]) become pending and due at ARGV[1], each
+#: once: a delivery already pending, delivered or failed is left alone.
+_FINISH = """
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  local key = ARGV[2] .. id
+  if redis.call('HGET', key, 'state') == 'waiting' then
+    redis.call('HSET', key, 'state', 'pending', 'next_at', ARGV[1], 'updated_at', ARGV[1])
+    redis.call('ZADD', KEYS[2], ARGV[1], id)
+  end
+end
+return #ids
+"""
 #: Take up to ARGV[3] members due by ARGV[1] and re-score them to ARGV[2]: one atomic claim.
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -24,6 +37,7 @@ class RedisDeliveries:
         self.client = client
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM)
+        self._finish = client.register_script(_FINISH)
 
     def _key(self, delivery_id: str) -> str:
         return f"{self.prefix}:webhook:{delivery_id}"
@@ -35,24 +49,18 @@ class RedisDeliveries:
     def _due_key(self) -> str:
         return f"{self.prefix}:webhooks:due"
 
-    def register(self, job_id: str, tenant_id: str, urls: list[str]) -> None:
+    def register(self, job_id: str, tenant_id: str, urls: list[str], origin: Origin) -> None:
         pipe = self.client.pipeline()
         for url in urls:
-            delivery = WebhookDelivery(uuid.uuid4().hex, job_id, tenant_id, url)
+            delivery = WebhookDelivery(uuid.uuid4().hex, job_id, tenant_id, url, origin)
             delivery.updated_at = time.time()
             pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
             pipe.rpush(self._job_key(job_id), delivery.delivery_id)
         pipe.execute()
 
     def job_finished(self, job_id: str) -> None:
-        now = time.time()
-        for delivery in self.for_job(job_id):
-            if delivery.state == "waiting":
-                delivery.state, delivery.next_at, delivery.updated_at = "pending", now, now
-                pipe = self.client.pipeline()
-                pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
-                pipe.zadd(self._due_key, {delivery.delivery_id: now})
-                pipe.execute()
+        keys = [self._job_key(job_id), self._due_key]
+        self._finish(keys=keys, args=[time.time(), f"{self.prefix}:webhook:"])
 
     def claim_due(self, now: float, *, limit: int) -> list[WebhookDelivery]:
         ids = cast(list[str], self._claim(keys=[self._due_key], args=[now, now + LEASE_S, limit]))
@@ -83,6 +91,7 @@ class RedisDeliveries:
             job_id=raw["job_id"],
             tenant_id=raw["tenant_id"],
             url=raw["url"],
+            origin=raw.get("origin", "job"),
             state=raw["state"],
             attempts=int(raw.get("attempts", 0)),
             next_at=float(raw["next_at"]) if raw.get("next_at") else None,

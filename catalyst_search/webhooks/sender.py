@@ -1,10 +1,13 @@
 """Deliver the webhooks that are due: sign, post, record, and schedule the next attempt.
 
 A delivery is a POST of the job-finished payload (JSON) with ``Catalyst-Signature``,
-``Catalyst-Delivery`` and ``Catalyst-Event`` headers. Any 2xx delivers it. A refused URL
-(outbound policy) and a 410 Gone end it as ``failed`` at once; any other answer, a timeout or a
-connection error is retried after ``backoff * 2^(attempt-1)`` seconds with jitter (or the
-receiver's ``Retry-After``, when longer) until the attempts run out. Redirects are not followed.
+``Catalyst-Delivery`` and ``Catalyst-Event`` headers, sent to the address the outbound policy
+checked (no second DNS lookup, no proxy from the environment). Any 2xx delivers it; the body of
+the answer is not read. A refused URL (outbound policy) and a 410 Gone end it as ``failed`` at
+once; any other answer, a timeout or a connection error is retried after
+``backoff * 2^(attempt-1)`` seconds with jitter (or the receiver's ``Retry-After``, when longer)
+until the attempts run out. Redirects are not followed. Receivers should drop a repeated
+``Catalyst-Delivery`` id: a delivery whose answer was lost is sent again.
 """
 
 from __future__ import annotations
@@ -115,9 +118,14 @@ class WebhookSender:
         due = self.deliveries.claim_due(time.time(), limit=limit)
         if not due:
             return done
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+        client = httpx.Client(timeout=self.timeout_s, follow_redirects=False, trust_env=False)
+        with client:
             for delivery in due:
-                self._attempt(client, delivery)
+                try:
+                    self._attempt(client, delivery)
+                except Exception as exc:  # one bad delivery must not stop the others
+                    log.exception("webhook %s: attempt failed unexpectedly", delivery.delivery_id)
+                    self._retry_later(delivery, f"{type(exc).__name__}: {exc}"[:500], 0.0)
                 self.deliveries.record(delivery)
                 if delivery.state == "delivered":
                     done.delivered += 1
@@ -136,43 +144,46 @@ class WebhookSender:
             why = "its job is gone" if job is None else "CATALYST_WEBHOOK_SECRET is unset"
             return self._end(delivery, f"not delivered: {why}")
         try:
-            self.policy.check_url(delivery.url)
+            pinned = self.policy.pin(delivery.url)
         except OutboundRefused as exc:
             return self._end(delivery, f"refused: {exc}")
         body = json.dumps(payload(job, delivery.delivery_id), sort_keys=True).encode()
         secret = tenant_secret(self.master_secret, job.tenant_id)
         headers = {
+            **pinned.headers,
             "Content-Type": "application/json",
             "User-Agent": "CatalystIndex-Webhooks/1",
             SIGNATURE_HEADER: signature_header(secret, int(time.time()), body),
             DELIVERY_HEADER: delivery.delivery_id,
             EVENT_HEADER: EVENT,
         }
-        retry_after = 0.0
+        request = client.build_request(
+            "POST", pinned.url, content=body, headers=headers, extensions=pinned.extensions
+        )
         try:
-            answer = client.post(delivery.url, content=body, headers=headers)
+            answer = client.send(request, stream=True)  # the status is all we read
+            answer.close()
         except httpx.HTTPError as exc:
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        else:
-            delivery.last_status = answer.status_code
-            if answer.is_success:
-                delivery.state, delivery.next_at, delivery.last_error = "delivered", None, None
-                return None
-            if answer.status_code == 410:
-                return self._end(delivery, "the receiver answered 410 Gone")
-            delivery.last_error = f"HTTP {answer.status_code}" + (
-                " (redirects are not followed)" if answer.is_redirect else ""
-            )
-            retry_after = _retry_after(answer.headers.get("Retry-After"))
+            return self._retry_later(delivery, f"{type(exc).__name__}: {exc}"[:500], 0.0)
+        delivery.last_status = answer.status_code
+        if answer.is_success:
+            delivery.state, delivery.next_at, delivery.last_error = "delivered", None, None
+            return None
+        if answer.status_code == 410:
+            return self._end(delivery, "the receiver answered 410 Gone")
+        redirect = " (redirects are not followed)" if answer.is_redirect else ""
+        retry_after = _retry_after(answer.headers.get("Retry-After"))
+        return self._retry_later(delivery, f"HTTP {answer.status_code}{redirect}", retry_after)
+
+    def _retry_later(self, delivery: WebhookDelivery, error: str, retry_after: float) -> None:
+        """Schedule the next attempt with backoff and jitter, or fail it with none left."""
+        delivery.last_error = error
         if delivery.attempts >= self.attempts:
-            return self._end(delivery, f"{delivery.last_error}; no attempts left")
+            return self._end(delivery, f"{error}; no attempts left")
         wait = self.backoff_s * 2 ** (delivery.attempts - 1) * random.uniform(0.5, 1.0)
         delivery.state, delivery.next_at = "pending", time.time() + max(wait, retry_after)
         log.info(
-            "webhook %s: attempt %d failed (%s)",
-            delivery.delivery_id,
-            delivery.attempts,
-            delivery.last_error,
+            "webhook %s: attempt %d failed (%s)", delivery.delivery_id, delivery.attempts, error
         )
         return None
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from catalyst_search.sqlite import connect
-from catalyst_search.webhooks.deliveries import LEASE_S, WebhookDelivery
+from catalyst_search.webhooks.deliveries import LEASE_S, Origin, WebhookDelivery
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     job_id TEXT NOT NULL,
     tenant_id TEXT NOT NULL,
     url TEXT NOT NULL,
+    origin TEXT NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at REAL,
@@ -26,8 +27,8 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_by_job ON webhook_deliveries (job_
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_at);
 """
 _COLUMNS = (
-    "delivery_id, job_id, tenant_id, url, state, attempts, next_at, last_status, last_error, "
-    "updated_at"
+    "delivery_id, job_id, tenant_id, url, origin, state, attempts, next_at, last_status, "
+    "last_error, updated_at"
 )
 
 
@@ -37,13 +38,13 @@ class SqliteDeliveries:
         with connect(path) as conn:
             conn.executescript(_SCHEMA)
 
-    def register(self, job_id: str, tenant_id: str, urls: list[str]) -> None:
+    def register(self, job_id: str, tenant_id: str, urls: list[str], origin: Origin) -> None:
         now = time.time()
         with connect(self.path) as conn:
             conn.executemany(
-                "INSERT INTO webhook_deliveries (delivery_id, job_id, tenant_id, url, state, "
-                "updated_at) VALUES (?, ?, ?, ?, 'waiting', ?)",
-                [(uuid.uuid4().hex, job_id, tenant_id, url, now) for url in urls],
+                "INSERT INTO webhook_deliveries (delivery_id, job_id, tenant_id, url, origin, "
+                "state, updated_at) VALUES (?, ?, ?, ?, ?, 'waiting', ?)",
+                [(uuid.uuid4().hex, job_id, tenant_id, url, origin, now) for url in urls],
             )
 
     def job_finished(self, job_id: str) -> None:

@@ -40,12 +40,12 @@ def test_ingest_then_jobs_list_status_cancel_retry(service, tmp_path, capsys):
     assert cli.main(["jobs", "list", "--json", "--server", service]) == 0
     page = _json(capsys)
     assert [j["job_id"] for j in page["jobs"]] == [accepted["job_id"], job_id]
-    assert page["next_before"] is None
+    assert page["next_cursor"] is None
     assert cli.main(["jobs", "list", "--limit", "1", "--server", service]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["JOB", "STATUS", "DOCUMENTS", "SOURCES", "CREATED", "(UTC)"]
     assert lines[1].split()[:4] == [accepted["job_id"], "queued", "0/?", "1"]
-    assert lines[2].startswith("more: catalystctl jobs list --before ")
+    assert lines[2].startswith("more: catalystctl jobs list --cursor ")
 
     assert cli.main(["jobs", "status", job_id, "--json", "--url", service]) == 0
     view = _json(capsys)
@@ -55,8 +55,8 @@ def test_ingest_then_jobs_list_status_cancel_retry(service, tmp_path, capsys):
 
     assert cli.main(["jobs", "cancel", job_id, "--server", service]) == 0
     assert capsys.readouterr().out == f"job {job_id} cancelled\n"
-    assert cli.main(["jobs", "cancel", job_id, "--server", service]) == 6
-    assert capsys.readouterr().err == f"error: job {job_id} has already ended (cancelled)\n"
+    assert cli.main(["jobs", "cancel", job_id, "--server", service]) == 0  # the same again
+    assert capsys.readouterr().out == f"job {job_id} cancelled\n"
     assert cli.main(["jobs", "follow", job_id, "--json", "--server", service]) == 1
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["kind"] for e in events][-1] == "job_finished"
@@ -65,6 +65,8 @@ def test_ingest_then_jobs_list_status_cancel_retry(service, tmp_path, capsys):
     retried = _json(capsys)["job_id"]
     assert cli.main(["jobs", "status", retried, "--json", "--server", service]) == 0
     assert _json(capsys)["metadata"] == {"retry_of": job_id}
+    assert cli.main(["jobs", "retry", retried, "--server", service]) == 6
+    assert capsys.readouterr().err == f"error: job {retried} is queued: nothing to retry\n"
 
 
 def test_errors_are_one_line_with_their_exit_code(service, catalyst_home, tmp_path, capsys):

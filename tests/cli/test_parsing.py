@@ -17,10 +17,10 @@ GOOD = {
         "server": "http://s:1", "tenant": None,
     },
     "ingest /data --tenant acme": {"tenant": "acme", "wait": False, "json": False},
-    "jobs list --status failed --limit 5 --before 1700000000.5 --json": {
-        "status": "failed", "limit": 5, "before": 1700000000.5, "json": True,
+    "jobs list --status failed --limit 5 --cursor 1700000000.5:abc --json": {
+        "status": "failed", "limit": 5, "cursor": "1700000000.5:abc", "json": True,
     },
-    "jobs list": {"status": None, "limit": 20, "before": None},
+    "jobs list": {"status": None, "limit": 20, "cursor": None},
     "jobs status J1 --follow --url http://s:2": {
         "job_id": "J1", "follow": True, "server": "http://s:2",
     },
@@ -49,7 +49,6 @@ BAD = {
     "jobs": "the following arguments are required: jobs_command",
     "jobs list --status done": "invalid choice: 'done'",
     "jobs list --limit 0": "argument --limit: expected 1..100, got 0",
-    "jobs list --before yesterday": "invalid float value",
     "jobs cancel": "the following arguments are required: job_id",
     "search": "the following arguments are required: query",
     "search q --top-k 500": "argument --top-k: expected 1..100, got 500",
@@ -151,3 +150,52 @@ def test_a_config_file_others_can_read_is_refused(catalyst_home, tmp_path, monke
     config.write_text('server = "http://x"\ncolour = "blue"\n')
     assert cli.main(["jobs", "list"]) == 2
     assert "unknown keys colour" in capsys.readouterr().err
+
+
+def test_no_traceback_for_a_bad_url_an_unreadable_config_or_a_page_that_is_not_json(
+    catalyst_home, tmp_path, monkeypatch, capsys
+):
+    from tests.helpers.http import JsonHandler, LocalServer
+
+    assert cli.main(["jobs", "list", "--server", "http://[::1"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+    class Proxy(JsonHandler):
+        def do_GET(self) -> None:
+            page = b"<html>502 from a proxy</html>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    proxy = LocalServer(Proxy)
+    proxy.start()
+    try:
+        assert cli.main(["jobs", "list", "--server", proxy.base]) == 7
+        err = capsys.readouterr().err
+        assert err.startswith("error: the service's answer could not be read") and err[-1] == "\n"
+    finally:
+        proxy.stop()
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'server = "\xff\xfe"\n')
+    monkeypatch.setenv("CATALYST_CONFIG", str(config))
+    assert cli.main(["jobs", "list"]) == 2
+    assert str(config) in capsys.readouterr().err
+
+
+def test_doctor_lists_a_config_file_others_can_read_and_goes_on(
+    catalyst_home, tmp_path, monkeypatch, capsys
+):
+    import json
+
+    config = tmp_path / "config.toml"
+    config.write_text('token = "ck_secret"\n')
+    config.chmod(0o644)
+    monkeypatch.setenv("CATALYST_CONFIG", str(config))
+    assert cli.main(["doctor", "--json", "--server", "http://127.0.0.1:9"]) == 1
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert (
+        checks["config file"]["state"] == "fail" and "chmod 600" in checks["config file"]["detail"]
+    )
+    assert checks["service"]["state"] == "fail"

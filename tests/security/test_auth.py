@@ -219,7 +219,7 @@ def test_jobs_are_listed_cancelled_and_retried_by_their_tenant_only(service):
     accepted = client.post("/ingest/bulk", json={"sources": [str(SAMPLE_CORPUS)]}, headers=t1)
     job_id = accepted.json()["job_id"]
     assert job_id in [j["job_id"] for j in client.get("/ingest/jobs", headers=t1).json()["jobs"]]
-    assert client.get("/ingest/jobs", headers=t2).json() == {"jobs": [], "next_before": None}
+    assert client.get("/ingest/jobs", headers=t2).json() == {"jobs": [], "next_cursor": None}
     unknown = {"detail": f"no ingest job {job_id}"}
     for path in (f"/ingest/jobs/{job_id}/cancel", f"/ingest/jobs/{job_id}/retry"):
         refused = client.post(path, headers=t2)

@@ -150,3 +150,35 @@ def test_a_tenant_webhook_reports_every_job_of_the_tenant(catalyst_home, tmp_pat
             assert client.job(job_id).view["webhooks"][0]["url"] == receiver.url
     finally:
         receiver.server.stop()
+
+
+def test_a_delivery_goes_to_the_address_checked_with_the_name_in_host(service, tmp_path):
+    """``localhost`` is resolved once, checked (127.0.0.1 is allow-listed) and posted to by
+    address, its name kept in the Host header; a bad stored URL fails alone."""
+    from catalyst_search.ingest_requests.stores import open_jobs
+
+    receiver = webhook_receiver()
+    try:
+        named = receiver.url.replace("127.0.0.1", "localhost")
+        source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=1))
+        with CatalystClient(service) as client:
+            job_id = client.submit_ingest([str(source)], webhook_url=named).job_id
+            jobs = open_jobs(load_settings())
+            jobs.webhooks.register(job_id, "default", ["https://a:99x/"], "tenant")  # as if old
+            client.cancel_job(job_id)
+            _tick_until(receiver.arrived.is_set)
+            hooks = {h["url"]: h for h in client.job(job_id).view["webhooks"]}
+        host = receiver.received[0].headers["host"]
+        assert host == named.split("/")[2]  # localhost:<port>
+        assert hooks[named]["state"] == "delivered"
+        assert hooks["https://a:99x/"]["state"] == "failed"
+        assert "not a valid URL" in hooks["https://a:99x/"]["last_error"]
+    finally:
+        receiver.server.stop()
+
+
+def test_verify_refuses_junk_headers_without_crashing():
+    body = b'{"type": "job.finished"}'
+    for header in ("t=1,v1=\u00e9\u00e9", "v1=abc", "t=x,v1=abc", "", None):
+        with pytest.raises(InvalidSignature):
+            verify("s", body, header, now=1)

@@ -68,6 +68,9 @@ class WebhookDeliveryView(BaseModel):
 
     delivery_id: str
     url: str
+    origin: Literal["job", "tenant"] = Field(
+        description="job: the job's webhook_url; tenant: the tenant's webhook"
+    )
     state: Literal["waiting", "pending", "delivered", "failed"]
     attempts: int
     next_at: float | None
@@ -103,8 +106,8 @@ class JobSummary(BaseModel):
 
 class JobList(BaseModel):
     jobs: list[JobSummary]
-    next_before: float | None = Field(
-        description="Pass as ``before`` for the next (older) page; null on the last page."
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next (older) page; null on the last page."
     )
 
 

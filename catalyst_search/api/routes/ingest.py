@@ -33,14 +33,15 @@ def bulk(
     A ``webhook_url`` must reach a public address (or one in ``CATALYST_OUTBOUND_ALLOW``).
     """
     try:
-        hooks = webhooks_for(settings, caller.tenant_id, body.webhook_url)
+        own = [checked_webhook(settings, body.webhook_url)] if body.webhook_url else []
         job_id, dispatch = submit(
             dispatcher,
             tenant_id=caller.tenant_id,
             sources=body.sources,
             metadata=body.metadata,
             roots=settings.source_roots_for(caller.tenant_id),
-            webhooks=hooks,
+            webhooks=own,
+            tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )
     except (InvalidSource, OutboundRefused) as exc:
         raise HTTPException(422, str(exc)) from exc
@@ -56,17 +57,11 @@ def accepted(job_id: str, dispatch: str) -> JobAccepted:
     )
 
 
-def webhooks_for(settings: Settings, tenant_id: str, url: str | None) -> list[str]:
-    """The job's own webhook (checked now) and its tenant's, if configured."""
-    hooks = []
-    if url:
-        if settings.webhook_secret is None:
-            raise OutboundRefused(
-                "webhook_url: this deployment sends no webhooks (CATALYST_WEBHOOK_SECRET is unset)"
-            )
-        settings.outbound_policy.check_url(url)
-        hooks.append(url)
-    tenant_hook = settings.tenant_webhook(tenant_id)
-    if tenant_hook and tenant_hook not in hooks:
-        hooks.append(tenant_hook)
-    return hooks
+def checked_webhook(settings: Settings, url: str) -> str:
+    """A job's own webhook URL, when this deployment sends webhooks and it may be reached."""
+    if settings.webhook_secret is None:
+        raise OutboundRefused(
+            "webhook_url: this deployment sends no webhooks (CATALYST_WEBHOOK_SECRET is unset)"
+        )
+    settings.outbound_policy.check_url(url)
+    return url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -17,11 +19,12 @@ from catalyst_search.api.models.ingest import (
     SourceRunView,
     WebhookDeliveryView,
 )
-from catalyst_search.api.routes.ingest import accepted
+from catalyst_search.api.routes.ingest import accepted, checked_webhook
 from catalyst_search.auth.principal import Principal
 from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS, Dispatcher, find_job, submit
 from catalyst_search.ingest_requests.jobs import TERMINAL, Job, JobStatus
 from catalyst_search.ingest_requests.sources import InvalidSource
+from catalyst_search.outbound import OutboundRefused
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -37,30 +40,50 @@ def _owned(dispatcher: Dispatcher, job_id: str, caller: Principal) -> Job:
     return job
 
 
-@router.get("/jobs", response_model=JobList, responses=errors(401, 403, 422))
+def _cursor(raw: str | None) -> tuple[float, str] | None:
+    """``created_at:job_id`` of the last job of a page (``next_cursor``); 422 when malformed."""
+    if raw is None:
+        return None
+    at, sep, job_id = raw.partition(":")
+    try:
+        created = float(at)
+    except ValueError:
+        created = float("nan")
+    if not sep or not math.isfinite(created) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id):
+        raise HTTPException(422, "cursor: pass the next_cursor of the previous page")
+    return created, job_id
+
+
+@router.get("/jobs", response_model=JobList, responses=errors(401, 403, 422, 429))
 def list_jobs(
     dispatcher: DispatcherDep,
-    caller: JobsCaller,
+    caller: IngestCaller,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before: Annotated[float | None, Query(description="Created before (next_before).")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="The previous page's next_cursor.")
+    ] = None,
 ) -> JobList:
-    """The caller's jobs, newest first, a page at a time."""
+    """The caller's jobs, newest first, a page at a time (counted as ingest requests by the
+    rate limit: a filtered page may read up to 1,000 jobs)."""
     found: list[Job] = []
-    scanned, cursor, more = 0, before, True
-    while len(found) < limit and scanned < MAX_SCANNED:
-        page = dispatcher.jobs.list_jobs(caller.tenant_id, limit=limit, before=cursor)
+    after, more, scanned = _cursor(cursor), False, 0
+    while scanned < MAX_SCANNED:
+        page = dispatcher.jobs.list_jobs(caller.tenant_id, limit=limit + 1, after=after)
         scanned += len(page)
         for job in page:
-            cursor = job.created_at
+            if len(found) == limit:
+                more = True  # one more job exists after the last one returned
+                break
+            after = (job.created_at, job.job_id)
             if status is None or job.status == status:
                 found.append(job)
-                if len(found) == limit:
-                    break
-        if len(page) < limit and len(found) < limit:
-            more = False
+        if more or len(page) <= limit:
             break
-    return JobList(jobs=[_summary(job) for job in found], next_before=cursor if more else None)
+    else:
+        more = True  # the scan budget ran out: the caller may go on from here
+    next_cursor = f"{after[0]!r}:{after[1]}" if more and after else None
+    return JobList(jobs=[_summary(job) for job in found], next_cursor=next_cursor)
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=errors(401, 403, 404, 422))
@@ -82,14 +105,17 @@ def job_status(
 def cancel_job(
     job_id: JobId, dispatcher: DispatcherDep, settings: SettingsDep, caller: IngestCaller
 ) -> JobView:
-    """Cancel a job: sources not started are cancelled at once, running runs are terminated
-    by the code location within a few seconds (the job then ends ``cancelled``)."""
+    """Cancel a job: sources not started are cancelled at once, running runs stop within a few
+    seconds (the job then ends ``cancelled``). Cancelling a cancelled job answers its view
+    again; any other ended job is 409."""
     job = _owned(dispatcher, job_id, caller)
+    if job.status == "cancelled" and job.cancel_requested_at is not None:
+        return job_view(job, settings.dagster_ui_url, dispatcher)  # a repeated cancel
     if job.status in TERMINAL:
         raise HTTPException(409, f"job {job_id} has already ended ({job.status})")
     if not dispatcher.jobs.exists(job_id):
         raise HTTPException(409, f"job {job_id} waits in the outbox; cancel it once queued")
-    dispatcher.jobs.cancel(job)
+    dispatcher.jobs.cancel(job_id)
     return job_view(_owned(dispatcher, job_id, caller), settings.dagster_ui_url, dispatcher)
 
 
@@ -109,7 +135,7 @@ def retry_job(
     if job.status not in TERMINAL or job.status == "succeeded":
         raise HTTPException(409, f"job {job_id} is {job.status}: nothing to retry")
     again = [run.source for run in job.runs if run.status != "succeeded" or run.failures]
-    hooks = [d.url for d in dispatcher.jobs.webhooks.for_job(job_id)]
+    own = [d.url for d in dispatcher.jobs.webhooks.for_job(job_id) if d.origin == "job"]
     try:
         new_id, dispatch = submit(
             dispatcher,
@@ -117,9 +143,10 @@ def retry_job(
             sources=again,
             metadata={**job.metadata, "retry_of": job_id},
             roots=settings.source_roots_for(caller.tenant_id),
-            webhooks=hooks,
+            webhooks=[checked_webhook(settings, url) for url in own],
+            tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )
-    except InvalidSource as exc:
+    except (InvalidSource, OutboundRefused) as exc:
         raise HTTPException(422, str(exc)) from exc
     return accepted(new_id, dispatch)
 
