@@ -121,6 +121,17 @@ class SearchMetrics:
             "Searches that ran past CATALYST_SEARCH_TIMEOUT_S (504)",
             registry=self.registry,
         )
+        self.search_log_dropped = Counter(
+            "catalyst_search_log_dropped",
+            "Search records not logged: the writer fell behind or the store was down",
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "catalyst_feedback",
+            "Feedback accepted, by kind and rating (repeats are not counted)",
+            ["kind", "rating"],
+            registry=self.registry,
+        )
 
     def serving(self, version: str | None) -> None:
         """Note the index version served now; a new one resets the loaded timestamp."""

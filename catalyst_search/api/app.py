@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
 from catalyst_search.api.routes import (
+    feedback,
     health,
     index,
     ingest,
@@ -26,6 +27,9 @@ from catalyst_search.api.routes import (
 )
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.limits import TenantLimiter
+from catalyst_search.feedback.boosts import BoostCache
+from catalyst_search.feedback.factory import open_feedback
+from catalyst_search.feedback.search_log import SearchLog
 from catalyst_search.ingest_requests.dispatch import drain_forever
 from catalyst_search.ingest_requests.stores import open_dispatcher
 from catalyst_search.metrics import SearchMetrics
@@ -52,6 +56,12 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
                 cfg.default_tenant,
             )
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
+        app.state.feedback = open_feedback(cfg)
+        if retriever is None:  # a retriever passed in keeps the boosts it was given
+            app.state.retriever.boosts = BoostCache(
+                app.state.feedback, refresh_s=cfg.boost_refresh_s
+            )
+        app.state.search_log = SearchLog(app.state.feedback, app.state.metrics).start()
         app.state.dispatcher = open_dispatcher(cfg, on_outage=app.state.metrics.outages.inc)
         stop = threading.Event()
         drainer = threading.Thread(
@@ -67,6 +77,8 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         finally:
             stop.set()
             drainer.join(timeout=5)
+            app.state.search_log.stop()
+            app.state.feedback.close()
             app.state.authenticator.close()
             if retriever is None:
                 app.state.retriever.reader.close()
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
 
     install_error_handlers(app)
     app.include_router(search.router)
+    app.include_router(feedback.router)
     app.include_router(ingest.router)
     app.include_router(jobs.router)
     app.include_router(job_events.router)

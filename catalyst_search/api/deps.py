@@ -22,6 +22,7 @@ from catalyst_search.auth.keys import KeyStore
 from catalyst_search.auth.limits import Action, TenantLimiter
 from catalyst_search.auth.network import is_open_bind
 from catalyst_search.auth.principal import AuthError, Principal
+from catalyst_search.feedback.search_log import SearchLog
 from catalyst_search.ingest_requests.dispatch import Dispatcher
 from catalyst_search.metrics import SearchMetrics
 from catalyst_search.options import Role
@@ -49,6 +50,11 @@ async def get_app_settings(request: Request) -> Settings:
 async def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
+
+
+async def get_search_log(request: Request) -> SearchLog:
+    search_log: SearchLog = request.app.state.search_log
+    return search_log
 
 
 async def get_metrics(request: Request) -> SearchMetrics:
@@ -126,8 +132,10 @@ RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 MetricsDep = Annotated[SearchMetrics, Depends(get_metrics)]
+SearchLogDep = Annotated[SearchLog, Depends(get_search_log)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
 SearchCaller = Annotated[Principal, Depends(caller("search", limit="search"))]
 IngestCaller = Annotated[Principal, Depends(caller("ingest", limit="ingest"))]
 JobsCaller = Annotated[Principal, Depends(caller("ingest"))]
 AdminCaller = Annotated[Principal, Depends(caller("admin"))]
+ReaderCaller = Annotated[Principal, Depends(caller("search"))]

@@ -27,12 +27,14 @@ def debug_bundle(result: RetrievalResult, query: HybridQuery) -> dict[str, Any]:
                 "dense": leg(r, "dense"),
                 "sparse": leg(r, "sparse"),
                 "fused_score": r.hit.score,
-                "boosts": [],
+                "boost": r.boost,
+                "boosts": r.boosts,
                 "rerank_score": r.rerank_score,
                 "rerank_tier": result.rerank_tier if r.rerank_score is not None else None,
             }
             for r in result.hits
         ],
+        "boost_version": result.boost_version,
         "timings_ms": result.timings_ms,
         "backend_query": {
             "legs": legs,

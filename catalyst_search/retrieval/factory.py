@@ -78,6 +78,20 @@ def build_chain(
     )
 
 
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    """How the settings say a search is run (the service's, and the boost evaluation's)."""
+    return RetrievalConfig(
+        prefetch_limit=settings.prefetch_limit,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        weights=settings.fusion_weights,
+        hnsw_ef=settings.hnsw_ef,
+        exact=settings.exact_search,
+        rerank_candidates=settings.rerank_candidates,
+        fusion_site=settings.fusion_site,
+    )
+
+
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
     dense = DenseEncoder(batch_size=settings.dense_batch_size).load()
@@ -86,16 +100,7 @@ def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) ->
         reader,
         dense,
         SparseEncoder(),
-        RetrievalConfig(
-            prefetch_limit=settings.prefetch_limit,
-            fusion=settings.fusion,
-            rrf_k=settings.rrf_k,
-            weights=settings.fusion_weights,
-            hnsw_ef=settings.hnsw_ef,
-            exact=settings.exact_search,
-            rerank_candidates=settings.rerank_candidates,
-            fusion_site=settings.fusion_site,
-        ),
+        retrieval_config(settings),
         chain=build_chain(settings, dense, metrics, reader.dense_vectors),
         metrics=metrics,
     )

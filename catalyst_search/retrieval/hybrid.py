@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.feedback.boosts import BOOST_WINDOW, BoostSource
 from catalyst_search.index.contract import HybridQuery, IndexReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.index.schema import Hit, SparseVec
@@ -48,6 +49,7 @@ class Retriever:
         *,
         chain: RerankChain | None = None,
         metrics: SearchMetrics | None = None,
+        boosts: BoostSource | None = None,
     ) -> None:
         self.reader = reader
         self.dense = dense
@@ -55,6 +57,7 @@ class Retriever:
         self.config = config or RetrievalConfig()
         self.chain = chain
         self.metrics = metrics or SearchMetrics()
+        self.boosts = boosts  # the tenants' live feedback boosts, applied after fusion
 
     def _encode(
         self, query: str, retrieval: Retrieval, timings: dict[str, float], reasons: list[str]
@@ -94,6 +97,8 @@ class Retriever:
         dense_vec, sparse_vec = self._encode(query, retrieval, timings, reasons)
         cfg = self.config
         fetch = max(top_k, cfg.rerank_candidates) if mode == "premium" else top_k
+        live = self.boosts.for_tenant(tenant_id) if self.boosts else None
+        fetch = max(fetch, BOOST_WINDOW) if live else fetch
         hybrid_query = HybridQuery(
             dense=dense_vec,
             sparse=sparse_vec,
@@ -111,9 +116,12 @@ class Retriever:
         if dense_vec is not None or sparse_vec is not None:
             hits = self.reader.query(hybrid_query, timings)
         ranked = [RankedHit(hit, hit.score) for hit in hits]
+        if live is not None:
+            ranked = live.apply(ranked, query)
         result = RetrievalResult(
             hits=ranked, index_version=self.reader.version, mode=mode, track=track
         )
+        result.boost_version = live.version if live else None
         if mode == "premium" and ranked:
             self._rerank(result, query, tenant_id, query_id, timings)
         elif mode == "premium":

@@ -15,6 +15,8 @@ class RankedHit:
     hit: Hit
     score: float  # what the caller ranks by: rerank score in premium, fused score otherwise
     rerank_score: float | None = None
+    boost: float = 1.0  # the live boosts' multiplier of the fused score
+    boosts: list[dict[str, Any]] = field(default_factory=list)  # what it is made of
 
 
 @dataclass
@@ -28,3 +30,4 @@ class RetrievalResult:
     degraded: bool = False
     degradation_reason: str | None = None
     debug: dict[str, Any] | None = None
+    boost_version: str | None = None  # the tenant's live boosts, when any applied

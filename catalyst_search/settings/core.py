@@ -127,6 +127,18 @@ class Settings(HomePaths, OutboundFields, BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     search_timeout_s: float = Field(10.0, gt=0, description="A search running longer is 504.")
 
+    eval_queries: Path | None = Field(
+        None,
+        description="JSONL of {query, relevant: [document ids], tenant_id?}: new feedback boosts "
+        "go live only if nDCG@10 on these does not drop.",
+    )
+    feedback_tune_events: int = Field(
+        100, ge=1, description="New feedback events that start a tuning run (sensor)."
+    )
+    boost_refresh_s: float = Field(
+        5.0, ge=0, description="How often the service looks for a newly published boost version."
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_url: str = Field(

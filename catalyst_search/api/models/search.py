@@ -47,7 +47,7 @@ class SearchResult(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    query_id: str
+    query_id: str = Field(description="Name this search in POST /feedback.")
     results: list[SearchResult]
     index_version: str | None
     mode: Mode
@@ -57,3 +57,6 @@ class SearchResponse(BaseModel):
     degradation_reason: str | None
     timings_ms: dict[str, float]
     debug: dict[str, Any] | None = None
+    boost_version: str | None = Field(
+        None, description="The feedback boosts that reordered the results, if any were live."
+    )

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from catalyst_search.api.deps import MetricsDep, RetrieverDep, SearchCaller, SettingsDep
+from catalyst_search.api.deps import (
+    MetricsDep,
+    RetrieverDep,
+    SearchCaller,
+    SearchLogDep,
+    SettingsDep,
+)
 from catalyst_search.api.models.errors import errors
 from catalyst_search.api.models.search import SearchRequest, SearchResponse, SearchResult
+from catalyst_search.feedback.records import LoggedResult, SearchRecord
 from catalyst_search.retrieval.filters import parse_filters
 from catalyst_search.retrieval.results import RetrievalResult
 
@@ -31,6 +39,7 @@ async def search(
     caller: SearchCaller,
     settings: SettingsDep,
     metrics: MetricsDep,
+    search_log: SearchLogDep,
 ) -> SearchResponse:
     """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
 
@@ -62,8 +71,24 @@ async def search(
         raise HTTPException(
             504, f"the search ran past {settings.search_timeout_s:g}s; try a smaller top_k"
         ) from None
+    search_log.record(
+        SearchRecord(
+            query_id=query_id,
+            tenant_id=caller.tenant_id,
+            query=body.query,
+            filters=body.filters,
+            mode=result.mode,
+            track=result.track,
+            results=[
+                LoggedResult(r.hit.id, str(r.hit.payload.get("document_id", "")), n)
+                for n, r in enumerate(result.hits, start=1)
+            ],
+            at=time.time(),
+        )
+    )
     return SearchResponse(
         query_id=query_id,
+        boost_version=result.boost_version,
         index_version=result.index_version,
         mode=result.mode,
         track=result.track,

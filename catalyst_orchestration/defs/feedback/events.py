@@ -1,0 +1,42 @@
+"""``feedback_events``: a day of feedback, drained from the feedback log into Parquet.
+
+The log keeps an event until it is acknowledged, and it is acknowledged only after the day's
+file holding it has been written; the file is rewritten whole, each event once. So feedback
+posted while no run goes is all in the next materialization, and a run killed half-way loses
+and doubles nothing.
+"""
+
+import dagster as dg
+
+from catalyst_orchestration.defs.resources import FeedbackStoreResource
+from catalyst_orchestration.lib.feedback_files import day_bounds, day_file, merge_day
+from catalyst_search.settings import get_settings
+
+feedback_days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
+PAGE = 5000
+
+
+@dg.asset(partitions_def=feedback_days, group_name="feedback", kinds={"parquet"})
+def feedback_events(
+    context: dg.AssetExecutionContext, feedback: FeedbackStoreResource
+) -> dg.MaterializeResult:
+    """The day's feedback events (votes and clicks with their query, document and rank)."""
+    day = context.partition_key
+    start, end = day_bounds(day)
+    root = get_settings().artifacts_dir
+    drained = 0
+    merged = merge_day(root, day, [])
+    while batch := feedback.store.pending(start, end, limit=PAGE):
+        merged = merge_day(root, day, batch)  # written before the log forgets them
+        feedback.store.ack([event.event_id for event in batch])
+        drained += len(batch)
+        context.log.info(f"{day}: {drained} events drained")
+    return dg.MaterializeResult(
+        metadata={
+            "new_events": drained,
+            "events": len(merged),
+            "positive": int((merged["rating"] > 0).sum()),
+            "negative": int((merged["rating"] < 0).sum()),
+            "path": dg.MetadataValue.path(str(day_file(root, day))),
+        }
+    )

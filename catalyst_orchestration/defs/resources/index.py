@@ -1,0 +1,79 @@
+"""The index a run writes to, and the encoders that fill it."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import PrivateAttr, SecretStr
+
+from catalyst_orchestration.defs.resources.common import _opened, _settings
+from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
+from catalyst_search.index.contract import IndexWriter
+from catalyst_search.index.factory import open_writer
+from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
+from catalyst_search.settings import Settings
+
+
+class QdrantIndexResource(dg.ConfigurableResource):
+    """The index a run writes to: the embedded shard or a Qdrant server's collection.
+
+    The writer is opened inside the ``index`` step, not when the run starts: on the embedded
+    backend opening it takes the writer lock, and a lock held elsewhere must fail that step
+    (which retries) rather than the whole run.
+    """
+
+    qdrant_url: str | None = None  # CATALYST_QDRANT_URL
+    qdrant_api_key: str | None = None  # CATALYST_QDRANT_API_KEY
+
+    def _settings(self) -> Settings:
+        key = SecretStr(self.qdrant_api_key) if self.qdrant_api_key else None
+        return _settings(qdrant_url=self.qdrant_url, qdrant_api_key=key)
+
+    @property
+    def collection(self) -> str:
+        return self._settings().collection
+
+    @property
+    def backend(self) -> str:
+        return self._settings().index_backend
+
+    def open_writer(self) -> IndexWriter:
+        """The writer (holding the writer lock on the embedded backend); the caller closes it."""
+        return open_writer(self._settings())
+
+    def meta(self, *, sample_texts: list[str]) -> IndexMeta:
+        """The index-wide BM25 and model settings, fixed by the first ingest."""
+        cfg = self._settings()
+        meta = load_meta(cfg.index_dir, cfg.collection)
+        if meta is None:
+            avg_len = cfg.bm25_avg_len or estimate_avg_len(sample_texts)
+            meta = IndexMeta(bm25_avg_len=avg_len, dense_model=DenseEncoder.name)
+            save_meta(cfg.index_dir, cfg.collection, meta)
+        return meta
+
+
+class EncodersResource(dg.ConfigurableResource):
+    """The encoders and chunker ingestion shares with search (weights load once per process)."""
+
+    batch_size: int | None = None  # default: CATALYST_DENSE_BATCH_SIZE
+
+    _dense: DenseEncoder | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._dense = DenseEncoder(batch_size=self.batch_size or _settings().dense_batch_size)
+
+    @property
+    def dense(self) -> DenseEncoder:
+        return _opened(self._dense, "encoders")
+
+    @property
+    def chunking(self) -> ChunkingConfig:
+        cfg = _settings()
+        return ChunkingConfig(max_tokens=cfg.chunk_tokens, overlap=cfg.chunk_overlap)
+
+    def chunker(self) -> Chunker:
+        return Chunker(self.chunking)
+
+    def sparse(self, meta: IndexMeta) -> SparseEncoder:
+        return SparseEncoder(avg_len=meta.bm25_avg_len)

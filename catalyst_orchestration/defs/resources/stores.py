@@ -1,0 +1,110 @@
+"""The stores runs and sensors read and write: sources and manifest, artifacts, the ingest
+queue, job records, and the feedback log with its boost versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from catalyst_orchestration.defs.requests.tracking import RunTracker
+from catalyst_orchestration.defs.resources.common import _opened, _settings
+from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.feedback.factory import open_feedback
+from catalyst_search.feedback.store import FeedbackStore
+from catalyst_search.ingest_requests.jobs import JobStore
+from catalyst_search.ingest_requests.queue import IngestQueue
+from catalyst_search.ingest_requests.stores import open_jobs, open_queue
+
+
+class StateStoreResource(dg.ConfigurableResource):
+    """Registered sources and the document manifest (SQLite under ``CATALYST_HOME``)."""
+
+    _store: StateStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._store = StateStore(_settings().state_db)
+
+    @property
+    def store(self) -> StateStore:
+        return _opened(self._store, "state")
+
+    def source_roots(self, tenant_id: str) -> tuple[Path, ...]:
+        """The folders ``tenant_id``'s local sources must lie under (``CATALYST_SOURCE_ROOTS``)."""
+        return _settings().source_roots_for(tenant_id)
+
+
+class ArtifactStoreResource(dg.ConfigurableResource):
+    """Raw document bytes, content-addressed, under ``CATALYST_HOME/artifacts``."""
+
+    _store: LocalArtifactStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._store = LocalArtifactStore(_settings().artifacts_dir)
+
+    @property
+    def store(self) -> LocalArtifactStore:
+        return _opened(self._store, "artifacts")
+
+
+class IngestQueueResource(dg.ConfigurableResource):
+    """The ingest queue the sensor claims requests from: Redis Streams or SQLite."""
+
+    queue_url: str | None = None  # CATALYST_QUEUE; may carry a password
+
+    _queue: IngestQueue | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._queue = open_queue(_settings(queue=self.queue_url))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._queue is not None:
+            self._queue.close()
+
+    @property
+    def queue(self) -> IngestQueue:
+        return _opened(self._queue, "queue")
+
+
+class JobStoreResource(dg.ConfigurableResource):
+    """Job records: runs report their progress into the job they belong to."""
+
+    queue_url: str | None = None  # CATALYST_QUEUE: job records live beside the queue
+
+    _jobs: JobStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._jobs = open_jobs(_settings(queue=self.queue_url))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._jobs is not None:
+            self._jobs.close()
+
+    @property
+    def jobs(self) -> JobStore:
+        return _opened(self._jobs, "jobs")
+
+    def tracker(self, context: dg.AssetExecutionContext, *, source: str) -> RunTracker:
+        """Progress reporting for the job this run belongs to (a no-op for runs without one)."""
+        return RunTracker.for_run(context.run, self.jobs, source=source, instance=context.instance)
+
+
+class FeedbackStoreResource(dg.ConfigurableResource):
+    """The search log, the feedback log and the boost versions (beside the job records)."""
+
+    queue_url: str | None = None  # CATALYST_QUEUE: the feedback log lives beside the queue
+
+    _store: FeedbackStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._store = open_feedback(_settings(queue=self.queue_url))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    @property
+    def store(self) -> FeedbackStore:
+        return _opened(self._store, "feedback")

@@ -1,0 +1,156 @@
+"""The feedback store in Redis, beside the queue and the job records.
+
+The feedback log is a stream (its entry ids carry the arrival time, so a day is an id range);
+what the code location has written to Parquet is deleted from it. Counters are hashes per tenant
+and hour; boosts a hash of versions per tenant with a pointer to the live one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, cast
+
+import redis
+
+from catalyst_search.feedback.records import FeedbackEvent, SearchRecord, normalized
+from catalyst_search.feedback.store import (
+    COUNTER_TTL_S,
+    SEARCH_TTL_S,
+    BoostVersion,
+    day_of,
+    hour_of,
+)
+
+
+class RedisFeedbackStore:
+    def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
+        self.client = client
+        self.p = f"{prefix}:fb"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _count(self, pipe: Any, tenant_id: str, at: float, *names: str) -> None:
+        key = f"{self.p}:count:{tenant_id}:{hour_of(at)}"
+        for name in names:
+            pipe.hincrby(key, name, 1)
+        pipe.expire(key, COUNTER_TTL_S)
+
+    def _query(self, pipe: Any, tenant_id: str, at: float, query: str, kind: str) -> None:
+        key = f"{self.p}:{kind}:{tenant_id}:{day_of(at)}"
+        pipe.hincrby(key, normalized(query), 1)
+        pipe.expire(key, COUNTER_TTL_S)
+
+    def log_searches(self, records: list[SearchRecord]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for r in records:
+            pipe.set(f"{self.p}:search:{r.query_id}", r.to_json(), ex=SEARCH_TTL_S)
+            self._count(
+                pipe, r.tenant_id, r.at, *(["searches"] + ([] if r.results else ["zero_results"]))
+            )
+            self._query(pipe, r.tenant_id, r.at, r.query, "q")
+        pipe.execute()
+
+    def search(self, tenant_id: str, query_id: str) -> SearchRecord | None:
+        raw = self.client.get(f"{self.p}:search:{query_id}")
+        record = SearchRecord.from_json(str(raw)) if raw else None
+        return record if record and record.tenant_id == tenant_id else None
+
+    def add_feedback(self, event: FeedbackEvent) -> bool:
+        seen = self.client.set(f"{self.p}:seen:{event.event_id}", 1, nx=True, ex=SEARCH_TTL_S)
+        if not seen:
+            return False
+        stream_id = self.client.xadd(f"{self.p}:events", {"event": event.to_json()})
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(f"{self.p}:stream_ids", event.event_id, cast(str, stream_id))
+        sign = "positive" if event.rating > 0 else "negative"
+        self._count(pipe, event.tenant_id, event.at, "feedback", sign,
+                    *(["clicks"] if event.kind == "click" else []))  # fmt: skip
+        if event.rating < 0:
+            self._query(pipe, event.tenant_id, event.at, event.query, "qn")
+        pipe.execute()
+        return True
+
+    def pending(self, start: float, end: float, *, limit: int) -> list[FeedbackEvent]:
+        low, high = int(start * 1000), max(int(end * 1000) - 1, 0)
+        entries: Any = self.client.xrange(f"{self.p}:events", low, high, count=limit)
+        return [FeedbackEvent.from_json(fields["event"]) for _, fields in entries]
+
+    def ack(self, event_ids: list[str]) -> None:
+        if not event_ids:
+            return
+        ids: Any = self.client.hmget(f"{self.p}:stream_ids", event_ids)
+        stream_ids = [i for i in ids if i]
+        pipe = self.client.pipeline()
+        if stream_ids:
+            pipe.xdel(f"{self.p}:events", *stream_ids)
+        pipe.hdel(f"{self.p}:stream_ids", *event_ids)
+        pipe.execute()
+
+    def oldest_pending(self) -> float | None:
+        first: Any = self.client.xrange(f"{self.p}:events", "-", "+", count=1)
+        return int(str(first[0][0]).split("-")[0]) / 1000 if first else None
+
+    def pending_count(self) -> int:
+        return int(cast(int, self.client.xlen(f"{self.p}:events")))
+
+    def counters(self, tenant_id: str, start: float, end: float) -> dict[int, dict[str, int]]:
+        hours = list(range(hour_of(start), int(end), 3600))
+        pipe = self.client.pipeline(transaction=False)
+        for hour in hours:
+            pipe.hgetall(f"{self.p}:count:{tenant_id}:{hour}")
+        found: dict[int, dict[str, int]] = {}
+        for hour, values in zip(hours, pipe.execute(), strict=True):
+            if values:
+                found[hour] = {k: int(v) for k, v in values.items()}
+        return found
+
+    def queries(self, tenant_id: str, start: float, end: float) -> dict[str, tuple[int, int]]:
+        days = list(range(day_of(start), int(end), 86400))
+        pipe = self.client.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(f"{self.p}:q:{tenant_id}:{day}")
+            pipe.hgetall(f"{self.p}:qn:{tenant_id}:{day}")
+        got = pipe.execute()
+        totals: dict[str, list[int]] = {}
+        for n in range(0, len(got), 2):
+            for query, value in got[n].items():
+                totals.setdefault(query, [0, 0])[0] += int(value)
+            for query, value in got[n + 1].items():
+                totals.setdefault(query, [0, 0])[1] += int(value)
+        return {query: (s, neg) for query, (s, neg) in totals.items()}
+
+    def put_boosts(
+        self, tenant_id: str, version: str, boosts: dict[str, Any], stats: dict[str, Any]
+    ) -> None:
+        blob = {"created_at": time.time(), "boosts": boosts, "stats": stats}
+        self.client.hset(f"{self.p}:boosts:{tenant_id}", version, json.dumps(blob))
+
+    def activate(self, tenant_id: str, version: str) -> bool:
+        if not self.client.hexists(f"{self.p}:boosts:{tenant_id}", version):
+            return False
+        self.client.set(f"{self.p}:boosts:{tenant_id}:live", version)
+        return True
+
+    def live_version(self, tenant_id: str) -> str | None:
+        value = self.client.get(f"{self.p}:boosts:{tenant_id}:live")
+        return str(value) if value else None
+
+    def live_boosts(self, tenant_id: str) -> tuple[str, dict[str, Any]] | None:
+        version = self.live_version(tenant_id)
+        raw = self.client.hget(f"{self.p}:boosts:{tenant_id}", version) if version else None
+        return (str(version), json.loads(str(raw))["boosts"]) if raw else None
+
+    def get_boosts(self, tenant_id: str, version: str) -> dict[str, Any] | None:
+        raw = self.client.hget(f"{self.p}:boosts:{tenant_id}", version)
+        return dict(json.loads(str(raw))["boosts"]) if raw else None
+
+    def boost_versions(self, tenant_id: str) -> list[BoostVersion]:
+        live = self.live_version(tenant_id)
+        raw: Any = self.client.hgetall(f"{self.p}:boosts:{tenant_id}")
+        versions = [
+            BoostVersion(v, float(blob["created_at"]), v == live, blob["stats"])
+            for v, blob in ((v, json.loads(b)) for v, b in raw.items())
+        ]
+        return sorted(versions, key=lambda b: b.created_at, reverse=True)
