@@ -18,7 +18,10 @@ def test_definitions_are_loadable():
     job = definitions.resolve_job_def("ingest")
     assert job.partitions_def is not None
     keys = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
-    assert keys == {"raw_documents", "parsed_documents", "chunks", "index"}
+    assert keys == {"raw_documents", "parsed_documents", "chunks", "index", "feedback_events",
+                    "relevance_boosts", "live_boosts"}  # fmt: skip
+    assert definitions.resolve_job_def("tune_relevance").partitions_def is None
+    assert definitions.resolve_job_def("drain_feedback").partitions_def is not None
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path):

@@ -21,11 +21,15 @@ from catalyst_orchestration.defs.resources import FeedbackStoreResource
 from catalyst_search.settings import get_settings
 
 drain_feedback = dg.define_asset_job(
-    "drain_feedback", selection=[feedback_events], partitions_def=feedback_days
+    "drain_feedback",
+    selection=[feedback_events],
+    partitions_def=feedback_days,
+    executor_def=dg.in_process_executor,
 )
 tune_relevance = dg.define_asset_job(
     "tune_relevance",
     selection=dg.AssetSelection.assets(relevance_boosts, live_boosts),
+    executor_def=dg.in_process_executor,  # one process: the check loads the encoder once
     description="Compute boosts from all drained feedback, check them, publish if they pass.",
 )
 nightly_drain = dg.build_schedule_from_partitioned_job(
