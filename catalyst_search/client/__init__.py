@@ -18,6 +18,11 @@ from catalyst_search.client.errors import (
     Unauthorized,
     Unreachable,
 )
+from catalyst_search.client.feedback_models import (
+    AnalyticsBucket,
+    FeedbackAnalytics,
+    FeedbackRecorded,
+)
 from catalyst_search.client.http import CatalystClient
 from catalyst_search.client.models import (
     TERMINAL,
@@ -34,6 +39,9 @@ from catalyst_search.client.models import (
 from catalyst_search.client.retries import RetryPolicy
 
 __all__ = [
+    "AnalyticsBucket",
+    "FeedbackAnalytics",
+    "FeedbackRecorded",
     "TERMINAL",
     "calls",
     "streams",

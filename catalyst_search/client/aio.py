@@ -11,6 +11,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
+from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import (
     IngestJob,
     JobAccepted,
@@ -75,6 +76,35 @@ class AsyncCatalystClient(calls.ClientBase):
     async def retry_job(self, job_id: str) -> JobAccepted:
         result: JobAccepted = await self._execute(calls.retry_job(job_id))
         return result
+
+    async def submit_feedback(
+        self,
+        query_id: str,
+        *,
+        rating: int,
+        chunk_id: str | None = None,
+        document_id: str | None = None,
+        event: str = "vote",
+        comment: str = "",
+    ) -> FeedbackRecorded:
+        call = calls.submit_feedback(
+            query_id,
+            rating=rating,
+            chunk_id=chunk_id,
+            document_id=document_id,
+            event=event,
+            comment=comment,
+        )
+        recorded: FeedbackRecorded = await self._execute(call)
+        return recorded
+
+    async def feedback_analytics(
+        self, *, start: str | None = None, end: str | None = None, bucket: str = "day"
+    ) -> FeedbackAnalytics:
+        report: FeedbackAnalytics = await self._execute(
+            calls.feedback_analytics(start, end, bucket)
+        )
+        return report
 
     async def index_info(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._execute(calls.index_info())

@@ -13,6 +13,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
+from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import IngestJob, JobAccepted, JobPage, SearchResults
 from catalyst_search.client.retries import RetryPolicy
 
@@ -96,6 +97,39 @@ def cancel_job(job_id: str) -> Call:
 
 def retry_job(job_id: str) -> Call:
     return Call("POST", f"/ingest/jobs/{job_id}/retry", _accepted, idempotent=False)
+
+
+def submit_feedback(
+    query_id: str,
+    *,
+    rating: int,
+    chunk_id: str | None,
+    document_id: str | None,
+    event: str,
+    comment: str,
+) -> Call:
+    """Safe to repeat: the same feedback is recorded once."""
+    body: dict[str, Any] = {"query_id": query_id, "rating": rating, "event": event}
+    body |= {"chunk_id": chunk_id} if chunk_id else {}
+    body |= {"document_id": document_id} if document_id else {}
+    body |= {"comment": comment} if comment else {}
+    return Call("POST", "/feedback", lambda r: FeedbackRecorded.from_json(r.json()), json=body)
+
+
+def feedback_analytics(start: str | None, end: str | None, bucket: str) -> Call:
+    params: dict[str, Any] = {"bucket": bucket}
+    params |= {"from": start} if start else {}
+    params |= {"to": end} if end else {}
+    parse: Callable[[httpx.Response], Any] = lambda r: FeedbackAnalytics.from_json(r.json())  # noqa: E731
+    return Call("GET", "/feedback/analytics", parse, params=params)
+
+
+def boost_versions() -> Call:
+    return Call("GET", "/feedback/boosts")
+
+
+def activate_boosts(version: str) -> Call:
+    return Call("POST", f"/feedback/boosts/{version}/activate")
 
 
 def index_info() -> Call:

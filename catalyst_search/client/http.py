@@ -10,6 +10,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
+from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import (
     IngestJob,
     JobAccepted,
@@ -96,6 +97,47 @@ class CatalystClient(calls.ClientBase):
         """A new job for what failed in an ended job (``metadata.retry_of`` names it);
         ``Conflict`` when it succeeded or has not ended."""
         result: JobAccepted = self._execute(calls.retry_job(job_id))
+        return result
+
+    def submit_feedback(
+        self,
+        query_id: str,
+        *,
+        rating: int,
+        chunk_id: str | None = None,
+        document_id: str | None = None,
+        event: str = "vote",
+        comment: str = "",
+    ) -> FeedbackRecorded:
+        """Feedback on one result of a search (``rating`` 1 or -1; ``event`` vote or click).
+        The answer's ``recorded`` is false for a repeat: the same feedback counts once."""
+        call = calls.submit_feedback(
+            query_id,
+            rating=rating,
+            chunk_id=chunk_id,
+            document_id=document_id,
+            event=event,
+            comment=comment,
+        )
+        recorded: FeedbackRecorded = self._execute(call)
+        return recorded
+
+    def feedback_analytics(
+        self, *, start: str | None = None, end: str | None = None, bucket: str = "day"
+    ) -> FeedbackAnalytics:
+        """Searches, feedback and rates per ``bucket`` (hour, day, week) between ISO times
+        ``start`` and ``end`` (default: the last 7 days); top and worst queries; boosts."""
+        report: FeedbackAnalytics = self._execute(calls.feedback_analytics(start, end, bucket))
+        return report
+
+    def boost_versions(self) -> list[dict[str, Any]]:
+        """The tenant's boost versions, newest first; ``live`` marks the one in force."""
+        result: list[dict[str, Any]] = self._execute(calls.boost_versions())
+        return result
+
+    def activate_boosts(self, version: str) -> dict[str, Any]:
+        """Put a boost version in force (admin): how a rollback is done."""
+        result: dict[str, Any] = self._execute(calls.activate_boosts(version))
         return result
 
     def index_info(self) -> dict[str, Any]:

@@ -33,6 +33,16 @@ GOOD = {
         "mode": "premium", "track": "hybrid", "retrieval": "dense", "debug": True, "json": True,
     },
     "index info --json": {"json": True},
+    "feedback submit 0123abcd c1 --rating -1 --comment 'not this' --json": {
+        "query_id": "0123abcd", "target": "c1", "rating": -1, "comment": "not this",
+        "document": False, "click": False, "json": True,
+    },
+    "feedback submit q E11.9 --rating 1 --document --click": {"document": True, "click": True},
+    "feedback analytics --from 2026-11-01 --to 2026-11-30 --bucket week": {
+        "start": "2026-11-01", "end": "2026-11-30", "bucket": "week",
+    },
+    "feedback tune --wait": {"wait": True},
+    "feedback boosts --activate v1 --server http://s:4": {"activate": "v1", "server": "http://s:4"},
     "doctor --server http://s:3": {"server": "http://s:3", "json": False},
     "keys create --tenant acme --roles search,ingest --label ci --local": {
         "tenant": "acme", "roles": "search,ingest", "label": "ci", "local": True,
@@ -56,6 +66,11 @@ BAD = {
     "search q --mode turbo": "invalid choice: 'turbo'",
     "search q --track audio": "invalid choice: 'audio'",
     "index": "the following arguments are required: index_command",
+    "feedback": "the following arguments are required: feedback_command",
+    "feedback submit q c": "the following arguments are required: --rating",
+    "feedback submit q c --rating 2": "invalid choice: 2",
+    "feedback analytics --bucket month": "invalid choice: 'month'",
+    "feedback tune --server http://x": "unrecognized arguments: --server",
     "keys create --roles search": "the following arguments are required: --tenant",
     "serve --port http": "invalid int value",
 }
