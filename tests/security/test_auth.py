@@ -231,3 +231,28 @@ def test_jobs_are_listed_cancelled_and_retried_by_their_tenant_only(service):
     assert client.post(f"/ingest/jobs/{job_id}/cancel", headers=t1).json()["status"] == (
         "cancelled"
     )
+
+
+def test_feedback_is_scoped_to_the_tenant_that_searched(service):
+    client, _, _ = service
+    t1 = {"Authorization": f"Bearer {hs256(claims(tenant='t1', roles=('search',)))}"}
+    t2 = {"Authorization": f"Bearer {hs256(claims(tenant='t2', roles=('search',)))}"}
+    nobody = {"Authorization": f"Bearer {hs256(claims(tenant='t1', roles=()))}"}
+    found = client.post("/search", json={"query": "iodine deficiency"}, headers=t1).json()
+    body = {"query_id": found["query_id"], "chunk_id": found["results"][0]["chunk_id"],
+            "rating": 1}  # fmt: skip
+    import time
+
+    deadline = time.monotonic() + 5
+    while client.post("/feedback", json=body, headers=t2).status_code != 404:
+        assert time.monotonic() < deadline  # another tenant's search: like an unknown one
+    assert client.post("/feedback", json=body, headers=nobody).status_code == 403
+    assert client.post("/feedback", json=body, headers=t1).json()["recorded"] is True
+    mine = client.get("/feedback/analytics", headers=t1).json()
+    theirs = client.get("/feedback/analytics", headers=t2).json()
+    assert sum(b["feedback"] for b in mine["buckets"]) == 1
+    assert sum(b["feedback"] for b in theirs["buckets"]) == 0
+    assert client.get("/feedback/analytics", headers=nobody).status_code == 403
+    assert client.get("/feedback/boosts", headers=t2).json() == []
+    activate = client.post("/feedback/boosts/v1/activate", headers=t1)
+    assert activate.status_code == 403  # a rollback needs the admin role
