@@ -25,6 +25,8 @@ def bench_home(name: str = "icd-home") -> Path:
 def use_home(home: Path) -> None:
     os.environ["CATALYST_HOME"] = str(home)
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    # the benchmark corpus is a local source: it must lie under a source root
+    os.environ.setdefault("CATALYST_SOURCE_ROOTS", str(DATA))
 
 
 def load_queries(limit: int | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """Retrieval quality on the ICD-10-CM dev queries: nDCG@10, MRR@10, Recall@10.
 
 Dense, sparse and hybrid over the same index in one run, each with and without the query's
-``chapter`` filter; plus the fusion variants that decided the default (RRF k, DBSF).
+``chapter`` filter; plus the fusion variants that decided the default (RRF k, DBSF); then
+premium against economy, and economy before and after a simulated feedback session
+(bench/feedback_session.py: votes on half the queries, measured on the other half).
 
-    python bench/quality.py [--limit N]
+    python bench/quality.py [--limit N] [--only-feedback]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, dedupe_documents, ensure_index, load_queries, metrics_at_k
+from bench.feedback_session import feedback_session
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import HybridQuery
@@ -33,11 +36,18 @@ def main() -> None:
     parser.add_argument(
         "--premium-queries", type=int, default=500, help="queries for the premium comparison"
     )
+    parser.add_argument("--feedback-users", type=int, default=3, help="voters per query")
+    parser.add_argument(
+        "--only-feedback", action="store_true", help="the feedback session alone (quicker)"
+    )
     args = parser.parse_args()
     home = bench_home()
     ensure_index(home)
     settings = load_settings(home=home)
     queries = load_queries(args.limit)
+    if args.only_feedback:
+        feedback_session(build_retriever(settings), queries, users=args.feedback_users)
+        return
     reader = EmbeddedReader(settings.index_dir)
     dense, sparse = DenseEncoder(batch_size=128), SparseEncoder()
     started = time.perf_counter()
@@ -92,6 +102,7 @@ def main() -> None:
     reader.close()
     if args.premium_queries:
         premium(queries[: args.premium_queries], settings)
+    feedback_session(build_retriever(settings), queries, users=args.feedback_users)
 
 
 def premium(queries: list[dict], settings: Settings) -> None:
