@@ -43,8 +43,8 @@ def votes(retriever: Retriever, queries: list[dict], users: int) -> pd.DataFrame
         judged += [(d, -1) for d in ranked[: hit if hit is not None else 3]]
         for user in range(users):
             for document, rating in judged:
-                rows.append([f"{q['qid']}:{user}:{document}", "default", q["query"], document,
-                             rating, "vote", now])  # fmt: skip
+                rows.append([f"{q['qid']}:{user}:{document}", f"{q['qid']}:{user}", "default",
+                             q["query"], document, rating, "vote", now])  # fmt: skip
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 

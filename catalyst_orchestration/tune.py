@@ -57,20 +57,24 @@ def drain_and_tune(instance: dg.DagsterInstance) -> dict[str, Any]:
         for e in tune.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
-    built = instance.get_latest_materialization_event(dg.AssetKey("relevance_boosts"))
-    meta = built.asset_materialization.metadata if built and built.asset_materialization else {}
-    published = any(
-        e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey("live_boosts")
+    materialized = {
+        e.asset_key.to_user_string(): e.materialization.metadata
         for e in tune.all_events
-    )
-    return {
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key is not None
+    }
+    built = materialized.get("relevance_boosts", {})
+    outcome: dict[str, Any] = {
         "drained": drained,
         "run_id": tune.run_id,
-        "version": meta["version"].value if "version" in meta else None,
-        "check_passed": all(c.passed for c in checks),
+        "version": built["version"].value if "version" in built else None,
+        "check_passed": bool(checks) and all(c.passed for c in checks),
         "check": [c.description for c in checks],
-        "published": published,
+        "published": "live_boosts" in materialized,
     }
+    kept_back = checks and not all(c.passed for c in checks)
+    if not tune.success and not kept_back:
+        outcome["failed"] = "tune_relevance"  # a step failed other than the quality check
+    return outcome
 
 
 def main() -> int:
@@ -81,7 +85,7 @@ def main() -> int:
     sys.stdout.write(json.dumps(outcome, indent=2) + "\n")
     if "failed" in outcome:
         return 2
-    return 0 if outcome["published"] or not outcome["version"] else 1
+    return 0 if outcome["published"] else 1
 
 
 if __name__ == "__main__":

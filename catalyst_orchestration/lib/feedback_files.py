@@ -2,12 +2,17 @@
 
 A day's file is rewritten whole (the old rows, the new ones, each event id once) to a
 temporary name and moved into place, so a run killed at any point leaves the previous file or
-the new one, and events it had not acknowledged are drained again without doubling.
+the new one, and events it had not acknowledged are drained again without doubling. Drains of
+one day hold its lock (``day_lock``) from reading the file to acknowledging the events, so two
+runs of the same day (the schedule, the sensor, the CLI) cannot overwrite each other's rows.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +30,19 @@ def day_bounds(day: str) -> tuple[float, float]:
 
 def day_file(root: Path, day: str) -> Path:
     return root / "feedback" / "events" / f"day={day}" / "events.parquet"
+
+
+@contextmanager
+def day_lock(root: Path, day: str) -> Iterator[None]:
+    """Exclusive for one day's drain, across processes on this host (``flock``)."""
+    lock = day_file(root, day).parent / ".lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def frame_of(events: list[FeedbackEvent]) -> pd.DataFrame:
@@ -47,9 +65,14 @@ def merge_day(root: Path, day: str, events: list[FeedbackEvent]) -> pd.DataFrame
     return merged
 
 
-def read_all(root: Path) -> pd.DataFrame:
-    """Every day's events (an empty frame when there are none)."""
-    files = sorted((root / "feedback" / "events").glob("day=*/events.parquet"))
+def read_all(root: Path, *, since: float | None = None) -> pd.DataFrame:
+    """Every day's events from the day of ``since`` on (all when None); empty when none."""
+    first = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d") if since else ""
+    files = sorted(
+        f
+        for f in (root / "feedback" / "events").glob("day=*/events.parquet")
+        if f.parent.name.removeprefix("day=") >= first
+    )
     if not files:
         return pd.DataFrame(columns=EVENT_COLUMNS)
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

@@ -1,11 +1,13 @@
 """``GET /feedback/analytics``: the store's hourly counters added up into buckets, the queries
-searched most and rated worst, and the documents the live boosts move most."""
+searched most and rated worst, and the documents the live boosts move most (each by its
+strongest boost of any kind)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from catalyst_search.feedback.boosts import strongest_per_document
 from catalyst_search.feedback.store import COUNTERS, FeedbackStore, day_of
 
 Bucket = Literal["hour", "day", "week"]
@@ -50,16 +52,18 @@ def analytics(
         :TOP
     ]
     live = store.live_boosts(tenant_id)
-    documents = (live[1] if live else {}).get("documents", {})
+    documents = strongest_per_document(live[1]) if live else {}
     ranked = sorted(documents.items(), key=lambda d: (-d[1][0], d[0]))
-    moved = [{"document_id": d, "multiplier": m, "evidence": n} for d, (m, n) in ranked]
+    moved: list[dict[str, Any]] = [
+        {"document_id": d, "multiplier": m, "evidence": n} for d, (m, n) in ranked
+    ]
     return {
         "tenant_id": tenant_id,
         "bucket": bucket,
         "buckets": buckets,
         "top_queries": [{"query": q, "searches": s, "negative": n} for q, (s, n) in top],
         "worst_queries": [{"query": q, "searches": s, "negative": n} for q, (s, n) in worst],
-        "most_boosted": [d for d in moved if d["multiplier"] > 1][:TOP],
-        "most_demoted": [d for d in reversed(moved) if d["multiplier"] < 1][:TOP],
+        "most_boosted": [d for d in moved if float(d["multiplier"]) > 1][:TOP],
+        "most_demoted": [d for d in reversed(moved) if float(d["multiplier"]) < 1][:TOP],
         "boost_version": live[0] if live else None,
     }

@@ -10,15 +10,17 @@ round-trip.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from typing import Any, Protocol
 
-from catalyst_search.feedback.records import query_terms
+from catalyst_search.feedback.records import normalized, query_terms
 from catalyst_search.feedback.store import FeedbackStore
 from catalyst_search.retrieval.results import RankedHit
 
+log = logging.getLogger("catalyst_search.feedback")
 #: candidates fetched when boosts are live, so a boosted document below top_k can rise
 BOOST_WINDOW = 30
 TERM_SEPARATOR = "\t"
@@ -30,18 +32,22 @@ class LiveBoosts:
         self.documents: dict[str, tuple[float, int]] = {
             doc: (float(m), int(n)) for doc, (m, n) in blob.get("documents", {}).items()
         }
-        self.terms: dict[tuple[str, str], tuple[float, int]] = {}
-        for key, (m, n) in blob.get("terms", {}).items():
-            term, _, doc = key.partition(TERM_SEPARATOR)
-            self.terms[(term, doc)] = (float(m), int(n))
+        self.terms = _pairs(blob.get("terms", {}))
+        self.queries = _pairs(blob.get("queries", {}))
         low, high = blob.get("caps", (0.5, 2.0))
         self.low, self.high = float(low), float(high)
 
-    def for_document(self, document_id: str, terms: list[str]) -> tuple[float, list[dict]]:
-        """The multiplier of a document for a query's terms, and what it is made of: the
-        document's own, times the geometric mean of its matching terms' (so a long query does
-        not compound them), held within the caps."""
+    def for_document(
+        self, document_id: str, terms: list[str], asked: str = ""
+    ) -> tuple[float, list[dict]]:
+        """The multiplier of a document for a query, and what it is made of: the document's
+        own, times the geometric mean of its matching terms' (so a long query does not compound
+        them), times the exact query's, held within the caps."""
         multiplier, parts = 1.0, []
+        if (asked, document_id) in self.queries:
+            m, n = self.queries[(asked, document_id)]
+            multiplier *= m
+            parts.append({"kind": "query", "multiplier": m, "evidence": n})
         if document_id in self.documents:
             m, n = self.documents[document_id]
             multiplier *= m
@@ -58,14 +64,35 @@ class LiveBoosts:
 
     def apply(self, hits: list[RankedHit], query: str) -> list[RankedHit]:
         """``hits`` with their scores scaled, ordered again (ties keep the fused order)."""
-        terms = query_terms(query)
+        terms, asked = query_terms(query), normalized(query)
         for hit in hits:
             document_id = str(hit.hit.payload.get("document_id", ""))
-            multiplier, parts = self.for_document(document_id, terms)
-            if parts:
-                hit.score *= multiplier
+            multiplier, parts = self.for_document(document_id, terms, asked)
+            if parts:  # a negative score (one leg's raw score) moves the same way when divided
+                hit.score = hit.score * multiplier if hit.score >= 0 else hit.score / multiplier
                 hit.boost, hit.boosts = multiplier, parts
         return sorted(hits, key=lambda h: -h.score)
+
+
+def _pairs(raw: dict[str, list]) -> dict[tuple[str, str], tuple[float, int]]:
+    """``{"key<TAB>document": [multiplier, evidence]}`` -> {(key, document): (m, n)}."""
+    pairs = {}
+    for joined, (m, n) in raw.items():
+        key, _, doc = joined.partition(TERM_SEPARATOR)
+        pairs[(key, doc)] = (float(m), int(n))
+    return pairs
+
+
+def strongest_per_document(blob: dict[str, Any]) -> dict[str, tuple[float, int]]:
+    """Per document, its boost furthest from 1 of any kind (document, query, term)."""
+    found: dict[str, tuple[float, int]] = {}
+    entries = [(doc, v) for doc, v in blob.get("documents", {}).items()]
+    for kind in ("queries", "terms"):
+        entries += [(key.rpartition(TERM_SEPARATOR)[2], v) for key, v in blob.get(kind, {}).items()]
+    for doc, (m, n) in entries:
+        if doc not in found or abs(math.log(m)) > abs(math.log(found[doc][0])):
+            found[doc] = (float(m), int(n))
+    return found
 
 
 class BoostSource(Protocol):
@@ -92,18 +119,25 @@ class BoostCache:
         self._cache: dict[str, tuple[float, LiveBoosts | None]] = {}
 
     def for_tenant(self, tenant_id: str) -> LiveBoosts | None:
+        """The tenant's live version. When the store cannot be read, the version held (or
+        none) goes on serving and the store is tried again after ``refresh_s``: a feedback
+        store outage never fails a search."""
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(tenant_id)
             if cached and now - cached[0] < self.refresh_s:
                 return cached[1]
         current = cached[1] if cached else None
-        version = self.store.live_version(tenant_id)
-        if version is None:
-            current = None
-        elif current is None or current.version != version:
-            found = self.store.live_boosts(tenant_id)
-            current = LiveBoosts(*found) if found else None
+        try:
+            version = self.store.live_version(tenant_id)
+            if version is None:
+                current = None
+            elif current is None or current.version != version:
+                found = self.store.live_boosts(tenant_id)
+                current = LiveBoosts(*found) if found else None
+        except Exception as exc:
+            log.warning("live boosts of %s unreadable (%s); serving %s", tenant_id, exc,
+                        current.version if current else "none")  # fmt: skip
         with self._lock:
             self._cache[tenant_id] = (now, current)
         return current

@@ -22,11 +22,24 @@ from catalyst_search.feedback.store import (
     hour_of,
 )
 
+#: Keep the feedback once (KEYS[1], set for ARGV[1] s), append it to the log (KEYS[2]) and map
+#: its event id (ARGV[3]) to its stream id (KEYS[3]): all or nothing. Returns the stream id.
+_ADD = """
+if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then return false end
+local id = redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], id)
+return id
+"""
+#: versions kept per tenant (the live one always)
+KEEP_VERSIONS = 20
+
 
 class RedisFeedbackStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
         self.client = client
         self.p = f"{prefix}:fb"
+        self._add = client.register_script(_ADD)
+        self._read: dict[str, str] = {}  # event id -> stream id, of what pending() returned
 
     def close(self) -> None:
         self.client.close()
@@ -58,12 +71,10 @@ class RedisFeedbackStore:
         return record if record and record.tenant_id == tenant_id else None
 
     def add_feedback(self, event: FeedbackEvent) -> bool:
-        seen = self.client.set(f"{self.p}:seen:{event.event_id}", 1, nx=True, ex=SEARCH_TTL_S)
-        if not seen:
+        keys = [f"{self.p}:seen:{event.event_id}", f"{self.p}:events", f"{self.p}:stream_ids"]
+        if not self._add(keys=keys, args=[SEARCH_TTL_S, event.to_json(), event.event_id]):
             return False
-        stream_id = self.client.xadd(f"{self.p}:events", {"event": event.to_json()})
         pipe = self.client.pipeline(transaction=False)
-        pipe.hset(f"{self.p}:stream_ids", event.event_id, cast(str, stream_id))
         sign = "positive" if event.rating > 0 else "negative"
         self._count(pipe, event.tenant_id, event.at, "feedback", sign,
                     *(["clicks"] if event.kind == "click" else []))  # fmt: skip
@@ -75,13 +86,19 @@ class RedisFeedbackStore:
     def pending(self, start: float, end: float, *, limit: int) -> list[FeedbackEvent]:
         low, high = int(start * 1000), max(int(end * 1000) - 1, 0)
         entries: Any = self.client.xrange(f"{self.p}:events", low, high, count=limit)
-        return [FeedbackEvent.from_json(fields["event"]) for _, fields in entries]
+        events = []
+        for stream_id, fields in entries:
+            event = FeedbackEvent.from_json(fields["event"])
+            self._read[event.event_id] = stream_id
+            events.append(event)
+        return events
 
     def ack(self, event_ids: list[str]) -> None:
         if not event_ids:
             return
         ids: Any = self.client.hmget(f"{self.p}:stream_ids", event_ids)
-        stream_ids = [i for i in ids if i]
+        stream_ids = [i or self._read.pop(e, None) for i, e in zip(ids, event_ids, strict=True)]
+        stream_ids = [i for i in stream_ids if i]
         pipe = self.client.pipeline()
         if stream_ids:
             pipe.xdel(f"{self.p}:events", *stream_ids)
@@ -124,8 +141,18 @@ class RedisFeedbackStore:
     def put_boosts(
         self, tenant_id: str, version: str, boosts: dict[str, Any], stats: dict[str, Any]
     ) -> None:
-        blob = {"created_at": time.time(), "boosts": boosts, "stats": stats}
-        self.client.hset(f"{self.p}:boosts:{tenant_id}", version, json.dumps(blob))
+        """The version's content in one hash, its date and stats in another (listing reads
+        only those); the oldest versions past KEEP_VERSIONS go, never the live one."""
+        key = f"{self.p}:boosts:{tenant_id}"
+        meta = {"created_at": time.time(), "stats": stats}
+        pipe = self.client.pipeline()
+        pipe.hset(key, version, json.dumps({"boosts": boosts}))
+        pipe.hset(f"{key}:meta", version, json.dumps(meta))
+        pipe.execute()
+        versions = self.boost_versions(tenant_id)
+        for old in [v.version for v in versions[KEEP_VERSIONS:] if not v.live]:
+            self.client.hdel(key, old)
+            self.client.hdel(f"{key}:meta", old)
 
     def activate(self, tenant_id: str, version: str) -> bool:
         if not self.client.hexists(f"{self.p}:boosts:{tenant_id}", version):
@@ -140,7 +167,7 @@ class RedisFeedbackStore:
     def live_boosts(self, tenant_id: str) -> tuple[str, dict[str, Any]] | None:
         version = self.live_version(tenant_id)
         raw = self.client.hget(f"{self.p}:boosts:{tenant_id}", version) if version else None
-        return (str(version), json.loads(str(raw))["boosts"]) if raw else None
+        return (str(version), dict(json.loads(str(raw))["boosts"])) if raw else None
 
     def get_boosts(self, tenant_id: str, version: str) -> dict[str, Any] | None:
         raw = self.client.hget(f"{self.p}:boosts:{tenant_id}", version)
@@ -148,9 +175,9 @@ class RedisFeedbackStore:
 
     def boost_versions(self, tenant_id: str) -> list[BoostVersion]:
         live = self.live_version(tenant_id)
-        raw: Any = self.client.hgetall(f"{self.p}:boosts:{tenant_id}")
+        raw: Any = self.client.hgetall(f"{self.p}:boosts:{tenant_id}:meta")
         versions = [
-            BoostVersion(v, float(blob["created_at"]), v == live, blob["stats"])
-            for v, blob in ((v, json.loads(b)) for v, b in raw.items())
+            BoostVersion(v, float(meta["created_at"]), v == live, meta["stats"])
+            for v, meta in ((v, json.loads(m)) for v, m in raw.items())
         ]
         return sorted(versions, key=lambda b: b.created_at, reverse=True)

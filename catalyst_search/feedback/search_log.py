@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
+from itertools import islice
 
 from catalyst_search.feedback.records import SearchRecord
 from catalyst_search.feedback.store import FeedbackStore
@@ -52,7 +54,7 @@ class SearchLog:
     def flush(self) -> int:
         """Write what is buffered now; returns how many records were written."""
         with self._lock:
-            batch = list(self._buffer.values())[:BATCH]
+            batch = list(islice(self._buffer.values(), BATCH))
         if not batch:
             return 0
         try:
@@ -70,7 +72,15 @@ class SearchLog:
             while self.flush() == BATCH:
                 pass
 
-    def stop(self) -> None:
+    def stop(self, *, deadline_s: float = 10.0) -> None:
+        """Stop the writer and write what is left, for up to ``deadline_s``; what is still
+        buffered then is counted as dropped."""
         self._stop.set()
-        self._thread.join(timeout=5)
-        self.flush()
+        self._thread.join(timeout=deadline_s)
+        until = time.monotonic() + deadline_s
+        while not self._thread.is_alive() and time.monotonic() < until and self.flush():
+            pass
+        with self._lock:
+            left, self._buffer = len(self._buffer), OrderedDict()
+        if left:
+            self.metrics.search_log_dropped.inc(left)

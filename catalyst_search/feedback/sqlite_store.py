@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS boosts (
 );
 CREATE TABLE IF NOT EXISTS live_boosts (tenant_id TEXT PRIMARY KEY, version TEXT NOT NULL);
 """
+#: versions kept per tenant (the live one always)
+KEEP_VERSIONS = 20
 _COUNT = (
     "INSERT INTO counters VALUES (?, ?, ?, 1) "
     "ON CONFLICT (tenant_id, hour, name) DO UPDATE SET value = value + 1"
@@ -155,6 +157,12 @@ class SqliteFeedbackStore:
             conn.execute(
                 "INSERT OR REPLACE INTO boosts VALUES (?, ?, ?, ?, ?)",
                 (tenant_id, version, time.time(), json.dumps(boosts), json.dumps(stats)),
+            )
+            conn.execute(  # the oldest past KEEP_VERSIONS go, never the live one
+                "DELETE FROM boosts WHERE tenant_id = ? AND version NOT IN (SELECT version FROM "
+                "boosts WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?) AND version NOT IN "
+                "(SELECT version FROM live_boosts WHERE tenant_id = ?)",
+                (tenant_id, tenant_id, KEEP_VERSIONS, tenant_id),
             )
 
     def activate(self, tenant_id: str, version: str) -> bool:

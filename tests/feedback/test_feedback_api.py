@@ -123,8 +123,35 @@ def test_feedback_events_drain_everything_and_a_killed_run_doubles_nothing(
 
             get_settings.cache_clear()
             requested = feedback_arrivals(ctx)
-        assert [r.partition_key for r in requested.run_requests] == [day]
-        assert drain.execute_in_process(instance=instance, partition_key=day).success
+        [request] = requested.run_requests
+        assert request.partition_key == day
+        tags = {"dagster/run_key": request.run_key}
+        assert drain.execute_in_process(instance=instance, partition_key=day, tags=tags).success
+        with dg.build_sensor_context(
+            instance=instance, cursor=requested.cursor, resources=ingest_resources()
+        ) as ctx:
+            after = feedback_arrivals(ctx)  # its drain runs have finished: now tune
+        assert [r.job_name for r in after.run_requests] == ["tune_relevance"]
     written = pd.read_parquet(day_file(load_settings().artifacts_dir, day))
     assert len(written) == 8 and written["event_id"].is_unique
     assert store.pending_count() == 0
+
+
+def test_the_nightly_drain_takes_yesterday_and_today():
+    from catalyst_orchestration.defs.feedback.automation import nightly_drain
+
+    at = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    with dg.build_schedule_context(scheduled_execution_time=at) as context:
+        requests = nightly_drain(context)
+    assert [r.partition_key for r in requests] == ["2026-03-09", "2026-03-10"]
+
+
+def test_search_goes_on_when_the_feedback_store_cannot_be_read():
+    from catalyst_search.feedback.boosts import BoostCache
+
+    class Down:
+        def live_version(self, tenant_id: str) -> str:
+            raise ConnectionError("redis is down")
+
+    cache = BoostCache(Down(), refresh_s=0)  # type: ignore[arg-type]
+    assert cache.for_tenant("t") is None  # no boosts, no error

@@ -79,7 +79,8 @@ def test_feedback_reorders_search_after_tuning_and_a_single_vote_does_nothing(se
     demoted = _search(http, debug=True, filters={"document_id": top})["debug"]["results"][0]
     assert demoted["boost"] < 1 and demoted["boosts"][0]["evidence"] == 4
     kinds = {b["kind"] for b in explained[lower]["boosts"]}
-    assert "document" in kinds and all(b["evidence"] >= 3 for b in explained[lower]["boosts"])
+    assert kinds == {"query", "term"}  # per-document boosts are off by default
+    assert all(b["evidence"] >= 3 for b in explained[lower]["boosts"])
     assert explained[single]["boosts"] == []  # one vote is below the evidence threshold
     assert after["debug"]["boost_version"] == outcome["version"]
     versions = http.get("/feedback/boosts").json()

@@ -2,15 +2,16 @@
 
 - ``drain_feedback`` materializes one day of ``feedback_events``; ``tune_relevance`` computes,
   checks and publishes boosts (``relevance_boosts``, its blocking check, ``live_boosts``).
-- A nightly schedule drains yesterday; another tunes an hour later.
-- ``feedback_arrivals`` drains every day with pending feedback once
-  ``CATALYST_FEEDBACK_TUNE_EVENTS`` events wait, then requests a tuning run once they are all
-  drained. All are visible, and can be switched off, in the Dagster UI.
+- A nightly schedule drains yesterday and today (UTC); another tunes an hour later.
+- ``feedback_arrivals`` drains the days with pending feedback (oldest first) once
+  ``CATALYST_FEEDBACK_TUNE_EVENTS`` events wait, and requests a tuning run once those drain
+  runs have finished. All are visible, and can be switched off, in the Dagster UI.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -32,9 +33,16 @@ tune_relevance = dg.define_asset_job(
     executor_def=dg.in_process_executor,  # one process: the check loads the encoder once
     description="Compute boosts from all drained feedback, check them, publish if they pass.",
 )
-nightly_drain = dg.build_schedule_from_partitioned_job(
-    drain_feedback, hour_of_day=2, name="nightly_feedback_drain"
-)
+
+
+@dg.schedule(job=drain_feedback, cron_schedule="0 2 * * *", name="nightly_feedback_drain")
+def nightly_drain(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Yesterday (its last hours) and today so far: every day with feedback gets drained."""
+    at = context.scheduled_execution_time.timestamp()
+    days = [_day(at - 86400), _day(at)]
+    return [dg.RunRequest(run_key=f"nightly:{day}:{_day(at)}", partition_key=day) for day in days]
+
+
 nightly_tuning = dg.ScheduleDefinition(
     name="nightly_feedback_tuning", job=tune_relevance, cron_schedule="0 3 * * *"
 )
@@ -57,26 +65,30 @@ def feedback_arrivals(
     context: dg.SensorEvaluationContext, feedback: FeedbackStoreResource
 ) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
-    pending = feedback.store.pending_count()
     requests: list[dg.RunRequest] = []
-    if pending >= get_settings().feedback_tune_events:
+    draining: list[str] = state.get("draining", [])
+    pending = feedback.store.pending_count()
+    if draining:
+        runs = [
+            context.instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": key}))
+            for key in draining
+        ]
+        if all(found and found[0].is_finished for found in runs):
+            requests.append(dg.RunRequest(run_key=f"tune:{draining[0]}", job_name="tune_relevance"))
+            draining = []
+    elif pending >= get_settings().feedback_tune_events:
         oldest = feedback.store.oldest_pending() or 0.0
         days = feedback_days.get_partition_keys_in_range(
             dg.PartitionKeyRange(_day(oldest), feedback_days.get_last_partition_key() or "")
-        )[-MAX_DAYS_PER_TICK:]
+        )[:MAX_DAYS_PER_TICK]
+        stamp = f"{time.time():.0f}:{oldest}"
+        draining = [f"drain:{day}:{stamp}" for day in days]
         requests += [
-            dg.RunRequest(run_key=f"drain:{day}:{oldest}", job_name="drain_feedback",
-                          partition_key=day)
-            for day in days
-        ]  # fmt: skip
-        state["tune_after"] = oldest
-    elif pending == 0 and state.get("tune_after") is not None:
-        requests.append(
-            dg.RunRequest(run_key=f"tune:{state['tune_after']}", job_name="tune_relevance")
-        )
-        state["tune_after"] = None
+            dg.RunRequest(run_key=key, job_name="drain_feedback", partition_key=day)
+            for key, day in zip(draining, days, strict=True)
+        ]
     return dg.SensorResult(
         run_requests=requests,
-        cursor=json.dumps(state),
+        cursor=json.dumps({"draining": draining}),
         skip_reason=None if requests else f"{pending} feedback events pending",
     )

@@ -9,11 +9,12 @@ and doubles nothing.
 import dagster as dg
 
 from catalyst_orchestration.defs.resources import FeedbackStoreResource
-from catalyst_orchestration.lib.feedback_files import day_bounds, day_file, merge_day
+from catalyst_orchestration.lib.feedback_files import day_bounds, day_file, day_lock, merge_day
 from catalyst_search.settings import get_settings
 
 feedback_days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
-PAGE = 5000
+#: events one run drains from a day (read, written and acknowledged together)
+MAX_EVENTS_PER_RUN = 200_000
 
 
 @dg.asset(partitions_def=feedback_days, group_name="feedback", kinds={"parquet"})
@@ -24,13 +25,14 @@ def feedback_events(
     day = context.partition_key
     start, end = day_bounds(day)
     root = get_settings().artifacts_dir
-    drained = 0
-    merged = merge_day(root, day, [])
-    while batch := feedback.store.pending(start, end, limit=PAGE):
-        merged = merge_day(root, day, batch)  # written before the log forgets them
-        feedback.store.ack([event.event_id for event in batch])
-        drained += len(batch)
-        context.log.info(f"{day}: {drained} events drained")
+    with day_lock(root, day):
+        pending = feedback.store.pending(start, end, limit=MAX_EVENTS_PER_RUN)
+        merged = merge_day(root, day, pending)  # written before the log forgets them
+        feedback.store.ack([event.event_id for event in pending])
+    drained = len(pending)
+    context.log.info(f"{day}: {drained} events drained, {len(merged)} in the day's file")
+    if drained == MAX_EVENTS_PER_RUN:
+        context.log.warning(f"{day}: more events wait; the next run drains them")
     return dg.MaterializeResult(
         metadata={
             "new_events": drained,

@@ -8,35 +8,44 @@ import time
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus,
+)
 
 from catalyst_orchestration.defs.feedback.events import feedback_events
 from catalyst_orchestration.defs.resources import EncodersResource, FeedbackStoreResource
 from catalyst_orchestration.lib.boost_evaluation import evaluate_version
-from catalyst_orchestration.lib.boosts import boost_stats, compute_boosts
+from catalyst_orchestration.lib.boosts import BoostParams, boost_stats, compute_boosts
 from catalyst_orchestration.lib.feedback_files import read_all
 from catalyst_search.settings import get_settings
 
+CHECK = dg.AssetCheckKey(dg.AssetKey("relevance_boosts"), "boosts_keep_quality")
+#: feedback older than this many half-lives weighs under 1/64: tuning does not read it
+HALF_LIVES_READ = 6
 
-def _built(instance: dg.DagsterInstance) -> dict[str, Any]:
-    """The version and tenants of the latest ``relevance_boosts`` materialization."""
-    event = instance.get_latest_materialization_event(dg.AssetKey("relevance_boosts"))
-    materialization = event.asset_materialization if event else None
-    meta = materialization.metadata if materialization else {}
-    return {
-        "version": meta["version"].value if "version" in meta else None,
-        "tenants": list(meta["tenants"].value) if "tenants" in meta else [],  # type: ignore[arg-type]
-    }
+
+def _checked_in(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether ``boosts_keep_quality`` passed in run ``run_id`` (its latest evaluation)."""
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key([CHECK])
+    record = records.get(CHECK)
+    return (
+        record is not None
+        and record.run_id == run_id
+        and record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
+    )
 
 
 @dg.asset(group_name="feedback", deps=[feedback_events], kinds={"pandas"})
 def relevance_boosts(
     context: dg.AssetExecutionContext, feedback: FeedbackStoreResource
-) -> dg.MaterializeResult:
-    """A boost version per tenant from all feedback so far (decayed, capped, with minimum
+) -> dg.Output[dict[str, Any]]:
+    """A boost version per tenant from the feedback so far (decayed, capped, with minimum
     evidence); not in force until checked and published by ``live_boosts``."""
-    events = read_all(get_settings().artifacts_dir)
     as_of = time.time()
-    boosts = compute_boosts(events, as_of=as_of)
+    params = BoostParams()
+    since = as_of - HALF_LIVES_READ * params.half_life_days * 86400
+    events = read_all(get_settings().artifacts_dir, since=since)
+    boosts = compute_boosts(events, as_of=as_of, params=params)
     version = (
         time.strftime("v%Y%m%dT%H%M%S", time.gmtime(as_of)) + f".{int(as_of * 1000) % 1000:03d}"
     )
@@ -54,7 +63,8 @@ def relevance_boosts(
         metadata[f"{tenant}: largest boost"] = stats["largest_boost"]
         metadata[f"{tenant}: largest demotion"] = stats["largest_demotion"]
         context.log.info(f"{tenant}: {stats}")
-    return dg.MaterializeResult(metadata=metadata)
+    built = {"version": version, "tenants": sorted(boosts), "run_id": context.run_id}
+    return dg.Output(built, metadata=metadata)
 
 
 @dg.asset_check(
@@ -64,12 +74,12 @@ def relevance_boosts(
     "later feedback's targets (boosts learned from earlier feedback); else they are not published.",
 )
 def boosts_keep_quality(
-    context: dg.AssetCheckExecutionContext,
+    relevance_boosts: dict[str, Any],
     feedback: FeedbackStoreResource,
     encoders: EncodersResource,
 ) -> dg.AssetCheckResult:
-    built = _built(context.instance)
-    if not built["version"] or not built["tenants"]:
+    built = relevance_boosts
+    if not built["tenants"]:
         return dg.AssetCheckResult(passed=True, metadata={"evaluated": "no new boosts"})
     report = evaluate_version(
         feedback.store, built["version"], built["tenants"], dense=encoders.dense
@@ -82,12 +92,20 @@ def boosts_keep_quality(
     )
 
 
-@dg.asset(group_name="feedback", deps=[relevance_boosts])
+@dg.asset(group_name="feedback")
 def live_boosts(
-    context: dg.AssetExecutionContext, feedback: FeedbackStoreResource
+    context: dg.AssetExecutionContext,
+    relevance_boosts: dict[str, Any],
+    feedback: FeedbackStoreResource,
 ) -> dg.MaterializeResult:
-    """The checked version put in force for each of its tenants."""
-    built = _built(context.instance)
+    """The version built in this run put in force for each of its tenants, only if its check
+    passed (in a tuning run a failed check stops this step; run alone, it refuses)."""
+    built = relevance_boosts
+    if built["tenants"] and not _checked_in(context.instance, built["run_id"]):
+        raise dg.Failure(
+            f"boosts {built['version']} did not pass boosts_keep_quality; not published",
+            allow_retries=False,
+        )
     for tenant in built["tenants"]:
         feedback.store.activate(tenant, built["version"])
     return dg.MaterializeResult(metadata={"version": built["version"], "tenants": built["tenants"]})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -28,6 +28,12 @@ from catalyst_search.feedback.store import FeedbackStore
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
 SPAN_S = {"hour": 3600, "day": 86400, "week": 7 * 86400}
+MAX_SPAN_S = 400 * 86400  # the counters are kept this long
+
+
+def _utc(moment: datetime) -> float:
+    """A time without an offset is UTC (the buckets are), never the server's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _store(request: Request) -> FeedbackStore:
@@ -83,12 +89,14 @@ def feedback_analytics(
 ) -> Analytics:  # fmt: skip
     """Per bucket: searches, feedback, positive rate, click-through and zero-result rates; the
     top and worst-rated queries; the documents the live boosts move most."""
-    until = end.timestamp() if end else time.time()
-    since = start.timestamp() if start else until - 7 * 86400
+    until = _utc(end) if end else time.time()
+    since = _utc(start) if start else until - 7 * 86400
     if since >= until:
         raise HTTPException(422, "from must be before to")
-    if (until - since) / SPAN_S[bucket] > MAX_BUCKETS:
-        raise HTTPException(422, f"at most {MAX_BUCKETS} buckets: widen the bucket or narrow")
+    if (until - since) / SPAN_S[bucket] > MAX_BUCKETS or until - since > MAX_SPAN_S:
+        raise HTTPException(
+            422, f"at most {MAX_BUCKETS} buckets and 400 days: widen the bucket or narrow"
+        )
     report = analytics(_store(request), caller.tenant_id, since, until, bucket)
     return Analytics.model_validate(report)
 
