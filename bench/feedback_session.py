@@ -54,10 +54,13 @@ def feedback_session(retriever: Retriever, queries: list[dict], *, users: int = 
     events = votes(retriever, train, users)
     blob = compute_boosts(events, as_of=time.time()).get("default")
     boosts = LiveBoosts("simulated", blob) if blob else None
-    moved = len(blob["documents"]) if blob else 0
+    kinds = {
+        kind: len(blob.get(kind, {})) if blob else 0 for kind in ("documents", "queries", "terms")
+    }
     print(
-        f"\nsimulated feedback: {users} users x {len(train)} queries -> {len(events)} votes, "
-        f"{moved} documents and {len(blob['terms']) if blob else 0} (term, document) pairs moved"
+        f"\nsimulated feedback: {users} users x {len(train)} queries -> {len(events)} votes; "
+        f"boosts: {kinds['queries']} (query, document), {kinds['terms']} (term, document), "
+        f"{kinds['documents']} document"
     )
     print(f"{'economy nDCG@10':32} {'no boosts':>10} {'boosts':>10}")
     for name, half in ((f"held-out half ({len(test)} queries)", test),
