@@ -19,7 +19,12 @@ import dagster as dg
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.ingest_requests.contract import TENANT_TAG
-from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
+from catalyst_search.ingest_requests.remote import source_kind
+from catalyst_search.ingest_requests.sources import (
+    InvalidSource,
+    check_source,
+    require_under_roots,
+)
 from catalyst_search.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,14 +41,15 @@ def ensure_dagster_home(settings: Settings) -> Path:
     return home
 
 
-def run_ingest(path: Path, *, tenant: str, settings: Settings) -> dict[str, Any]:
-    """Register ``path`` as a source for ``tenant`` and materialize its partition."""
+def run_ingest(path: Path | str, *, tenant: str, settings: Settings) -> dict[str, Any]:
+    """Register ``path`` (a folder or records file, or an s3:// or web URI) as a source for
+    ``tenant`` and materialize its partition."""
     from catalyst_orchestration.definitions import defs
 
     ensure_dagster_home(settings)
     instance = dg.DagsterInstance.get()
     source = register_source(
-        instance, StateStore(settings.state_db), tenant_id=tenant, uri=str(path.resolve())
+        instance, StateStore(settings.state_db), tenant_id=tenant, uri=_uri(path)
     )
     job = defs().resolve_job_def("ingest")
     result = job.execute_in_process(
@@ -65,9 +71,17 @@ def run_ingest(path: Path, *, tenant: str, settings: Settings) -> dict[str, Any]
     return summary
 
 
+def _uri(path: Path | str) -> str:
+    if isinstance(path, str) and source_kind(path) != "folder":
+        return path
+    return str(Path(path).resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catalyst_orchestration.ingest")
-    parser.add_argument("path", type=Path, help="folder or JSONL(.gz) records file")
+    parser.add_argument(
+        "path", help="folder or JSONL(.gz) records file, s3://bucket/prefix, or a web URL"
+    )
     parser.add_argument("--tenant", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -76,23 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    if not args.path.exists():
+    tenant = args.tenant or settings.default_tenant
+    remote = source_kind(args.path) != "folder"
+    if not remote and not Path(args.path).exists():
         sys.stderr.write(f"error: {args.path} does not exist\n")
         return 2
     try:
-        roots = settings.source_roots_for(args.tenant or settings.default_tenant)
-        require_under_roots(args.path, roots, where="path")
+        if remote:
+            check_source(args.path, rules=settings.source_rules(tenant), where="path")
+        else:
+            require_under_roots(Path(args.path), settings.source_roots_for(tenant), where="path")
     except InvalidSource as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    summary = run_ingest(
-        args.path, tenant=args.tenant or settings.default_tenant, settings=settings
-    )
+    summary = run_ingest(args.path if remote else Path(args.path), tenant=tenant, settings=settings)
     keys = (
         "documents_seen",
         "documents_new",
         "documents_changed",
         "documents_unchanged",
+        "documents_deleted",
         "documents_failed",
         "chunks_written",
         "chunks_deleted",

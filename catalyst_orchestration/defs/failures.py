@@ -25,8 +25,9 @@ def failure_metadata(failures: list[DocumentFailure]) -> dict[str, dg.MetadataVa
 def with_attempts(
     context: dg.AssetExecutionContext, failures: list[DocumentFailure]
 ) -> list[DocumentFailure]:
-    """``failures`` recorded by this step, stamped with its attempt (``retry_number`` + 1)."""
-    return [replace(f, attempts=context.retry_number + 1) for f in failures]
+    """``failures`` recorded by this step, stamped with its attempt (``retry_number`` + 1), or
+    with the tries a fetch made when those were more."""
+    return [replace(f, attempts=max(f.attempts, context.retry_number + 1)) for f in failures]
 
 
 def log_failures(context: dg.AssetExecutionContext, failures: list[DocumentFailure]) -> None:

@@ -1,4 +1,9 @@
-"""Content-addressed artifact store on local disk (S3 arrives with dagster-aws later)."""
+"""Content-addressed artifact stores: raw document bytes and extracted text, named by sha256.
+
+``LocalArtifactStore`` (``file://`` URIs under ``CATALYST_HOME/artifacts``) is the default;
+``S3ArtifactStore`` (s3_artifacts.py) holds them on S3 when ``CATALYST_ARTIFACT_STORE`` is set.
+A URI may carry a ``#fragment`` (``#line=N`` of a records file); readers drop it.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,22 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
+
+
+class ArtifactStore(Protocol):
+    def put_stream(self, handle: BinaryIO, *, suffix: str = "") -> tuple[str, str, int]:
+        """Store a file's bytes; (uri, sha256, size). Storing the same bytes twice is a no-op."""
+        ...
+
+    def put_bytes(self, data: bytes, *, suffix: str = "") -> tuple[str, str]: ...
+
+    def read(self, uri: str) -> bytes: ...
+
+    def open(self, uri: str) -> BinaryIO: ...
+
+    def exists(self, uri: str) -> bool: ...
 
 
 class LocalArtifactStore:
@@ -64,6 +83,14 @@ class LocalArtifactStore:
         write(tmp)
         os.replace(tmp, target)
 
-    @staticmethod
-    def read(uri: str) -> bytes:
-        return LocalArtifactStore.local_path(uri).read_bytes()
+    def read(self, uri: str) -> bytes:
+        return self.local_path(uri).read_bytes()
+
+    def open(self, uri: str) -> BinaryIO:
+        return open(self.local_path(uri), "rb")
+
+    def exists(self, uri: str) -> bool:
+        try:
+            return self.local_path(uri).is_file()
+        except ValueError:
+            return False

@@ -49,6 +49,7 @@ class IndexOutcome:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    deleted: int = 0  # documents gone from the source, their chunks removed
     failed: int = 0
     chunks_written: int = 0
     chunks_deleted: int = 0
@@ -134,7 +135,17 @@ def index_batch(
     outcome.write_s += time.perf_counter() - mark
 
     mark = time.perf_counter()
-    outcome.index_version = writer.publish() if todo else writer.current_version()
+    gone = _gone(batch, state, collection, kept={d.document.document_id for d in docs})
+    for document_id in sorted(gone):
+        every_chunk = document_filter(tenant, document_id)
+        outcome.chunks_deleted += writer.count(every_chunk)
+        writer.delete(every_chunk)
+    outcome.deleted = len(gone)
+    outcome.write_s += time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    changed_index = bool(todo or gone)
+    outcome.index_version = writer.publish() if changed_index else writer.current_version()
     outcome.publish_s = time.perf_counter() - mark
     state.record(
         collection,
@@ -144,8 +155,19 @@ def index_batch(
             for doc, fp, _ in todo
         ],
     )
+    state.forget(collection, tenant, gone)
     outcome.failed = len(outcome.failures)
     return outcome
+
+
+def _gone(batch: Batch, state: StateStore, collection: str, *, kept: set[str]) -> set[str]:
+    """Documents this source indexed that it no longer holds: the ones its complete listing
+    lacks, and the ones it says are gone (404/410). Only this source's own documents."""
+    known = state.source_documents(collection, batch.tenant_id, batch.source)
+    gone = set(batch.gone)
+    if batch.listed is not None:
+        gone |= known - batch.listed
+    return (gone & known) - kept
 
 
 def _point(

@@ -17,7 +17,7 @@ from catalyst_orchestration.lib.failures import (
     UnsupportedMediaType,
 )
 from catalyst_orchestration.lib.ocr import ocr_image
-from catalyst_orchestration.lib.sources import RECORD_MIME
+from catalyst_orchestration.lib.sources.local import RECORD_MIME
 
 
 @dataclass

@@ -77,10 +77,17 @@ class ChunkedDocument:
 
 @dataclass
 class Batch:
-    """One partition's documents at some stage, with the failures so far."""
+    """One partition's documents at some stage, with the failures so far.
+
+    ``listed``: ids of every document the source holds, when known (see ``Acquired``);
+    ``gone``: documents the source says were removed. The index step deletes from both.
+    """
 
     tenant_id: str
     source: str
     items: list[Any]
     failures: list[DocumentFailure] = field(default_factory=list)
     seen: int = 0
+    listed: set[str] | None = None
+    gone: set[str] = field(default_factory=set)
+    retried: list[dict[str, Any]] = field(default_factory=list)  # fetched after retries

@@ -59,6 +59,7 @@ ZERO_SERIES: dict[str, list[tuple[str, ...]]] = {
         ("new",),
         ("changed",),
         ("unchanged",),
+        ("deleted",),
         ("failed",),
     ],
     "catalyst_ingest_chunks": [("written",), ("deleted",)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.artifacts import ArtifactStore
 from catalyst_orchestration.lib.chunking import Chunker
 from catalyst_orchestration.lib.failures import PermanentDocumentError, is_transient
 from catalyst_orchestration.lib.parsers import parse
@@ -18,18 +18,23 @@ from catalyst_orchestration.lib.records import (
 )
 
 
-def parse_batch(batch: Batch) -> Batch:
-    """Raw documents -> parsed documents. Transient read errors propagate (the step retries)."""
+def parse_batch(batch: Batch, store: ArtifactStore) -> Batch:
+    """Raw documents -> parsed documents. Transient read errors propagate (the step retries).
+
+    The text extracted from a stored file (not from an inline record) is stored too, and its
+    URI kept as ``text_uri`` in the document's metadata.
+    """
     parsed: dict[str, ParsedDocument] = {}
     failures = list(batch.failures)
+    listed = set(batch.listed) if batch.listed is not None else None
     for raw in batch.items:
         assert isinstance(raw, RawDocument)
         try:
-            data = (
-                raw.inline if raw.inline is not None else LocalArtifactStore.read(raw.artifact_uri)
-            )
+            data = raw.inline if raw.inline is not None else store.read(raw.artifact_uri)
             result = parse(data, raw.mime, PurePosixPath(raw.location).name)
         except PermanentDocumentError as exc:
+            if listed is not None and not raw.document_id:
+                listed = None  # a record without its id: the listing is no longer known
             failures.append(
                 DocumentFailure(
                     raw.location, "parse", exc.error, str(exc), "permanent", raw.document_id or None
@@ -39,6 +44,8 @@ def parse_batch(batch: Batch) -> Batch:
         except Exception as exc:
             if is_transient(exc):
                 raise
+            if listed is not None and not raw.document_id:
+                listed = None
             failures.append(
                 DocumentFailure(
                     raw.location,
@@ -51,6 +58,11 @@ def parse_batch(batch: Batch) -> Batch:
             )
             continue
         document_id = result.document_id or raw.document_id
+        if listed is not None:
+            listed.add(document_id)
+        metadata = {**raw.metadata, **result.metadata}
+        if raw.inline is None and "text_uri" not in metadata:
+            metadata["text_uri"], _ = store.put_bytes(result.text.encode(), suffix=".txt")
         if document_id in parsed and parsed[document_id].content_hash == raw.sha256:
             continue  # the same record twice: nothing to choose between
         if document_id in parsed:
@@ -76,10 +88,19 @@ def parse_batch(batch: Batch) -> Batch:
             text=result.text,
             track=result.track,
             icd_codes=result.icd_codes,
-            metadata={**raw.metadata, **result.metadata},
+            metadata=metadata,
             images=result.images,
         )
-    return Batch(batch.tenant_id, batch.source, list(parsed.values()), failures, batch.seen)
+    return Batch(
+        batch.tenant_id,
+        batch.source,
+        list(parsed.values()),
+        failures,
+        batch.seen,
+        listed,
+        batch.gone,
+        batch.retried,
+    )
 
 
 def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
@@ -105,4 +126,13 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
             )
             continue
         items.append(ChunkedDocument(doc, chunks))
-    return Batch(batch.tenant_id, batch.source, items, failures, batch.seen)
+    return Batch(
+        batch.tenant_id,
+        batch.source,
+        items,
+        failures,
+        batch.seen,
+        batch.listed,
+        batch.gone,
+        batch.retried,
+    )

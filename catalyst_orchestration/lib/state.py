@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (collection, tenant_id, document_id)
 );
 CREATE INDEX IF NOT EXISTS documents_by_source ON documents (collection, tenant_id, source);
+CREATE TABLE IF NOT EXISTS remote_objects (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    artifact_uri TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
 """
 
 
@@ -52,6 +62,18 @@ class ManifestEntry:
     source: str
     fingerprint: str
     chunk_count: int
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """An S3 object as last downloaded: its ETag and where its bytes are in the artifact store."""
+
+    key: str
+    etag: str
+    sha256: str
+    artifact_uri: str
+    size: int
+    mime: str
 
 
 def partition_key_for(tenant_id: str, uri: str) -> str:
@@ -127,6 +149,54 @@ class StateStore:
                     )
                     for e in entries
                 ],
+            )
+
+    def source_documents(self, collection: str, tenant_id: str, source: str) -> set[str]:
+        """Ids of the documents the index holds from ``source``."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT document_id FROM documents "
+                "WHERE collection = ? AND tenant_id = ? AND source = ?",
+                (collection, tenant_id, source),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def forget(self, collection: str, tenant_id: str, ids: Iterable[str]) -> None:
+        """Drop documents whose chunks were deleted from the index."""
+        with self._connect() as conn:
+            conn.executemany(
+                "DELETE FROM documents WHERE collection = ? AND tenant_id = ? AND document_id = ?",
+                [(collection, tenant_id, i) for i in ids],
+            )
+
+    def remote_objects(self, source: str) -> dict[str, RemoteObject]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT key, etag, sha256, artifact_uri, size, mime FROM remote_objects "
+                "WHERE source = ?",
+                (source,),
+            ).fetchall()
+        return {row[0]: RemoteObject(*row) for row in rows}
+
+    def record_remote_objects(
+        self, source: str, objects: Iterable[RemoteObject], *, keep: set[str]
+    ) -> None:
+        """Remember downloaded objects; forget the ones no longer listed (not in ``keep``)."""
+        with self._connect() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO remote_objects VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (source, o.key, o.etag, o.sha256, o.artifact_uri, o.size, o.mime)
+                    for o in objects
+                ],
+            )
+            known = [
+                r[0]
+                for r in conn.execute("SELECT key FROM remote_objects WHERE source = ?", (source,))
+            ]
+            conn.executemany(
+                "DELETE FROM remote_objects WHERE source = ? AND key = ?",
+                [(source, k) for k in known if k not in keep],
             )
 
     def chunk_total(self, collection: str, tenant_id: str, source: str) -> int:

@@ -23,6 +23,7 @@ from catalyst_search.api.routes import (
     jobs,
     keys,
     search,
+    sources,
     webhooks,
 )
 from catalyst_search.auth.authenticator import Authenticator
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(index.router)
+    app.include_router(sources.router)
     return app

@@ -17,7 +17,17 @@ import sys
 
 import httpx
 
-from catalyst_search.cli import doctor, feedback, index, ingest, jobs, keys, search, serve
+from catalyst_search.cli import (
+    doctor,
+    feedback,
+    index,
+    ingest,
+    jobs,
+    keys,
+    search,
+    serve,
+    sources,
+)
 from catalyst_search.cli.common import SERVICE, USAGE, UsageError, exit_code, fail
 from catalyst_search.cli.config import ConfigError
 from catalyst_search.client import CatalystError, Unauthorized
@@ -37,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (ingest, jobs, search, feedback, index, doctor, keys, serve):
+    for module in (ingest, jobs, sources, search, feedback, index, doctor, keys, serve):
         module.add_parsers(sub)
     return parser
 

@@ -2,8 +2,10 @@
 
 It checks the settings and the config file here, then through the service: that it answers,
 that the credential is accepted, that an index is loaded and holds the tenant's chunks, that
-queued ingest jobs reach Dagster (the sensor's heartbeat), and the hosted rerank tiers. Each
-check is ok, warn or fail, with what to do; exit 1 when any fails.
+queued ingest jobs reach Dagster (the sensor's heartbeat), and the hosted rerank tiers; and,
+from here, remote acquisition: the S3 buckets of the artifact store and the S3 source roots,
+and Firecrawl with its key. Each check is ok, warn or fail, with what to do; exit 1 when any
+fails.
 """
 
 from __future__ import annotations
@@ -44,6 +46,25 @@ def _local(checks: list[Check]) -> Settings | None:
     return settings
 
 
+def _acquisition(settings: Settings, checks: list[Check]) -> None:
+    """What the code location's resources check when they start (ingest_requests/preflight)."""
+    if not (
+        settings.artifact_store
+        or settings.firecrawl_url
+        or "s3://" in (settings.source_roots or "")
+    ):
+        return
+    import boto3
+
+    from catalyst_search.ingest_requests.preflight import preflight
+
+    problems = preflight(settings, lambda: boto3.client("s3"))
+    for problem in problems:
+        checks.append(Check("acquisition", "fail", str(problem)))
+    if not problems:
+        checks.append(Check("acquisition", "ok", "S3 buckets and Firecrawl answer"))
+
+
 def _remote(client: CatalystClient, checks: list[Check]) -> None:
     try:
         client.health()
@@ -82,6 +103,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     checks: list[Check] = []
     settings = _local(checks)
     if settings is not None:
+        _acquisition(settings, checks)
         try:
             client = client_for(args, settings)
         except ConfigError:  # reported above; go on with CATALYST_API_TOKEN alone

@@ -13,22 +13,32 @@ from pathlib import Path
 from catalyst_search.cli.common import OK, add_common, client_for, fail, print_json
 from catalyst_search.cli.jobs import follow
 from catalyst_search.client import CatalystClient
-from catalyst_search.ingest_requests.sources import InvalidSource, require_under_roots
+from catalyst_search.ingest_requests.remote import source_kind
+from catalyst_search.ingest_requests.sources import (
+    InvalidSource,
+    check_source,
+    require_under_roots,
+)
 from catalyst_search.settings import Settings
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    remote = source_kind(args.path) != "folder"
     path = Path(args.path).expanduser()
+    source = args.path if remote else str(path.absolute())
     if settings.ingest_mode == "sync":
-        if not path.exists():
+        tenant = args.tenant or settings.default_tenant
+        if not remote and not path.exists():
             return fail(f"{path} does not exist")
         try:
-            roots = settings.source_roots_for(args.tenant or settings.default_tenant)
-            require_under_roots(path, roots, where="path")
+            if remote:
+                check_source(source, rules=settings.source_rules(tenant), where="path")
+            else:
+                require_under_roots(path, settings.source_roots_for(tenant), where="path")
         except InvalidSource as exc:
             return fail(str(exc))
         return _ingest_in_process(
-            path, args.tenant or settings.default_tenant, settings, wait=args.wait
+            source if remote else str(path.resolve()), tenant, settings, wait=args.wait
         )
     if args.tenant and args.tenant != settings.default_tenant:
         return fail(
@@ -36,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             "belongs to the tenant the service acts for"
         )
     with client_for(args, settings) as client:
-        accepted = client.submit_ingest([str(path.absolute())], webhook_url=args.webhook)
+        accepted = client.submit_ingest([source], webhook_url=args.webhook)
         if args.json and not args.wait:
             print_json(accepted.view)
             return OK
@@ -46,7 +56,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not args.json:
             held = " (the queue is unreachable: held in the local outbox)"
             held = held if accepted.dispatch == "outbox" else ""
-            sys.stdout.write(f"job {accepted.job_id} queued ({path}){held}\n")
+            sys.stdout.write(f"job {accepted.job_id} queued ({source}){held}\n")
         if not args.wait:
             sys.stdout.write(f"follow it with: catalystctl jobs follow {accepted.job_id}\n")
             return OK
@@ -61,13 +71,13 @@ def _warn_when_stuck(client: CatalystClient) -> None:
         sys.stderr.write(f"warning: {reason}\n")
 
 
-def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: bool) -> int:
+def _ingest_in_process(source: str, tenant: str, settings: Settings, *, wait: bool) -> int:
     """CATALYST_INGEST_MODE=sync: run the Dagster job in a child process, no daemon needed.
 
     A child process because this package never imports Dagster; the run registers the source
     and its partition exactly as the ingest sensor does.
     """
-    command = [sys.executable, "-m", "catalyst_orchestration.ingest", str(path.resolve())]
+    command = [sys.executable, "-m", "catalyst_orchestration.ingest", source]
     command += ["--tenant", tenant]
     if wait:
         return subprocess.call(command)
@@ -78,13 +88,20 @@ def _ingest_in_process(path: Path, tenant: str, settings: Settings, *, wait: boo
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    sys.stdout.write(f"ingest of {path} started (pid {process.pid}); log: {log_path}\n")
+    sys.stdout.write(f"ingest of {source} started (pid {process.pid}); log: {log_path}\n")
     return 0
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    ingest = sub.add_parser("ingest", help="ingest a folder or JSONL(.gz) file through Dagster")
-    ingest.add_argument("path")
+    ingest = sub.add_parser(
+        "ingest",
+        help="ingest a folder, JSONL(.gz) file, s3://bucket/prefix or web page through Dagster",
+    )
+    ingest.add_argument(
+        "path",
+        help="a folder or records file under the source roots, s3://bucket/prefix, https://page, "
+        "firecrawl+https://page (scraped by Firecrawl) or crawl+https://site (crawled)",
+    )
     ingest.add_argument(
         "--tenant", help="tenant the documents belong to, in sync mode (default: default)"
     )

@@ -19,9 +19,10 @@ from catalyst_search.client.models import (
     JobPage,
     SearchResults,
 )
+from catalyst_search.client.sources import AsyncSourceCalls
 
 
-class AsyncCatalystClient(calls.ClientBase):
+class AsyncCatalystClient(AsyncSourceCalls, calls.ClientBase):
     """``await AsyncCatalystClient(url).search("type 2 diabetes", top_k=5)``."""
 
     def _connect(self) -> None:

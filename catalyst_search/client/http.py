@@ -18,9 +18,10 @@ from catalyst_search.client.models import (
     JobPage,
     SearchResults,
 )
+from catalyst_search.client.sources import SourceCalls
 
 
-class CatalystClient(calls.ClientBase):
+class CatalystClient(SourceCalls, calls.ClientBase):
     """``CatalystClient("http://127.0.0.1:8000").search("type 2 diabetes", top_k=5)``.
 
     Errors are ``CatalystError`` subclasses carrying the server's message; 429, and 502, 503,

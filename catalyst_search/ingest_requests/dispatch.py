@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -21,6 +20,7 @@ import redis
 from catalyst_search.ingest_requests.contract import IngestMessage
 from catalyst_search.ingest_requests.jobs import Job, JobStore, SourceRun
 from catalyst_search.ingest_requests.queue import IngestQueue, SqliteQueue
+from catalyst_search.ingest_requests.remote import SourceRules
 from catalyst_search.ingest_requests.sources import check_sources
 
 log = logging.getLogger("catalyst_search.dispatch")
@@ -126,15 +126,15 @@ def submit(
     *,
     tenant_id: str,
     sources: list[str],
-    roots: Sequence[Path],
+    rules: SourceRules,
     metadata: dict[str, Any] | None = None,
     webhooks: Sequence[str] = (),
     tenant_webhook: str | None = None,
 ) -> tuple[str, Dispatched]:
-    """Validate ``sources`` against ``roots`` and hand the job to the dispatcher:
+    """Validate ``sources`` against the tenant's ``rules`` and hand the job to the dispatcher:
     (job id, ``queue``|``outbox``). ``webhooks`` (the job's own) and ``tenant_webhook`` are URLs
     the caller has checked."""
-    checked = check_sources(sources, roots=roots)
+    checked = check_sources(sources, rules=rules)
     message = IngestMessage(
         uuid.uuid4().hex, tenant_id, checked, metadata or {}, list(webhooks), tenant_webhook
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from catalyst_search.ingest_requests.events import MAX_FAILURE_EVENTS, JobEvent
+from catalyst_search.ingest_requests.watches import WatchRegistry
 from catalyst_search.webhooks.deliveries import DeliveryStore
 
 JobStatus = Literal[
@@ -36,6 +37,7 @@ class SourceRun:
     failures: list[dict[str, Any]] = field(default_factory=list)
     artifact_uris: list[str] = field(default_factory=list)
     error: str | None = None
+    retried: list[dict[str, Any]] = field(default_factory=list)  # fetched after transient failures
 
 
 @dataclass
@@ -83,6 +85,7 @@ class RunUpdates:
     ``_append`` of one event."""
 
     webhooks: DeliveryStore
+    watches: WatchRegistry
 
     def _update(self, job_id: str, source: str, **fields: Any) -> None:
         raise NotImplementedError
@@ -117,13 +120,17 @@ class RunUpdates:
         failures: list[dict[str, Any]] | None = None,
         artifact_uris: list[str] | None = None,
         error: str | None = None,
+        retried: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Status and error, and the failures and artifacts JSON-encoded when given."""
+        """Status and error, and the failures, artifacts and documents fetched after
+        transient failures (``retried``) JSON-encoded when given."""
         fields: dict[str, Any] = {"status": status, "error": error}
         if failures is not None:
             fields["failures"] = json.dumps(failures)
         if artifact_uris is not None:
             fields["artifact_uris"] = json.dumps(artifact_uris)
+        if retried is not None:
+            fields["retried"] = json.dumps(retried)
         before = self.get(job_id)
         self._update(job_id, source, **fields)
         for failure in (failures or [])[:MAX_FAILURE_EVENTS]:
@@ -169,6 +176,7 @@ class RunUpdates:
 
 class JobStore(Protocol):
     webhooks: DeliveryStore
+    watches: WatchRegistry
 
     def create(self, *, job_id: str, tenant_id: str, sources: list[str], metadata: dict) -> Job: ...
 
@@ -204,6 +212,7 @@ class JobStore(Protocol):
         failures: list[dict[str, Any]] | None = None,
         artifact_uris: list[str] | None = None,
         error: str | None = None,
+        retried: list[dict[str, Any]] | None = None,
     ) -> None: ...
 
     def events(self, job_id: str, *, after: str | None, limit: int) -> list[JobEvent]: ...

@@ -10,6 +10,7 @@ import redis
 
 from catalyst_search.ingest_requests.events import MAX_EVENTS, JobEvent
 from catalyst_search.ingest_requests.jobs import TERMINAL, Job, RunUpdates, SourceRun
+from catalyst_search.ingest_requests.watches import RedisWatches
 from catalyst_search.webhooks.redis_deliveries import RedisDeliveries
 
 #: KEYS[1] (a source's hash) becomes cancelled if it is queued with no run; 1 if it did.
@@ -31,6 +32,7 @@ class RedisJobStore(RunUpdates):
         self.client = client
         self.prefix = prefix
         self.webhooks = RedisDeliveries(client, prefix=prefix)
+        self.watches = RedisWatches(client, prefix=prefix)
         self._cancel_script = client.register_script(_CANCEL_QUEUED)
 
     def close(self) -> None:
@@ -104,6 +106,7 @@ class RedisJobStore(RunUpdates):
                     failures=json.loads(r.get("failures", "[]")),
                     artifact_uris=json.loads(r.get("artifact_uris", "[]")),
                     error=r.get("error") or None,
+                    retried=json.loads(r.get("retried", "[]")),
                 )
             )
         return Job(

@@ -1,4 +1,5 @@
-"""Which sources an ingest request may name: folders or JSONL record files under the roots.
+"""Which sources an ingest request may name: folders or JSONL record files under the roots,
+and the S3 prefixes and web pages of ``remote.py``.
 
 Ingest sources are not a file-read primitive: a path is resolved (symlinks and ``..``) and
 must then lie under one of the configured roots (``CATALYST_SOURCE_ROOTS``), on every path
@@ -11,6 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
+from catalyst_search.ingest_requests.remote import (
+    RemoteSourceError,
+    SourceRules,
+    check_remote,
+    source_kind,
+)
 
 #: Most sources one job may name.
 MAX_SOURCES = 100
@@ -42,10 +49,17 @@ def require_under_roots(path: Path, roots: Sequence[Path], *, where: str = "sour
     return root
 
 
-def check_source(raw: str, *, roots: Sequence[Path], where: str = "source") -> str:
-    """The resolved path of ``raw``, or ``InvalidSource`` saying what is wrong with it."""
+def check_source(raw: str, *, rules: SourceRules, where: str = "source") -> str:
+    """The resolved path (or checked URI) of ``raw``, or ``InvalidSource`` saying what is
+    wrong with it."""
     if "\x00" in raw or len(raw) > 4096:
         raise InvalidSource(f"{where}: not a usable path")
+    if source_kind(raw) != "folder":
+        try:
+            return check_remote(raw, rules, where=where)
+        except RemoteSourceError as exc:
+            raise InvalidSource(str(exc)) from None
+    roots = rules.roots
     path = Path(raw).expanduser()
     if not path.is_absolute():
         raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
@@ -59,14 +73,14 @@ def check_source(raw: str, *, roots: Sequence[Path], where: str = "source") -> s
     return str(path.resolve())
 
 
-def check_sources(sources: list[str], *, roots: Sequence[Path]) -> list[str]:
+def check_sources(sources: list[str], *, rules: SourceRules) -> list[str]:
     """Check every source of one job: at least one, at most ``MAX_SOURCES``, each once."""
     if not sources:
-        raise InvalidSource("sources: give at least one folder or JSONL file")
+        raise InvalidSource("sources: give at least one folder, JSONL file, s3:// or web URL")
     if len(sources) > MAX_SOURCES:
         raise InvalidSource(f"sources: at most {MAX_SOURCES} per job, got {len(sources)}")
     checked = [
-        check_source(raw, roots=roots, where=f"sources[{i}]") for i, raw in enumerate(sources)
+        check_source(raw, rules=rules, where=f"sources[{i}]") for i, raw in enumerate(sources)
     ]
     if len(set(checked)) != len(checked):
         raise InvalidSource("sources: each source may appear once per job")

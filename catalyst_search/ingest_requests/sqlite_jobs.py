@@ -3,52 +3,17 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from catalyst_search.ingest_requests.events import JobEvent
 from catalyst_search.ingest_requests.jobs import Job, RunUpdates, SourceRun
+from catalyst_search.ingest_requests.sqlite_schema import SCHEMA as _SCHEMA
+from catalyst_search.ingest_requests.sqlite_schema import add_column as _add_column
+from catalyst_search.ingest_requests.watches import SqliteWatches
 from catalyst_search.sqlite import connect
 from catalyst_search.webhooks.sqlite_deliveries import SqliteDeliveries
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    sources TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    cancel_requested_at REAL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, created_at);
-CREATE TABLE IF NOT EXISTS job_runs (
-    job_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    run_id TEXT,
-    status TEXT NOT NULL,
-    docs_done INTEGER NOT NULL DEFAULT 0,
-    docs_total INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    step_retries INTEGER NOT NULL DEFAULT 0,
-    failures TEXT NOT NULL DEFAULT '[]',
-    artifact_uris TEXT NOT NULL DEFAULT '[]',
-    error TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (job_id, source)
-);
-CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS job_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, id);
-"""
 
 
 class SqliteJobStore(RunUpdates):
@@ -61,7 +26,9 @@ class SqliteJobStore(RunUpdates):
         # columns a store written by an earlier version lacks
         _add_column(path, "job_runs", "step_retries INTEGER NOT NULL DEFAULT 0")
         _add_column(path, "jobs", "cancel_requested_at REAL")
+        _add_column(path, "job_runs", "retried TEXT NOT NULL DEFAULT '[]'")
         self.webhooks = SqliteDeliveries(path)
+        self.watches = SqliteWatches(path)
 
     def close(self) -> None:
         """Nothing to close: every call opens and closes its own connection."""
@@ -99,14 +66,24 @@ class SqliteJobStore(RunUpdates):
                 return None
             runs = conn.execute(
                 "SELECT source, status, run_id, docs_done, docs_total, attempts, step_retries, "
-                "failures, artifact_uris, error FROM job_runs WHERE job_id = ?",
+                "failures, artifact_uris, error, retried FROM job_runs WHERE job_id = ?",
                 (job_id,),
             ).fetchall()
         order = json.loads(row[2])
         by_source = {
             r[0]: SourceRun(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]), r[9]
-            )
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                json.loads(r[7]),
+                json.loads(r[8]),
+                r[9],
+                json.loads(r[10] or "[]"),
+            )  # fmt: skip
             for r in runs
         }
         return Job(
@@ -226,16 +203,3 @@ class SqliteJobStore(RunUpdates):
         with connect(self.path) as conn:
             row = conn.execute("SELECT at FROM heartbeats WHERE name = ?", (name,)).fetchone()
         return float(row[0]) if row else None
-
-
-def _add_column(path: Path, table: str, column: str) -> None:
-    """Add ``column`` (a definition) to ``table`` unless it is there."""
-    name = column.split()[0]
-    with connect(path) as conn:
-        if name in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
-            return
-        try:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-        except sqlite3.OperationalError as exc:  # another process added it meanwhile
-            if "duplicate column" not in str(exc):
-                raise

@@ -17,8 +17,9 @@ from catalyst_search.options import (
     IngestMode,
     choices,
 )
+from catalyst_search.settings.acquisition import AcquisitionFields
 from catalyst_search.settings.outbound import OutboundFields
-from catalyst_search.settings.paths import SAMPLE_CORPUS, HomePaths
+from catalyst_search.settings.paths import HomePaths
 from catalyst_search.settings.text import describe, without_credentials
 
 
@@ -26,7 +27,7 @@ class SettingsError(ValueError):
     """A ``CATALYST_*`` variable is missing or wrong; the message names it and the fix."""
 
 
-class Settings(HomePaths, OutboundFields, BaseSettings):
+class Settings(HomePaths, OutboundFields, AcquisitionFields, BaseSettings):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
@@ -117,11 +118,6 @@ class Settings(HomePaths, OutboundFields, BaseSettings):
     jwt_leeway_s: float = Field(30.0, ge=0, le=600)
     jwt_tenant_claim: str = "tenant_id"
     jwt_roles_claim: str = "roles"
-    source_roots: str | None = Field(
-        None,
-        description="Comma-separated folders local ingest sources must lie under; {tenant} "
-        "stands for the caller's tenant (default: the sample corpus, CATALYST_HOME/inbox/{tenant})",
-    )
     rate_search: str = Field("600/minute", description="Searches per tenant, e.g. 600/minute.")
     rate_ingest: str = Field("60/minute", description="Ingest requests per tenant.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
@@ -191,18 +187,6 @@ class Settings(HomePaths, OutboundFields, BaseSettings):
                 f"CATALYST_AUTH={self.auth!r}: use jwt, apikey, jwt,apikey or disabled"
             )
         return frozenset(names)  # type: ignore[arg-type]
-
-    def source_roots_for(self, tenant_id: str) -> tuple[Path, ...]:
-        """Folders ``tenant_id``'s local sources must lie under, symlinks resolved.
-
-        ``{tenant}`` in a root stands for the tenant, so each tenant has a folder of its own; a
-        root without it is shared by every tenant that may ingest (the sample corpus is).
-        """
-        if self.source_roots:
-            raw = [p.strip() for p in self.source_roots.split(",") if p.strip()]
-        else:
-            raw = [str(SAMPLE_CORPUS), str(self.inbox_dir / "{tenant}")]
-        return tuple(Path(p.replace("{tenant}", tenant_id)).expanduser().resolve() for p in raw)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -111,6 +111,7 @@ def index(
     tracker.finished(
         failures=[f.as_dict() for f in outcome.failures],
         artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),
+        retried=chunks.retried,
     )
     context.log.info(outcome_line(outcome))
     return dg.MaterializeResult(

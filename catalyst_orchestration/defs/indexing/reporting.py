@@ -42,7 +42,8 @@ class ProgressReport:
 def outcome_line(outcome: IndexOutcome) -> str:
     return (
         f"index {outcome.index_version}: {outcome.new} new, {outcome.changed} changed, "
-        f"{outcome.unchanged} unchanged, {outcome.failed} failed documents; "
+        f"{outcome.unchanged} unchanged, {outcome.deleted} deleted, {outcome.failed} failed "
+        "documents; "
         f"{outcome.chunks_written} chunks written, {outcome.chunks_deleted} deleted"
     )
 
@@ -64,6 +65,7 @@ def index_metadata(
         "documents_new": outcome.new,
         "documents_changed": outcome.changed,
         "documents_unchanged": outcome.unchanged,
+        "documents_deleted": outcome.deleted,
         "documents_failed": outcome.failed,
         "chunks_written": outcome.chunks_written,
         "chunks_deleted": outcome.chunks_deleted,

@@ -17,7 +17,7 @@ FINISHED = {
     dg.DagsterEventType.RUN_FAILURE: "failure",
     dg.DagsterEventType.RUN_CANCELED: "canceled",
 }
-_OUTCOMES = ("seen", "new", "changed", "unchanged", "failed")
+_OUTCOMES = ("seen", "new", "changed", "unchanged", "deleted", "failed")
 INGESTION_ASSETS = {"raw_documents", "parsed_documents", "chunks", "index"}
 
 

@@ -68,10 +68,10 @@ def ingest_requests(
             context.log.info(f"job {message.job_id}: cancelled before its runs were requested")
             pending[delivery.message_id] = []  # acknowledged next tick: nothing to wait for
             continue
-        roots = state.source_roots(message.tenant_id)
+        rules = state.source_rules(message.tenant_id)
         for n, uri in enumerate(message.sources):
             try:  # the API checked this; a message put on the queue by other means may not be
-                check_source(uri, roots=roots, where="source")
+                check_source(uri, rules=rules, where="source")
             except InvalidSource as exc:
                 context.log.warning(f"job {message.job_id}: {exc}")
                 jobs.jobs.run_finished(message.job_id, uri, status="failed", error=str(exc))

@@ -81,7 +81,9 @@ class RunTracker:
             self._store.progress(self.job_id, self.source, done=done, total=total)
             self.stop_if_cancelled()
 
-    def finished(self, *, failures: list[dict], artifact_uris: list[str]) -> None:
+    def finished(
+        self, *, failures: list[dict], artifact_uris: list[str], retried: list[dict]
+    ) -> None:
         if self._store:
             self._store.run_finished(
                 self.job_id,
@@ -89,4 +91,5 @@ class RunTracker:
                 status="succeeded",
                 failures=failures,
                 artifact_uris=artifact_uris,
+                retried=retried,
             )

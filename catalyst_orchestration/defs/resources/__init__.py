@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
+from catalyst_orchestration.defs.resources.acquisition import AcquisitionResource
 from catalyst_orchestration.defs.resources.common import _env
 from catalyst_orchestration.defs.resources.index import EncodersResource, QdrantIndexResource
 from catalyst_orchestration.defs.resources.monitoring import PushgatewayResource
@@ -25,6 +27,7 @@ from catalyst_orchestration.defs.resources.stores import (
 )
 
 __all__ = [
+    "AcquisitionResource",
     "ArtifactStoreResource",
     "EncodersResource",
     "FeedbackStoreResource",
@@ -32,6 +35,7 @@ __all__ = [
     "JobStoreResource",
     "PushgatewayResource",
     "QdrantIndexResource",
+    "S3Resource",
     "StateStoreResource",
     "ingest_resources",
 ]
@@ -42,9 +46,12 @@ SETTLE = "CATALYST_PUSHGATEWAY_SETTLE_S"
 def ingest_resources() -> dict[str, dg.ConfigurableResource]:
     """The resources of the code location, by the names assets and sensors ask for."""
     queue_url = _env("CATALYST_QUEUE")
+    s3 = S3Resource()  # boto3's defaults: the AWS_* variables, AWS_ENDPOINT_URL among them
     return {
         "state": StateStoreResource(),
-        "artifacts": ArtifactStoreResource(),
+        "s3": s3,
+        "artifacts": ArtifactStoreResource(s3=s3),
+        "acquisition": AcquisitionResource(s3=s3),
         "queue": IngestQueueResource(queue_url=queue_url),
         "jobs": JobStoreResource(queue_url=queue_url),
         "feedback": FeedbackStoreResource(queue_url=queue_url),

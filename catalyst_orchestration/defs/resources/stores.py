@@ -1,21 +1,25 @@
 """The stores runs and sensors read and write: sources and manifest, artifacts, the ingest
-queue, job records, and the feedback log with its boost versions."""
+queue, job records, the watched sources, and the feedback log with its boost versions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from catalyst_orchestration.defs.requests.tracking import RunTracker
 from catalyst_orchestration.defs.resources.common import _opened, _settings
-from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.artifacts import ArtifactStore, LocalArtifactStore
+from catalyst_orchestration.lib.s3_artifacts import S3ArtifactStore
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.feedback.factory import open_feedback
 from catalyst_search.feedback.store import FeedbackStore
 from catalyst_search.ingest_requests.jobs import JobStore
+from catalyst_search.ingest_requests.preflight import check_bucket
 from catalyst_search.ingest_requests.queue import IngestQueue
+from catalyst_search.ingest_requests.remote import SourceRules, parse_s3_uri
 from catalyst_search.ingest_requests.stores import open_jobs, open_queue
 
 
@@ -35,17 +39,35 @@ class StateStoreResource(dg.ConfigurableResource):
         """The folders ``tenant_id``'s local sources must lie under (``CATALYST_SOURCE_ROOTS``)."""
         return _settings().source_roots_for(tenant_id)
 
+    def source_rules(self, tenant_id: str) -> SourceRules:
+        """Everything ``tenant_id``'s sources may name: folders, S3 prefixes, web pages."""
+        return _settings().source_rules(tenant_id)
+
 
 class ArtifactStoreResource(dg.ConfigurableResource):
-    """Raw document bytes, content-addressed, under ``CATALYST_HOME/artifacts``."""
+    """Raw document bytes and extracted text, content-addressed: under
+    ``CATALYST_HOME/artifacts``, or on S3 when ``CATALYST_ARTIFACT_STORE=s3://bucket/prefix``
+    (its bucket is checked when the resource starts, and a missing one named with the fix)."""
 
-    _store: LocalArtifactStore | None = PrivateAttr(default=None)
+    s3: S3Resource
+
+    _store: ArtifactStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._store = LocalArtifactStore(_settings().artifacts_dir)
+        settings = _settings()
+        if not settings.artifact_store:
+            self._store = LocalArtifactStore(settings.artifacts_dir)
+            return
+        client = self.s3.get_client()
+        problem = check_bucket(
+            client, parse_s3_uri(settings.artifact_store)[0], "CATALYST_ARTIFACT_STORE"
+        )
+        if problem is not None:
+            raise dg.Failure(description=str(problem), allow_retries=False)
+        self._store = S3ArtifactStore(client, settings.artifact_store)
 
     @property
-    def store(self) -> LocalArtifactStore:
+    def store(self) -> ArtifactStore:
         return _opened(self._store, "artifacts")
 
 

@@ -55,8 +55,14 @@ class SourceRunView(BaseModel):
     documents_done: int
     documents_total: int | None
     failures: list[dict[str, Any]] = Field(
-        description="Per-document failures: location, stage, error, class, message, "
-        "document_id and attempts (the attempt of its step that recorded it: 1 + retries)."
+        description="Per-document failures: location, stage, error, class (transient: "
+        "it may succeed later; permanent: it will not), message, document_id and attempts "
+        "(tries of its fetch, or the attempt of its step that recorded it)."
+    )
+    retried: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Documents fetched only after transient failures: location, attempts, "
+        "the reasons of the failed tries (HTTP 429, timeout...) and the outcome.",
     )
     artifact_uris: list[str]
     error: str | None

@@ -39,7 +39,7 @@ def bulk(
             tenant_id=caller.tenant_id,
             sources=body.sources,
             metadata=body.metadata,
-            roots=settings.source_roots_for(caller.tenant_id),
+            rules=settings.source_rules(caller.tenant_id),
             webhooks=own,
             tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )

@@ -142,7 +142,7 @@ def retry_job(
             tenant_id=caller.tenant_id,
             sources=again,
             metadata={**job.metadata, "retry_of": job_id},
-            roots=settings.source_roots_for(caller.tenant_id),
+            rules=settings.source_rules(caller.tenant_id),
             webhooks=[checked_webhook(settings, url) for url in own],
             tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )
@@ -193,6 +193,7 @@ def job_view(job: Job, dagster_ui: str, dispatcher: Dispatcher) -> JobView:
                 documents_done=run.docs_done,
                 documents_total=run.docs_total,
                 failures=run.failures,
+                retried=run.retried,
                 artifact_uris=run.artifact_uris,
                 error=run.error,
             )

@@ -1,4 +1,4 @@
-"""Sources: a local folder of files, or a JSONL records file (plain or gzipped).
+"""Local sources: a folder of files, or a JSONL records file (plain or gzipped).
 
 Acquisition turns a source into raw documents whose bytes sit in the artifact store. A file it
 cannot read or a record line it cannot split off is a failure of that document alone.
@@ -10,12 +10,13 @@ import gzip
 import hashlib
 import mimetypes
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.artifacts import ArtifactStore
 from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
 from catalyst_orchestration.lib.safe_open import EscapesRoot, open_under
+from catalyst_orchestration.lib.sources.base import Acquired
 from catalyst_search.ingest_requests.contract import RECORD_SUFFIXES
 from catalyst_search.ingest_requests.sources import require_under_roots, under_roots
 
@@ -50,20 +51,22 @@ def is_records_file(path: Path) -> bool:
     return path.name.lower().endswith(RECORD_SUFFIXES)
 
 
-@dataclass
-class Acquired:
-    documents: list[RawDocument]
-    failures: list[DocumentFailure]
-    seen: int
-
-
-def acquire(source: Path, store: LocalArtifactStore, *, roots: Sequence[Path]) -> Acquired:
+def acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Acquired:
     """Read every document of ``source`` into the artifact store.
 
     ``source`` must lie under ``roots`` (``InvalidSource`` otherwise), and so must every file
     read from it: a symlink inside the folder that points elsewhere is a failure of its own,
-    never read.
+    never read. The listing is complete: a file deleted since the last sync is gone.
     """
+    acquired = _acquire(source, store, roots=roots)
+    ids = [f.document_id for f in acquired.failures] + [d.document_id for d in acquired.documents]
+    # records get their ids when parsed (parse_batch completes the listing); a file or line
+    # that failed without an id leaves the listing unknown, and nothing is deleted
+    acquired.listed = None if None in ids else {i for i in ids if i}
+    return acquired
+
+
+def _acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Acquired:
     root = require_under_roots(source, roots)  # first: say nothing of paths outside
     source = source.resolve()
     if not source.exists():
@@ -129,7 +132,7 @@ def _escaped(path: Path, base: Path, why: str) -> DocumentFailure:
 
 
 def _records(
-    root: Path, path: Path, store: LocalArtifactStore
+    root: Path, path: Path, store: ArtifactStore
 ) -> Iterator[RawDocument | DocumentFailure]:
     """One raw document per non-blank line; the file is copied in once and read from the copy."""
     try:
@@ -138,10 +141,8 @@ def _records(
     except EscapesRoot as exc:
         yield DocumentFailure(str(path), "acquire", "OutsideSourceRoots", str(exc), "permanent")
         return
-    stored = store.local_path(uri)
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(stored, "rb") as handle:
+        with store.open(uri) as stored, _maybe_gunzip(path, stored) as handle:
             for line_no, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -157,3 +158,9 @@ def _records(
                 )
     except (OSError, EOFError) as exc:  # truncated gzip, unreadable file
         yield DocumentFailure(str(path), "acquire", "UnreadableFile", str(exc), "permanent")
+
+
+def _maybe_gunzip(path: Path, stored: BinaryIO) -> BinaryIO:
+    if path.name.lower().endswith(".gz"):
+        return gzip.GzipFile(fileobj=stored, mode="rb")  # type: ignore[return-value]
+    return stored

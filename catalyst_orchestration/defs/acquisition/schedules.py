@@ -1,0 +1,44 @@
+"""The nightly re-sync: every watched source (web pages and crawls included) gets a sync run,
+a backfill over the source partitions. A re-index of everything after a chunking or embedding
+change is a backfill of the ``ingest`` job over all partitions (docs/sources.md): the content
+fingerprint includes that configuration, so every document is embedded again."""
+
+import dagster as dg
+
+from catalyst_orchestration.defs.acquisition.watching import allowed, sync_request
+from catalyst_orchestration.defs.jobs import ingest_job
+from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
+from catalyst_orchestration.defs.resources.common import _settings
+
+
+@dg.schedule(
+    job=ingest_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Re-syncs every watched source at 03:00 UTC (unchanged documents are not "
+    "embedded again; deleted ones leave the index).",
+)
+def resync_sources(
+    context: dg.ScheduleEvaluationContext, state: StateStoreResource, jobs: JobStoreResource
+) -> list[dg.RunRequest] | dg.SkipReason:
+    watches = allowed(jobs.jobs.watches.listed(), _settings(), context.log)
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    requests = [
+        request
+        for watch in watches
+        if (
+            request := sync_request(
+                context.instance,
+                state.store,
+                jobs.jobs,
+                watch,
+                run_key=f"resync:{watch.watch_id}:{day}",
+                origin="schedule:resync_sources",
+            )
+        )
+        is not None
+    ]
+    if not requests:
+        return dg.SkipReason("no watched sources to re-sync")
+    return requests

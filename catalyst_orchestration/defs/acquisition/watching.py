@@ -1,0 +1,85 @@
+"""Sync runs of watched sources, as the sensors and the re-sync schedule request them.
+
+Each requested run belongs to a job record (origin ``sensor`` or ``schedule``), so a tenant
+follows it with ``GET /ingest/jobs`` like any ingest. The job id derives from the run key, and a
+run key already recorded is never requested again: no job waits for a run that never comes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+
+from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_search.ingest_requests.contract import JOB_TAG, TENANT_TAG
+from catalyst_search.ingest_requests.jobs import JobStore
+from catalyst_search.ingest_requests.sources import InvalidSource, check_source
+from catalyst_search.ingest_requests.watches import Watch
+from catalyst_search.settings import Settings
+
+WATCH_TAG = "catalyst/watch_id"
+MAX_FOLDER_FILES = 100_000
+
+
+def sync_request(
+    instance: dg.DagsterInstance,
+    state: StateStore,
+    jobs: JobStore,
+    watch: Watch,
+    *,
+    run_key: str,
+    origin: str,
+) -> dg.RunRequest | None:
+    """A run of ``watch``'s partition under a new job record; None if that run was requested."""
+    job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"catalyst:{run_key}").hex
+    if jobs.exists(job_id):
+        return None
+    source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
+    metadata = {"origin": origin, "watch_id": watch.watch_id}
+    jobs.create(job_id=job_id, tenant_id=watch.tenant_id, sources=[watch.uri], metadata=metadata)
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=source.partition_key,
+        tags={JOB_TAG: job_id, TENANT_TAG: watch.tenant_id, WATCH_TAG: watch.watch_id},
+    )
+
+
+def allowed(watches: Iterable[Watch], settings: Settings, log: logging.Logger) -> list[Watch]:
+    """The watches their tenant's rules still allow (roots and policy may have changed)."""
+    kept = []
+    for watch in watches:
+        try:
+            check_source(watch.uri, rules=settings.source_rules(watch.tenant_id))
+        except InvalidSource as exc:
+            log.warning(f"watched source {watch.watch_id} of {watch.tenant_id} skipped: {exc}")
+            continue
+        kept.append(watch)
+    return kept
+
+
+def folder_digest(uri: str) -> str:
+    """What changes when a file under the folder is added, changed or removed."""
+    digest = hashlib.sha256()
+    root = Path(uri)
+    for n, path in enumerate(sorted(p for p in root.rglob("*") if p.is_file())):
+        if n >= MAX_FOLDER_FILES:
+            break
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        stat = path.stat()
+        digest.update(f"{rel.as_posix()}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def s3_digest(objects: Iterable[dict]) -> str:
+    digest = hashlib.sha256()
+    for obj in sorted(objects, key=lambda o: o["Key"]):
+        digest.update(f"{obj['Key']}\x1f{obj.get('ETag', '')}\x1f{obj['Size']}\n".encode())
+    return digest.hexdigest()[:32]

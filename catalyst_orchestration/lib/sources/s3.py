@@ -1,0 +1,120 @@
+"""S3 sources (``s3://bucket/prefix``): every object under the prefix, listed incrementally.
+
+An object whose ETag is the one seen last time, and whose bytes are still in the artifact
+store, is not downloaded again; a changed object is; an object no longer listed is gone. The
+document id is the object's ``s3://bucket/key``. Retries of S3 calls are botocore's own
+(standard mode, ``S3Resource.max_attempts``); they are counted from its response metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from catalyst_orchestration.lib.artifacts import ArtifactStore
+from catalyst_orchestration.lib.failures import is_transient
+from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+from catalyst_orchestration.lib.s3_artifacts import missing
+from catalyst_orchestration.lib.sources.base import Acquired
+from catalyst_orchestration.lib.sources.fetching import FetchStats
+from catalyst_orchestration.lib.sources.local import guess_mime
+from catalyst_orchestration.lib.state import RemoteObject, StateStore
+from catalyst_search.ingest_requests.remote import parse_s3_uri
+
+
+def _retries(response: dict[str, Any], stats: FetchStats) -> None:
+    count = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
+    if count:
+        stats.retries["s3"] += count
+
+
+def list_objects(client: Any, uri: str) -> list[dict[str, Any]]:
+    """Every object under the prefix (folder markers and hidden names left out)."""
+    bucket, prefix = parse_s3_uri(uri)
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            rest = key[len(prefix) :].lstrip("/") or PurePosixPath(key).name
+            if key.endswith("/") or any(part.startswith(".") for part in rest.split("/")):
+                continue
+            found.append(obj)
+    return found
+
+
+def acquire_s3(
+    uri: str, client: Any, store: ArtifactStore, state: StateStore, *, max_bytes: int
+) -> Acquired:
+    bucket, _ = parse_s3_uri(uri)
+    stats = FetchStats("s3")
+    out = Acquired([], [], 0, listed=set(), stats=stats)
+    cached = state.remote_objects(uri)
+    fresh: list[RemoteObject] = []
+    for obj in list_objects(client, uri):
+        key, etag, size = obj["Key"], str(obj.get("ETag", "")).strip('"'), int(obj["Size"])
+        doc_id = f"s3://{bucket}/{key}"
+        out.seen += 1
+        assert out.listed is not None
+        out.listed.add(doc_id)
+        if size > max_bytes:
+            out.failures.append(
+                DocumentFailure(
+                    doc_id,
+                    "acquire",
+                    "Oversize",
+                    f"{size} bytes > {max_bytes}",
+                    "permanent",
+                    doc_id,
+                )
+            )
+            stats.failures["permanent"] += 1
+            continue
+        hit = cached.get(key)
+        if hit is None or hit.etag != etag or not store.exists(hit.artifact_uri):
+            try:
+                hit = _download(client, bucket, key, etag, store, stats)
+            except ClientError as exc:
+                if missing(exc):  # deleted since it was listed
+                    out.listed.discard(doc_id)
+                    out.seen -= 1
+                    continue
+                klass = "transient" if is_transient(exc) else "permanent"
+                stats.failures[klass] += 1
+                error = exc.response.get("Error", {}).get("Code", "ClientError")
+                out.failures.append(
+                    DocumentFailure(doc_id, "acquire", str(error), str(exc)[:300], klass, doc_id)  # type: ignore[arg-type]
+                )
+                continue
+            fresh.append(hit)
+        out.documents.append(
+            RawDocument(
+                document_id=doc_id,
+                location=doc_id,
+                mime=hit.mime,
+                sha256=hit.sha256,
+                artifact_uri=hit.artifact_uri,
+                size=hit.size,
+                metadata={"file_name": PurePosixPath(key).name, "s3_etag": etag},
+            )
+        )
+    keys = {doc_id[len(f"s3://{bucket}/") :] for doc_id in out.listed or ()}
+    state.record_remote_objects(uri, fresh, keep=keys)
+    return out
+
+
+def _download(
+    client: Any, bucket: str, key: str, etag: str, store: ArtifactStore, stats: FetchStats
+) -> RemoteObject:
+    stats.fetches += 1
+    response = client.get_object(Bucket=bucket, Key=key)
+    _retries(response, stats)
+    suffix = "".join(PurePosixPath(key).suffixes[-2:])[:16]
+    with response["Body"] as body:
+        artifact_uri, sha, size = store.put_stream(body, suffix=suffix)
+    stats.bytes += size
+    mime = guess_mime(PurePosixPath(key))  # type: ignore[arg-type]
+    if mime == "application/octet-stream":
+        mime = str(response.get("ContentType") or mime).split(";", 1)[0].strip()
+    return RemoteObject(key, etag, sha, artifact_uri, size, mime)

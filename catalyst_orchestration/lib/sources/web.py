@@ -1,0 +1,139 @@
+"""Plain HTTP(S) pages: robots.txt honoured, an explicit User-Agent, size and time limits, every
+redirect re-checked against the outbound policy, HTML reduced to its main text (trafilatura).
+
+httpx rather than requests: the request goes to the address the policy checked (``Pinned``),
+and httpx carries the host name for TLS verification (``sni_hostname``) where requests cannot.
+"""
+
+from __future__ import annotations
+
+import urllib.robotparser
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import trafilatura
+
+from catalyst_orchestration.lib.sources.fetching import (
+    PermanentFetchError,
+    TransientFetchError,
+    raise_for_status,
+)
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+
+MAX_REDIRECTS = 5
+ROBOTS_MAX_BYTES = 512 * 1024
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class Page:
+    url: str  # after redirects
+    status: int
+    content_type: str
+    body: bytes
+
+
+def sniff_type(declared: str, body: bytes) -> str:
+    """The media type of a fetched body: the declared one, or sniffed when it says nothing."""
+    mime = declared.split(";", 1)[0].strip().lower()
+    if mime and mime != "application/octet-stream":
+        return mime
+    head = body[:512].lstrip().lower()
+    if head.startswith(b"%pdf"):
+        return "application/pdf"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "text/html"
+    return mime or "application/octet-stream"
+
+
+@dataclass
+class WebFetcher:
+    policy: OutboundPolicy
+    user_agent: str
+    timeout_s: float
+    max_bytes: int
+    client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(follow_redirects=False, trust_env=False)
+    )
+    _robots: dict[str, urllib.robotparser.RobotFileParser] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, url: str, *, max_bytes: int | None = None) -> Page:
+        """One page, redirects followed (each hop checked); classified errors otherwise."""
+        limit = max_bytes or self.max_bytes
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                pinned = self.policy.pin(url)
+            except OutboundRefused as exc:
+                raise PermanentFetchError("OutboundRefused", str(exc)) from None
+            headers = {**pinned.headers, "User-Agent": self.user_agent, "Accept": "*/*"}
+            request = self.client.build_request(
+                "GET",
+                pinned.url,
+                headers=headers,
+                extensions={
+                    **pinned.extensions,
+                    "timeout": httpx.Timeout(self.timeout_s).as_dict(),
+                },
+            )
+            response = self.client.send(request, stream=True)
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                raise_for_status(response.status_code, url, response.headers)
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > limit:
+                    raise PermanentFetchError("Oversize", f"{url}: {declared} bytes > {limit}")
+                body = bytearray()
+                for block in response.iter_bytes():
+                    body += block
+                    if len(body) > limit:
+                        raise PermanentFetchError("Oversize", f"{url}: more than {limit} bytes")
+                content_type = response.headers.get("content-type", "")
+                return Page(
+                    url, response.status_code, sniff_type(content_type, bytes(body)), bytes(body)
+                )
+            finally:
+                response.close()
+        raise PermanentFetchError("TooManyRedirects", f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def robots_allow(self, url: str) -> bool:
+        """Whether robots.txt of ``url``'s site lets our User-Agent fetch it (RFC 9309: a
+        missing robots.txt allows all; an unreachable one is a transient failure)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        parser = self._robots.get(origin)
+        if parser is None:
+            parser = urllib.robotparser.RobotFileParser()
+            try:
+                page = self.get(f"{origin}/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
+                parser.parse(page.body.decode("utf-8", "replace").splitlines())
+            except PermanentFetchError:
+                parser.parse([])  # 4xx (or none): everything is allowed
+            except TransientFetchError as exc:
+                raise TransientFetchError(exc.reason, f"robots.txt: {exc}") from exc
+            self._robots[origin] = parser
+        return parser.can_fetch(self.user_agent, url)
+
+
+@dataclass
+class Extracted:
+    title: str
+    markdown: str
+
+
+def extract_main_text(html: bytes, url: str) -> Extracted | None:
+    """The main text of an HTML page as markdown, with its title; None when there is none."""
+    text = html.decode("utf-8", "replace")
+    markdown = trafilatura.extract(
+        text, url=url, output_format="markdown", include_comments=False, favor_recall=True
+    )
+    if not markdown or not markdown.strip():
+        return None
+    meta = trafilatura.extract_metadata(text, default_url=url)
+    title = (meta.title if meta is not None else None) or ""
+    return Extracted(title.strip(), markdown.strip())

@@ -1,0 +1,172 @@
+"""Deletions from a folder, the folder sensor and the nightly re-sync schedule, evaluated with
+Dagster's test contexts, and the definitions as ``dagster definitions validate`` sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import dagster as dg
+import pytest
+
+from catalyst_orchestration.defs.acquisition.schedules import resync_sources
+from catalyst_orchestration.defs.acquisition.sensors import watched_folders
+from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.definitions import defs
+from catalyst_search.index.embedded.reader import EmbeddedReader
+from catalyst_search.index.filters import document_filter
+from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+from catalyst_search.settings import load_settings
+from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.orchestration.helpers import ingest
+
+
+@pytest.fixture
+def instance(catalyst_home):
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def chunks_of(document_id: str) -> int:
+    reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
+    try:
+        return reader.count(document_filter("default", document_id))
+    finally:
+        reader.close()
+
+
+def test_a_file_deleted_from_a_folder_loses_its_chunks_at_the_next_sync(tmp_path, instance):
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    (folder / "thyroid.md").write_text("# Thyroid\n\nLevothyroxine treats hypothyroidism.")
+    (folder / "gout.txt").write_text("Colchicine eases an acute gout flare.")
+    write_jsonl(folder / "codes.jsonl", icd_records(limit=3))
+    result, meta = ingest(folder, instance)
+    assert result.success and meta["documents_new"] == 5
+    assert chunks_of("gout.txt") == 1
+
+    (folder / "gout.txt").unlink()
+    result, meta = ingest(folder, instance)
+    assert (meta["documents_deleted"], meta["documents_unchanged"]) == (1, 4)
+    assert meta["chunks_deleted"] == 1 and chunks_of("gout.txt") == 0
+    assert chunks_of("thyroid.md") == 1
+
+    # a record dropped from a records file is a deleted document too
+    kept = icd_records(limit=3)[:2]
+    write_jsonl(folder / "codes.jsonl", kept)
+    result, meta = ingest(folder, instance)
+    assert meta["documents_deleted"] == 1
+
+
+def test_a_records_line_that_fails_to_parse_deletes_nothing(tmp_path, instance):
+    folder = tmp_path / "codes"
+    folder.mkdir()
+    write_jsonl(folder / "codes.jsonl", icd_records(limit=3))
+    ingest(folder, instance)
+    path = folder / "codes.jsonl"
+    path.write_text(path.read_text().splitlines()[0] + "\n{not json\n")
+    _, meta = ingest(folder, instance)
+    assert meta["documents_deleted"] == 0  # the broken line may be a kept document
+    assert meta["documents_failed"] == 1
+
+
+def sensor_tick(instance, cursor):
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=ingest_resources()
+    ) as context:
+        return watched_folders(context)
+
+
+def test_the_folder_sensor_syncs_a_watched_folder_when_its_files_change(tmp_path, instance):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nfirst")
+    jobs = SqliteJobStore(load_settings().jobs_db)
+    watch = jobs.watches.add("default", str(folder))
+    jobs.watches.add("default", "https://example.org/page")  # not the folder sensor's
+
+    first = sensor_tick(instance, None)
+    assert [r.tags["catalyst/watch_id"] for r in first.run_requests] == [watch.watch_id]
+    assert sensor_tick(instance, first.cursor).run_requests == []
+    (folder / "b.md").write_text("# B\n\nsecond")
+    second = sensor_tick(instance, first.cursor)
+    assert len(second.run_requests) == 1
+    os.remove(folder / "a.md")
+    third = sensor_tick(instance, second.cursor)
+    assert len(third.run_requests) == 1  # a deletion is a change too
+    keys = {r.run_key for r in (*first.run_requests, *second.run_requests, *third.run_requests)}
+    assert len(keys) == 3
+
+
+def test_the_sensor_takes_turns_and_caps_runs_per_tick(tmp_path, instance, monkeypatch):
+    from catalyst_search.settings import get_settings
+
+    monkeypatch.setenv("CATALYST_WATCH_RUNS_PER_TICK", "2")
+    get_settings.cache_clear()
+    jobs = SqliteJobStore(load_settings().jobs_db)
+    for n in range(5):
+        (tmp_path / f"f{n}").mkdir()
+        (tmp_path / f"f{n}" / "doc.md").write_text(f"# Doc {n}")
+        jobs.watches.add("default", str(tmp_path / f"f{n}"))
+    cursor, seen = None, []
+    for _ in range(3):
+        result = sensor_tick(instance, cursor)
+        assert len(result.run_requests) <= 2
+        seen += [r.tags["catalyst/watch_id"] for r in result.run_requests]
+        cursor = result.cursor
+    assert len(set(seen)) == 5 and len(json.loads(cursor)["digests"]) == 5
+
+
+def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance, monkeypatch):
+    from catalyst_search.settings import get_settings
+
+    monkeypatch.setenv("CATALYST_OUTBOUND_ALLOW", "127.0.0.1")
+    get_settings.cache_clear()
+    jobs = SqliteJobStore(load_settings().jobs_db)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    jobs.watches.add("default", str(folder))
+    jobs.watches.add("acme", "http://127.0.0.1:9/handbook")
+    jobs.watches.add("acme", "https://docs.invalid/handbook")  # cannot resolve: skipped
+    jobs.watches.add("acme", str(ROOT / "samples" / "corpus"))
+    when = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
+    ) as context:
+        requests = resync_sources(context)
+    assert isinstance(requests, list)
+    # every watch its tenant's rules still allow is re-synced (web pages too), each under a
+    # job of its tenant; one whose host no longer resolves is skipped with a warning
+    tenants = sorted(r.tags["catalyst/tenant"] for r in requests)
+    assert tenants == ["acme", "acme", "default"]
+    for request in requests:
+        job = jobs.get(request.tags["catalyst/job_id"])
+        assert job is not None and job.metadata["origin"] == "schedule:resync_sources"
+        assert request.run_key.endswith(":2026-12-01")
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
+    ) as context:
+        again = resync_sources(context)
+    assert isinstance(again, dg.SkipReason)  # the same day's runs are requested once
+
+
+def test_definitions_validate_with_the_sensors_and_schedule(catalyst_home):
+    loaded = defs()
+    assert loaded.resolve_sensor_def("watched_s3_sources").default_status == (
+        dg.DefaultSensorStatus.RUNNING
+    )
+    assert loaded.resolve_sensor_def("watched_folders") is not None
+    assert loaded.resolve_schedule_def("resync_sources").cron_schedule == "0 3 * * *"
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    done = subprocess.run(
+        [dagster, "definitions", "validate", "-m", "catalyst_orchestration.definitions"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stdout + done.stderr
