@@ -21,55 +21,16 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-JOB = "catalyst_ingest"
-
-#: name (without ``_total``) -> (help, label names). Every tenant gets each series of the
-#: ``ZERO_SERIES`` below at 0 from its first run on, so a panel has data before the first event.
-COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "catalyst_ingest_runs": ("Finished ingest runs by final status", ("tenant_id", "status")),
-    "catalyst_ingest_run_retries": (
-        "Ingest runs that were Dagster run retries of an earlier failed run",
-        ("tenant_id",),
-    ),
-    "catalyst_ingest_step_retries": (
-        "Step attempts retried after a transient failure, by step",
-        ("tenant_id", "step"),
-    ),
-    "catalyst_ingest_documents": (
-        "Documents seen by the index step, by outcome",
-        ("tenant_id", "outcome"),
-    ),
-    "catalyst_ingest_chunks": ("Chunks written and deleted", ("tenant_id", "action")),
-    "catalyst_ingest_document_failures": (
-        "Documents that failed, by failure class and error",
-        ("tenant_id", "failure_class", "error"),
-    ),
-}
-ZERO_SERIES: dict[str, list[tuple[str, ...]]] = {
-    "catalyst_ingest_runs": [("success",), ("failure",), ("canceled",)],
-    "catalyst_ingest_run_retries": [()],
-    "catalyst_ingest_step_retries": [
-        ("raw_documents",),
-        ("parsed_documents",),
-        ("chunks",),
-        ("index",),
-    ],
-    "catalyst_ingest_documents": [
-        ("seen",),
-        ("new",),
-        ("changed",),
-        ("unchanged",),
-        ("deleted",),
-        ("failed",),
-    ],
-    "catalyst_ingest_chunks": [("written",), ("deleted",)],
-    "catalyst_ingest_document_failures": [],
-}
-DURATION = "catalyst_ingest_run_duration_seconds"
-DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
-LAST_SUCCESS = "catalyst_ingest_last_success_timestamp_seconds"
-LAST_PUBLISH = "catalyst_ingest_index_published_timestamp_seconds"
-METRIC_NAMES = (*COUNTERS, DURATION, LAST_SUCCESS, LAST_PUBLISH)
+from catalyst_orchestration.lib.run_metric_names import (  # noqa: F401  (re-exported)
+    COUNTERS,
+    DURATION,
+    DURATION_BUCKETS,
+    JOB,
+    LAST_PUBLISH,
+    LAST_SUCCESS,
+    METRIC_NAMES,
+    ZERO_SERIES,
+)
 
 
 @dataclass
@@ -87,6 +48,9 @@ class RunFigures:
     chunks: dict[str, int] = field(default_factory=dict)  # written | deleted -> count
     failures: dict[tuple[str, str], int] = field(default_factory=dict)  # (class, error) -> n
     index_version: str | None = None
+    #: remote acquisition: kind, and counts of fetches, bytes, retries by reason, failures by class
+    fetch_kind: str | None = None
+    fetch: dict[str, Any] = field(default_factory=dict)
 
 
 def _key(labels: tuple[str, ...]) -> str:
@@ -160,12 +124,25 @@ class IngestTotals:
         for (failure_class, error), count in run.failures.items():
             labels = (tenant, failure_class, error)
             self._add("catalyst_ingest_document_failures", labels, count)
+        self._add_fetches(run)
         if run.status == "success":
             self.last_success[tenant] = max(self.last_success.get(tenant, 0.0), run.finished_at)
             if run.index_version and run.index_version != self.index_version:
                 self.index_version = run.index_version
                 self.last_publish = run.finished_at
         self.runs_counted += 1
+
+    def _add_fetches(self, run: RunFigures) -> None:
+        kind = run.fetch_kind
+        if not kind or kind == "folder":
+            return
+        labels = (run.tenant_id, kind)
+        self._add("catalyst_ingest_fetches", labels, float(run.fetch.get("fetches", 0)))
+        self._add("catalyst_ingest_fetched_bytes", labels, float(run.fetch.get("fetched_bytes", 0)))
+        for reason, count in (run.fetch.get("retries") or {}).items():
+            self._add("catalyst_ingest_fetch_retries", (*labels, reason), float(count))
+        for failure_class, count in (run.fetch.get("fetch_failures") or {}).items():
+            self._add("catalyst_ingest_fetch_failures", (*labels, failure_class), float(count))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -47,7 +47,9 @@ class FakeFirecrawl:
                     with fake.lock:
                         fake.polls += 1
                         done = fake.polls >= 2
-                    data = [document(u, 404 if u.endswith("/retired") else 200) for u in fake.site_pages]
+                    data = [
+                        document(u, 404 if u.endswith("/retired") else 200) for u in fake.site_pages
+                    ]
                     return self.send_json(200, {
                         "success": True, "status": "completed" if done else "scraping",
                         "completed": len(data) if done else 0, "total": len(data),
@@ -66,8 +68,14 @@ class FakeFirecrawl:
                     n = fake.calls[url]
                 if self.path == "/v2/crawl":
                     crawl_id = "crawl-1"
-                    return self.send_json(200, {"success": True, "id": crawl_id,
-                                                "url": f"http://127.0.0.1/v2/crawl/{crawl_id}"})
+                    return self.send_json(
+                        200,
+                        {
+                            "success": True,
+                            "id": crawl_id,
+                            "url": f"http://127.0.0.1/v2/crawl/{crawl_id}",
+                        },
+                    )
                 if self.path != "/v2/scrape":
                     return self.send_json(404, {"success": False, "error": "not found"})
                 if url.endswith("/rate") and n == 1:

@@ -108,7 +108,10 @@ def _in_code() -> dict[str, tuple[str, frozenset[str]]]:
             name = metric._name + ("_total" if kind == "counter" else "")  # noqa: SLF001
             found[name] = (kind, frozenset(metric._labelnames))  # noqa: SLF001
     totals = IngestTotals()
-    totals.add(RunFigures("r", "t", "success", 1.0, 1.0, failures={("a", "b"): 1}))
+    fetch = {"fetches": 2, "fetched_bytes": 9, "retries": {"timeout": 1},
+             "fetch_failures": {"permanent": 1}}  # fmt: skip
+    totals.add(RunFigures("r", "t", "success", 1.0, 1.0, failures={("a", "b"): 1},
+                          fetch_kind="s3", fetch=fetch))  # fmt: skip
     totals.settle(now=0.0, settle_s=0)
     for family in totals_registry(totals).collect():
         labels = {k for sample in family.samples for k in sample.labels if k != "le"}

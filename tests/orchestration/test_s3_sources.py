@@ -145,7 +145,9 @@ def test_the_s3_sensor_picks_up_a_new_object_without_a_request(s3, instance):
     request = first.run_requests[0]
     assert request.tags["catalyst/watch_id"] == watch.watch_id
     job = jobs.get(request.tags["catalyst/job_id"])
-    assert job is not None and job.sources == [PREFIX] and job.metadata["origin"].startswith("sensor")
+    assert (
+        job is not None and job.sources == [PREFIX] and job.metadata["origin"].startswith("sensor")
+    )
 
     quiet = tick(first.cursor)
     assert quiet.run_requests == [] and "no watched s3 source changed" in (quiet.skip_reason or "")

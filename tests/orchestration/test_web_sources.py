@@ -6,14 +6,18 @@ that ``GET /ingest/jobs/{id}`` shows tells them apart."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import dagster as dg
 import pytest
 from fastapi.testclient import TestClient
 
+from catalyst_orchestration.defs.monitoring.runs import read_run
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.lib.run_metrics import IngestTotals
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.api.app import create_app
 from catalyst_search.ingest_requests.contract import JOB_TAG
@@ -103,6 +107,23 @@ def test_plain_pages_retry_transient_failures_and_record_permanent_ones(web):
     assert site.hits["/missing"] == 1 and site.hits["/big"] == 1  # never tried again
     assert site.hits["/private/page"] == 0  # robots.txt said no: never fetched
     assert site.hits["/robots.txt"] >= 1 and site.user_agents == {"CatalystTest/1.0"}
+
+    # the runs' fetch figures become the Pushgateway counters, by kind, reason and class
+    totals = IngestTotals()
+    for run in instance.get_runs():
+        totals.add(read_run(instance, run, status="success", finished_at=time.time()))
+    totals.settle(now=time.time(), settle_s=0)
+    counters = {name: {tuple(json.loads(k)): v for k, v in series.items()}
+                for name, series in totals.counters.items()}  # fmt: skip
+    assert counters["catalyst_ingest_fetch_retries"] == {
+        ("default", "http", "HTTP 429"): 1, ("default", "http", "HTTP 500"): 2,
+        ("default", "http", "timeout"): 1, ("default", "http", "HTTP 503"): 2,
+    }  # fmt: skip
+    assert counters["catalyst_ingest_fetch_failures"] == {
+        ("default", "http", "transient"): 1,
+        ("default", "http", "permanent"): 4,
+    }
+    assert counters["catalyst_ingest_fetched_bytes"][("default", "http")] > 0
 
 
 def test_a_page_that_is_gone_loses_its_chunks_at_the_next_sync(web):

@@ -79,6 +79,13 @@ def read_run(
         run_retry=int(run.tags.get("dagster/retry_number", 0) or 0) > 0,
         step_retries=dict(retries),
     )
+    raw = by_asset.get("raw_documents")
+    if raw is not None and raw.get("source_kind"):
+        figures.fetch_kind = str(raw["source_kind"])
+        figures.fetch = {
+            key: json.loads(raw[key]) if isinstance(raw.get(key), str) else raw.get(key)
+            for key in ("fetches", "fetched_bytes", "retries", "fetch_failures")
+        }
     index = by_asset.get("index")
     if index is not None:
         figures.documents = {o: int(index.get(f"documents_{o}", 0)) for o in _OUTCOMES}
