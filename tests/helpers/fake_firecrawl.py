@@ -18,7 +18,7 @@ KEY = "fc-test-key"
 def document(url: str, status: int = 200) -> dict[str, Any]:
     name = url.rstrip("/").rsplit("/", 1)[-1] or "home"
     return {
-        "markdown": f"# {name.title()}\n\nFirecrawl markdown of {name}: insulin pump therapy notes.",
+        "markdown": f"# {name.title()}\n\nFirecrawl markdown of {name}: insulin pump notes.",
         "metadata": {"title": name.title(), "sourceURL": url, "url": url, "statusCode": status},
     }
 

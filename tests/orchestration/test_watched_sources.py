@@ -7,15 +7,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
+from catalyst_orchestration.definitions import defs
 from catalyst_orchestration.defs.acquisition.schedules import resync_sources
 from catalyst_orchestration.defs.acquisition.sensors import watched_folders
 from catalyst_orchestration.defs.resources import ingest_resources
-from catalyst_orchestration.definitions import defs
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import document_filter
 from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
@@ -132,7 +132,7 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
     jobs.watches.add("acme", "http://127.0.0.1:9/handbook")
     jobs.watches.add("acme", "https://docs.invalid/handbook")  # cannot resolve: skipped
     jobs.watches.add("acme", str(ROOT / "samples" / "corpus"))
-    when = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources=ingest_resources()
     ) as context:

@@ -100,8 +100,13 @@ def test_plain_pages_retry_transient_failures_and_record_permanent_ones(web):
     down = failures[f"{base}/always-down"][0]
     assert (down["class"], down["error"], down["attempts"]) == ("transient", "HTTP503", 3)
     assert site.hits["/always-down"] == 3  # tried CATALYST_FETCH_ATTEMPTS times, no more
-    for url, error in [(f"{base}/missing", "HTTP404"), (f"{base}/private/page", "RobotsDisallowed"),
-                       (f"{base}/redirect-private", "OutboundRefused"), (f"{base}/big", "Oversize")]:  # fmt: skip
+    permanent = [
+        (f"{base}/missing", "HTTP404"),
+        (f"{base}/private/page", "RobotsDisallowed"),
+        (f"{base}/redirect-private", "OutboundRefused"),
+        (f"{base}/big", "Oversize"),
+    ]
+    for url, error in permanent:
         (failure,) = failures[url]
         assert (failure["class"], failure["error"], failure["attempts"]) == ("permanent", error, 1)
     assert site.hits["/missing"] == 1 and site.hits["/big"] == 1  # never tried again
