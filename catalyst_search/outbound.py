@@ -26,6 +26,10 @@ class OutboundRefused(ValueError):
     """The URL may not be requested; the message says why and what would allow it."""
 
 
+class ResolutionUnavailable(OutboundRefused):
+    """The name could not be resolved for now (a DNS server failing): worth another try."""
+
+
 @dataclass(frozen=True)
 class Pinned:
     """A checked URL bound to the address it was checked at: request ``url`` (the address in
@@ -83,7 +87,11 @@ class OutboundPolicy:
             pass
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError) as exc:
+        except socket.gaierror as exc:
+            if exc.errno == socket.EAI_AGAIN:
+                raise ResolutionUnavailable(f"{host}: cannot be resolved now") from exc
+            raise OutboundRefused(f"{host}: cannot be resolved") from exc
+        except UnicodeError as exc:
             raise OutboundRefused(f"{host}: cannot be resolved") from exc
         return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 
 class ArtifactStore(Protocol):
@@ -65,7 +65,7 @@ class LocalArtifactStore:
         parsed = urlparse(uri)
         if parsed.scheme != "file":
             raise ValueError(f"unsupported artifact URI {uri!r}")
-        return Path(parsed.path)
+        return Path(unquote(parsed.path))
 
     def put_bytes(self, data: bytes, *, suffix: str = "") -> tuple[str, str]:
         sha = hashlib.sha256(data).hexdigest()

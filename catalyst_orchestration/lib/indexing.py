@@ -83,9 +83,10 @@ def index_batch(
             doc.document.content_hash, chunking=chunking, dense=dense.name, sparse=sparse.config
         )
         before = prior.get(doc.document.document_id)
-        if before is not None and before.fingerprint == fp:
+        if before is not None and before.fingerprint == fp and before.source == batch.source:
             outcome.unchanged += 1
-            continue
+            continue  # (a document that moved from another source is written again, so its
+            # chunks and manifest row name the source that now holds it)
         if before is None:
             outcome.new += 1
         else:
@@ -136,8 +137,8 @@ def index_batch(
 
     mark = time.perf_counter()
     gone = _gone(batch, state, collection, kept={d.document.document_id for d in docs})
-    for document_id in sorted(gone):
-        every_chunk = document_filter(tenant, document_id)
+    for document_id in sorted(gone):  # only the chunks this source wrote
+        every_chunk = document_filter(tenant, document_id).and_(Match("source", (batch.source,)))
         outcome.chunks_deleted += writer.count(every_chunk)
         writer.delete(every_chunk)
     outcome.deleted = len(gone)

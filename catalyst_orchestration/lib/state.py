@@ -179,9 +179,10 @@ class StateStore:
         return {row[0]: RemoteObject(*row) for row in rows}
 
     def record_remote_objects(
-        self, source: str, objects: Iterable[RemoteObject], *, keep: set[str]
+        self, source: str, objects: Iterable[RemoteObject], *, keep: set[str] | None
     ) -> None:
-        """Remember downloaded objects; forget the ones no longer listed (not in ``keep``)."""
+        """Remember downloaded objects; forget the ones no longer listed (not in ``keep``,
+        when given)."""
         with self._connect() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO remote_objects VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -190,6 +191,8 @@ class StateStore:
                     for o in objects
                 ],
             )
+            if keep is None:
+                return
             known = [
                 r[0]
                 for r in conn.execute("SELECT key FROM remote_objects WHERE source = ?", (source,))

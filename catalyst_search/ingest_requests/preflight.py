@@ -19,6 +19,7 @@ from catalyst_search.settings import Settings
 class Problem:
     what: str
     fix: str
+    lasting: bool = True  # False: the service may answer a moment later (unreachable, 5xx)
 
     def __str__(self) -> str:
         return f"{self.what}; fix: {self.fix}"
@@ -77,11 +78,15 @@ def check_firecrawl(url: str, api_key: str | None, *, timeout_s: float = 10.0) -
             return None
         if exc.status_code == 402:
             return Problem(f"Firecrawl at {url}: no credits left", "add credits to the account")
-        return Problem(f"Firecrawl at {url} answered {exc.status_code}", "check the service")
+        lasting = exc.status_code is not None and exc.status_code < 500
+        return Problem(
+            f"Firecrawl at {url} answered {exc.status_code}", "check the service", lasting
+        )
     except (requests.RequestException, ValueError) as exc:
         return Problem(
             f"Firecrawl at {url} is unreachable ({type(exc).__name__})",
             "check CATALYST_FIRECRAWL_URL and that the service answers",
+            lasting=False,
         )
     return None
 

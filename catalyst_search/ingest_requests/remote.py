@@ -35,6 +35,7 @@ class SourceRules:
     s3_roots: tuple[str, ...] = ()
     policy: OutboundPolicy = field(default_factory=OutboundPolicy)
     firecrawl: bool = False
+    reserved: tuple[str, ...] = ()  # S3 prefixes no source may overlap (the artifact store)
 
 
 def source_kind(uri: str) -> SourceKind:
@@ -70,8 +71,16 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def _under(prefix: str, root: str) -> bool:
+    """Whether key prefix ``prefix`` lies under ``root`` by whole path segments."""
     root = root.rstrip("/")
-    return not root or prefix == root or prefix.startswith(root + "/")
+    return not root or prefix.rstrip("/") == root or prefix.startswith(root + "/")
+
+
+def key_in(key: str, prefix: str) -> bool:
+    """Whether object ``key`` belongs to source prefix ``prefix``: the object itself, or an
+    object under it by whole segments (``tenants/t1`` holds ``tenants/t1/a``, not
+    ``tenants/t1x/a``), so a listing never reaches a sibling tenant's objects."""
+    return not prefix or key == prefix or key.startswith(prefix.rstrip("/") + "/")
 
 
 def check_remote(uri: str, rules: SourceRules, *, where: str = "source") -> str:
@@ -82,8 +91,17 @@ def check_remote(uri: str, rules: SourceRules, *, where: str = "source") -> str:
             bucket, prefix = parse_s3_uri(uri)
         except ValueError as exc:
             raise RemoteSourceError(f"{where}: {exc}") from None
+        for reserved in rules.reserved:
+            r_bucket, r_prefix = parse_s3_uri(reserved)
+            if bucket == r_bucket and (_under(prefix, r_prefix) or _under(r_prefix, prefix)):
+                raise RemoteSourceError(
+                    f"{where}: s3://{bucket}/{prefix} overlaps the artifact store"
+                )
         for root in rules.s3_roots:
-            root_bucket, root_prefix = parse_s3_uri(root)
+            try:
+                root_bucket, root_prefix = parse_s3_uri(root)
+            except ValueError:  # {tenant} made an invalid bucket name for this tenant
+                continue
             if bucket == root_bucket and _under(prefix, root_prefix):
                 return f"s3://{bucket}/{prefix}"
         allowed = ", ".join(rules.s3_roots) or "none configured"

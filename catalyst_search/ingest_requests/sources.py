@@ -60,7 +60,7 @@ def check_source(raw: str, *, rules: SourceRules, where: str = "source") -> str:
         except RemoteSourceError as exc:
             raise InvalidSource(str(exc)) from None
     roots = rules.roots
-    path = Path(raw).expanduser()
+    path = Path(raw)  # no "~" expansion: a service-side path is absolute (the CLI expands)
     if not path.is_absolute():
         raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
     require_under_roots(path, roots, where=where)

@@ -62,7 +62,10 @@ class AcquisitionFields(BaseSettings):
         0.5, ge=0, le=60, description="Wait before the 2nd try; doubles, with jitter."
     )
     fetch_max_wait_s: float = Field(
-        60.0, ge=0, le=3600, description="Longest wait for one retry (Retry-After is capped)."
+        60.0,
+        ge=0,
+        le=3600,
+        description="Longest wait for one retry (a longer Retry-After gives up).",
     )
     fetch_run_retries: int = Field(
         200, ge=0, description="Retries one run may spend over all its documents."
@@ -122,4 +125,5 @@ class AcquisitionFields(BaseSettings):
             s3_roots,
             self.outbound_policy,
             firecrawl=bool(self.firecrawl_url),
+            reserved=(self.artifact_store,) if self.artifact_store else (),
         )

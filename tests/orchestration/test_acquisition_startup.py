@@ -49,6 +49,7 @@ def test_preflight_names_the_missing_bucket_and_the_rejected_key(services):
     assert check_firecrawl(firecrawl.base, KEY) is None
     unreachable = check_firecrawl("http://127.0.0.1:9", KEY, timeout_s=2)
     assert unreachable is not None and "CATALYST_FIRECRAWL_URL" in unreachable.fix
+    assert rejected.lasting and not unreachable.lasting  # an outage is retried, not final
 
 
 def test_a_missing_artifact_bucket_stops_the_run_when_the_resource_starts(

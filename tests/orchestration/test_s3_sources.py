@@ -84,6 +84,8 @@ def test_a_prefix_is_ingested_and_the_index_follows_its_objects(s3, instance):
         put(s3, name, text)
     s3.put_object(Bucket=BUCKET, Key="tenants/default/handbook/.hidden", Body=b"x")
     s3.put_object(Bucket=BUCKET, Key="tenants/default/other/outside.txt", Body=b"not this")
+    # a sibling whose name starts like the prefix is not under it
+    s3.put_object(Bucket=BUCKET, Key="tenants/default/handbook-old/a.txt", Body=b"nor this")
 
     result, meta = ingest(PREFIX, instance)
     assert result.success
@@ -158,3 +160,36 @@ def test_the_s3_sensor_picks_up_a_new_object_without_a_request(s3, instance):
     assert changed.run_requests[0].partition_key == request.partition_key
     assert changed.run_requests[0].run_key != request.run_key
     assert json.loads(changed.cursor)["digests"][watch.watch_id]
+
+
+def test_s3_errors_are_classified_transient_or_permanent():
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+    from catalyst_orchestration.lib.failures import is_transient
+
+    def error(code: str, status: int) -> ClientError:
+        body = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return ClientError(body, "GetObject")  # type: ignore[arg-type]
+
+    assert is_transient(error("SlowDown", 503)) and is_transient(error("InternalError", 500))
+    assert is_transient(error("Throttling", 400))
+    assert is_transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"))
+    assert is_transient(ReadTimeoutError(endpoint_url="http://127.0.0.1:9"))
+    assert not is_transient(error("AccessDenied", 403)) and not is_transient(
+        error("NoSuchKey", 404)
+    )
+
+
+def test_an_s3_root_a_tenant_name_cannot_fill_is_refused_not_a_server_error():
+    from catalyst_search.ingest_requests.sources import InvalidSource, check_source
+
+    rules = load_settings(source_roots="s3://{tenant}-docs/x").source_rules("Acme_1")
+    with pytest.raises(InvalidSource, match="outside this tenant's S3 roots"):
+        check_source("s3://acme-docs/x", rules=rules)
+    reserved = load_settings(
+        source_roots=f"s3://{BUCKET}/", artifact_store=f"s3://{BUCKET}/artifacts"
+    ).source_rules("t1")
+    with pytest.raises(InvalidSource, match="overlaps the artifact store"):
+        check_source(f"s3://{BUCKET}/artifacts/sha256", rules=reserved)
+    with pytest.raises(InvalidSource, match="overlaps the artifact store"):
+        check_source(f"s3://{BUCKET}/", rules=reserved)

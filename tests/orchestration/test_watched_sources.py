@@ -61,6 +61,32 @@ def test_a_file_deleted_from_a_folder_loses_its_chunks_at_the_next_sync(tmp_path
     assert meta["documents_deleted"] == 1
 
 
+def test_a_document_that_moves_to_another_source_stays_searchable(tmp_path, instance):
+    first, second = tmp_path / "f1", tmp_path / "f2"
+    first.mkdir(), second.mkdir()
+    records = icd_records(limit=3)
+    write_jsonl(first / "codes.jsonl", records)
+    write_jsonl(second / "codes.jsonl", records[:1])
+    ingest(first, instance)
+    moved = records[0]["id"]
+    write_jsonl(first / "codes.jsonl", records[1:])  # the record now lives in f2 only
+    _, meta = ingest(second, instance)
+    assert meta["documents_changed"] == 1  # written again, under the source that holds it
+    _, meta = ingest(first, instance)
+    assert meta["documents_deleted"] == 0  # f1 no longer owns it: nothing of f2's is removed
+    assert chunks_of(moved) >= 1
+
+
+def test_odd_file_names_are_stored_and_read_back(tmp_path, instance):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "report v2#final (1).md").write_text("# Report\n\nHbA1c fell to 6.9%.")
+    result, meta = ingest(folder, instance)
+    assert result.success and meta["documents_new"] == 1 and meta["documents_failed"] == 0
+    _, meta = ingest(folder, instance)
+    assert meta["documents_unchanged"] == 1
+
+
 def test_a_records_line_that_fails_to_parse_deletes_nothing(tmp_path, instance):
     folder = tmp_path / "codes"
     folder.mkdir()
@@ -94,11 +120,19 @@ def test_the_folder_sensor_syncs_a_watched_folder_when_its_files_change(tmp_path
     (folder / "b.md").write_text("# B\n\nsecond")
     second = sensor_tick(instance, first.cursor)
     assert len(second.run_requests) == 1
-    os.remove(folder / "a.md")
+    os.remove(folder / "b.md")
     third = sensor_tick(instance, second.cursor)
-    assert len(third.run_requests) == 1  # a deletion is a change too
+    assert len(third.run_requests) == 1  # a deletion is a change too, back to the first state
     keys = {r.run_key for r in (*first.run_requests, *second.run_requests, *third.run_requests)}
-    assert len(keys) == 3
+    assert len(keys) == 3  # the first state again is a new run, not a forgotten key
+
+    records = write_jsonl(tmp_path / "codes.jsonl", icd_records(limit=2))
+    jobs.watches.add("default", str(records))
+    fourth = sensor_tick(instance, third.cursor)
+    assert len(fourth.run_requests) == 1  # a watched records file is synced
+    write_jsonl(records, icd_records(limit=3))
+    os.utime(records, ns=(1, 2))
+    assert len(sensor_tick(instance, fourth.cursor).run_requests) == 1  # and so is its change
 
 
 def test_the_sensor_takes_turns_and_caps_runs_per_tick(tmp_path, instance, monkeypatch):
@@ -150,7 +184,11 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
         instance=instance, scheduled_execution_time=when, resources=ingest_resources()
     ) as context:
         again = resync_sources(context)
-    assert isinstance(again, dg.SkipReason)  # the same day's runs are requested once
+    assert isinstance(again, list)  # the same run keys (Dagster launches each once), same jobs
+    assert {r.run_key for r in again} == {r.run_key for r in requests}
+    assert {r.tags["catalyst/job_id"] for r in again} == {
+        r.tags["catalyst/job_id"] for r in requests
+    }
 
 
 def test_definitions_validate_with_the_sensors_and_schedule(catalyst_home):

@@ -148,7 +148,8 @@ def test_a_page_that_is_gone_loses_its_chunks_at_the_next_sync(web):
 @pytest.fixture
 def firecrawl(web, monkeypatch):
     site, instance = web
-    pages = [f"{site.base}/docs/pumps", f"{site.base}/docs/sensors", f"{site.base}/docs/retired"]
+    pages = [f"{site.base}/docs/pumps", f"{site.base}/docs/sensors", f"{site.base}/docs/retired",
+             "http://10.20.30.40/internal/wiki"]  # fmt: skip
     with FakeFirecrawl(site_pages=pages) as fake:
         monkeypatch.setenv("CATALYST_FIRECRAWL_URL", fake.base)
         monkeypatch.setenv("CATALYST_FIRECRAWL_API_KEY", KEY)
@@ -173,8 +174,11 @@ def test_firecrawl_scrapes_and_crawls_through_the_sdk_with_classified_retries(fi
     (missing,) = runs[sources[3]]["failures"]  # recorded; nothing indexed from it
     assert (missing["class"], missing["error"], missing["attempts"]) == ("permanent", "HTTP404", 1)
     crawl = runs[sources[4]]
-    assert crawl["documents_done"] == 3
-    assert [f["location"] for f in crawl["failures"]] == [f"{site.base}/docs/retired"]
+    assert crawl["documents_done"] == 4
+    errors = {f["location"]: f["error"] for f in crawl["failures"]}
+    # a page Firecrawl reached at a private address is not indexed for the tenant
+    assert errors == {f"{site.base}/docs/retired": "HTTP404",
+                      "http://10.20.30.40/internal/wiki": "OutboundRefused"}  # fmt: skip
     state = StateStore(load_settings().state_db)
     indexed = state.source_documents(load_settings().collection, "default", sources[4])
     assert indexed == {f"{site.base}/docs/pumps", f"{site.base}/docs/sensors"}

@@ -25,19 +25,15 @@ def resync_sources(
     watches = allowed(jobs.jobs.watches.listed(), _settings(), context.log)
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
     requests = [
-        request
-        for watch in watches
-        if (
-            request := sync_request(
-                context.instance,
-                state.store,
-                jobs.jobs,
-                watch,
-                run_key=f"resync:{watch.watch_id}:{day}",
-                origin="schedule:resync_sources",
-            )
+        sync_request(
+            context.instance,
+            state.store,
+            jobs.jobs,
+            watch,
+            run_key=f"resync:{watch.watch_id}:{day}",  # launched once a day, however often asked
+            origin="schedule:resync_sources",
         )
-        is not None
+        for watch in watches
     ]
     if not requests:
         return dg.SkipReason("no watched sources to re-sync")

@@ -32,6 +32,7 @@ def _tick(
     settings = _settings()
     cursor = json.loads(context.cursor) if context.cursor else {}
     digests: dict[str, str] = cursor.get("digests", {})
+    syncs: dict[str, int] = cursor.get("syncs", {})  # runs requested per watch: run key part
     watches = [w for w in jobs.jobs.watches.listed() if w.kind == kind]
     watches = allowed(watches, settings, context.log)
     start = cursor.get("next", 0) % max(len(watches), 1)
@@ -43,24 +44,28 @@ def _tick(
         looked += 1
         try:
             digest = digest_of(watch)
+            if digests.get(watch.watch_id) == digest:
+                continue
+            n = syncs.get(watch.watch_id, 0) + 1  # A -> B -> A is a change too: a new key
+            request = sync_request(
+                context.instance,
+                state.store,
+                jobs.jobs,
+                watch,
+                run_key=f"watch:{watch.watch_id}:{n}:{digest}",
+                origin=f"sensor:{'watched_s3_sources' if kind == 's3' else 'watched_folders'}",
+            )
         except Exception as exc:  # one unreadable source never stops the others
-            context.log.warning(f"watched source {watch.uri} could not be listed: {exc}")
+            context.log.warning(f"watched source {watch.uri} could not be synced: {exc}")
             continue
-        if digests.get(watch.watch_id) == digest:
-            continue
-        request = sync_request(
-            context.instance,
-            state.store,
-            jobs.jobs,
-            watch,
-            run_key=f"watch:{watch.watch_id}:{digest}",
-            origin=f"sensor:{'watched_s3_sources' if kind == 's3' else 'watched_folders'}",
-        )
-        digests[watch.watch_id] = digest
-        if request is not None:
-            requests.append(request)
+        digests[watch.watch_id], syncs[watch.watch_id] = digest, n
+        requests.append(request)
     live = {w.watch_id for w in watches}
-    cursor = {"digests": {k: v for k, v in digests.items() if k in live}, "next": start + looked}
+    cursor = {
+        "digests": {k: v for k, v in digests.items() if k in live},
+        "syncs": {k: v for k, v in syncs.items() if k in live},
+        "next": start + looked,
+    }
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor, sort_keys=True),

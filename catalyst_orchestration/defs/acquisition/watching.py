@@ -1,8 +1,9 @@
 """Sync runs of watched sources, as the sensors and the re-sync schedule request them.
 
 Each requested run belongs to a job record (origin ``sensor`` or ``schedule``), so a tenant
-follows it with ``GET /ingest/jobs`` like any ingest. The job id derives from the run key, and a
-run key already recorded is never requested again: no job waits for a run that never comes.
+follows it with ``GET /ingest/jobs`` like any ingest. The job id derives from the run key and is
+created once; the run is requested every time (Dagster launches a run key once), so a tick that
+failed halfway leaves no job waiting for a run that never comes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.lib.sources.s3 import version_of
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.ingest_requests.contract import JOB_TAG, TENANT_TAG
 from catalyst_search.ingest_requests.jobs import JobStore
@@ -35,14 +37,15 @@ def sync_request(
     *,
     run_key: str,
     origin: str,
-) -> dg.RunRequest | None:
-    """A run of ``watch``'s partition under a new job record; None if that run was requested."""
+) -> dg.RunRequest:
+    """A run of ``watch``'s partition under its job record (created on the first request)."""
     job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"catalyst:{run_key}").hex
-    if jobs.exists(job_id):
-        return None
     source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
-    metadata = {"origin": origin, "watch_id": watch.watch_id}
-    jobs.create(job_id=job_id, tenant_id=watch.tenant_id, sources=[watch.uri], metadata=metadata)
+    if not jobs.exists(job_id):
+        metadata = {"origin": origin, "watch_id": watch.watch_id}
+        jobs.create(
+            job_id=job_id, tenant_id=watch.tenant_id, sources=[watch.uri], metadata=metadata
+        )
     return dg.RunRequest(
         run_key=run_key,
         partition_key=source.partition_key,
@@ -64,9 +67,13 @@ def allowed(watches: Iterable[Watch], settings: Settings, log: logging.Logger) -
 
 
 def folder_digest(uri: str) -> str:
-    """What changes when a file under the folder is added, changed or removed."""
+    """What changes when a file under the folder (or the records file) is added, changed or
+    removed."""
     digest = hashlib.sha256()
     root = Path(uri)
+    if root.is_file():
+        stat = root.stat()
+        return hashlib.sha256(f"{stat.st_size}\x1f{stat.st_mtime_ns}".encode()).hexdigest()[:32]
     for n, path in enumerate(sorted(p for p in root.rglob("*") if p.is_file())):
         if n >= MAX_FOLDER_FILES:
             break
@@ -81,5 +88,5 @@ def folder_digest(uri: str) -> str:
 def s3_digest(objects: Iterable[dict]) -> str:
     digest = hashlib.sha256()
     for obj in sorted(objects, key=lambda o: o["Key"]):
-        digest.update(f"{obj['Key']}\x1f{obj.get('ETag', '')}\x1f{obj['Size']}\n".encode())
+        digest.update(f"{obj['Key']}\x1f{version_of(obj)}\x1f{obj['Size']}\n".encode())
     return digest.hexdigest()[:32]

@@ -15,9 +15,10 @@ from catalyst_search.ingest_requests.preflight import check_firecrawl
 
 
 class AcquisitionResource(dg.ConfigurableResource):
-    """Builds the ``Acquirer`` of a run. A Firecrawl that is configured but unreachable or
-    refuses its key is reported (an error in the run's log, naming the fix) when this
-    resource starts; its sources then fail for good, the other sources go on."""
+    """Builds the ``Acquirer`` of a run. A Firecrawl that is configured but refuses its key
+    (or has no credits) is reported (an error in the run's log, naming the fix) when this
+    resource starts; its sources then fail for good, the other sources go on. One that does
+    not answer now is a warning: its sources are tried, and retried, as usual."""
 
     s3: S3Resource
 
@@ -33,10 +34,16 @@ class AcquisitionResource(dg.ConfigurableResource):
             key.get_secret_value() if key else None,
             timeout_s=settings.fetch_timeout_s,
         )
-        if problem is not None:
+        if problem is None:
+            return
+        if problem.lasting:
             self._firecrawl_problem = str(problem)
-            if context.log is not None:
-                context.log.error(f"Firecrawl: {problem}")
+        if context.log is None:
+            return
+        if problem.lasting:
+            context.log.error(f"Firecrawl: {problem}")
+        else:
+            context.log.warning(f"Firecrawl: {problem}")
 
     def acquirer(self, store: ArtifactStore, state: StateStore) -> Acquirer:
         return Acquirer(

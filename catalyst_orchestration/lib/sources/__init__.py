@@ -71,12 +71,13 @@ class Acquirer:
         key = s.firecrawl_api_key.get_secret_value() if s.firecrawl_api_key else None
         client = firecrawl_client(s.firecrawl_url, key, timeout_s=s.fetch_timeout_s)
         if kind == "firecrawl":
-            return scrape(client, web_url(uri), self.store, retrier)
+            return scrape(client, web_url(uri), self.store, retrier, s.outbound_policy)
         return crawl(
             client,
             web_url(uri),
             self.store,
             retrier,
+            s.outbound_policy,
             limit=s.crawl_limit,
             timeout_s=s.crawl_timeout_s,
         )

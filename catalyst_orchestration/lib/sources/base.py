@@ -37,7 +37,7 @@ def fetch_failure(
     exc: Exception, location: str, document_id: str, retrier: Retrier
 ) -> DocumentFailure:
     """The failure to record for a fetch that gave up: transient or permanent, with its tries."""
-    attempts = next((r.attempts for r in retrier.retried if r.location == location), 1)
+    attempts = next((r.attempts for r in reversed(retrier.retried) if r.location == location), 1)
     if isinstance(exc, TransientFetchError):
         klass, error = "transient", exc.reason.replace(" ", "")
     else:

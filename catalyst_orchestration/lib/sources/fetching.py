@@ -130,7 +130,7 @@ class Retrier:
         self.budget = run_budget
         self.stats = stats
         self.retried: list[Retried] = []
-        self._sleep = sleep
+        self.sleep = sleep
 
     def call(self, location: str, fetch: Callable[[], T]) -> T:
         """``fetch()``'s result; raises its last error when tries or budget run out (a
@@ -154,7 +154,7 @@ class Retrier:
                 self.budget -= 1
                 self.stats.retries[transient.reason] += 1
                 attempt += 1
-                self._sleep(wait)
+                self.sleep(wait)
                 continue
             self._note(location, attempt, reasons, "fetched")
             return result

@@ -6,6 +6,7 @@ page whose status is 404 or 410 is gone. The SDK's own retries are off: ``Retrie
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from catalyst_orchestration.lib.sources.fetching import (
     Retrier,
     TransientFetchError,
 )
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused
 
 POLL_S = 2.0
 ENDED = ("completed", "failed", "cancelled")
@@ -62,11 +64,19 @@ def _page(doc: Any, fallback_url: str, store: ArtifactStore) -> RawDocument | Do
     )
 
 
-def _collect(docs: list[Any], url: str, store: ArtifactStore, retrier: Retrier) -> Acquired:
+def _collect(
+    docs: list[Any], url: str, store: ArtifactStore, retrier: Retrier, policy: OutboundPolicy
+) -> Acquired:
     out = Acquired([], [], 0, stats=retrier.stats)
     for doc in docs:
         out.seen += 1
         item = _page(doc, url, store)
+        if isinstance(item, RawDocument) and not _public(item.document_id, policy):
+            # Firecrawl followed a link or redirect to an address we may not reach ourselves:
+            # a self-hosted Firecrawl inside the network must not index the network for us
+            message = "the page's address is not public (CATALYST_OUTBOUND_ALLOW)"
+            item = DocumentFailure(item.location, "acquire", "OutboundRefused", message,
+                                   "permanent", item.document_id)  # fmt: skip
         if isinstance(item, DocumentFailure):
             retrier.stats.failures["permanent"] += 1
             out.failures.append(item)
@@ -79,7 +89,17 @@ def _collect(docs: list[Any], url: str, store: ArtifactStore, retrier: Retrier) 
     return out
 
 
-def scrape(client: Any, url: str, store: ArtifactStore, retrier: Retrier) -> Acquired:
+def _public(url: str, policy: OutboundPolicy) -> bool:
+    try:
+        policy.check_url(url)
+    except OutboundRefused:
+        return False
+    return True
+
+
+def scrape(
+    client: Any, url: str, store: ArtifactStore, retrier: Retrier, policy: OutboundPolicy
+) -> Acquired:
     try:
         doc = retrier.call(
             url, lambda: client.scrape(url, formats=["markdown"], only_main_content=True)
@@ -88,38 +108,55 @@ def scrape(client: Any, url: str, store: ArtifactStore, retrier: Retrier) -> Acq
         failure = fetch_failure(_permanent(exc), url, url, retrier)
         listed = None if failure.failure_class == "transient" else {url}
         return Acquired([], [failure], 1, listed=listed, stats=retrier.stats)
-    out = _collect([doc], url, store, retrier)
+    out = _collect([doc], url, store, retrier, policy)
     out.listed = {d.document_id for d in out.documents} | {f.location for f in out.failures}
     return out
 
 
 def crawl(
-    client: Any, url: str, store: ArtifactStore, retrier: Retrier, *, limit: int, timeout_s: float
+    client: Any,
+    url: str,
+    store: ArtifactStore,
+    retrier: Retrier,
+    policy: OutboundPolicy,
+    *,
+    limit: int,
+    timeout_s: float,
 ) -> Acquired:
     """A site crawl: pages not returned this time keep their chunks (a crawl is not a complete
-    listing); pages returned as 404/410 are gone."""
-    from firecrawl.v2.types import ScrapeOptions
+    listing); pages returned as 404/410 are gone. The job is polled without its pages until it
+    ends, then read once, all pages; a crawl that outlives ``timeout_s`` is cancelled."""
+    from firecrawl.v2.types import PaginationConfig, ScrapeOptions
 
     options = ScrapeOptions(formats=["markdown"], only_main_content=True)
+    first_page = PaginationConfig(auto_paginate=False)
+    job = None
     try:
         job = retrier.call(
             url, lambda: client.start_crawl(url, limit=limit, scrape_options=options)
         )
         deadline = time.monotonic() + timeout_s
         while True:
-            status = retrier.call(url, lambda: client.get_crawl_status(job.id))
+            status = retrier.call(url, lambda: client.get_crawl_status(job.id, first_page))
             if status.status in ENDED:
                 break
             if time.monotonic() > deadline:
                 raise TransientFetchError("timeout", f"crawl {job.id} did not end in {timeout_s}s")
-            time.sleep(POLL_S)
+            retrier.sleep(POLL_S)
         if status.status != "completed":
             raise TransientFetchError("CrawlFailed", f"crawl {job.id} ended {status.status}")
+        status = retrier.call(url, lambda: client.get_crawl_status(job.id))  # every page
     except Exception as exc:
-        return Acquired(
-            [], [fetch_failure(_permanent(exc), url, url, retrier)], 1, stats=retrier.stats
-        )
-    return _collect(list(status.data or []), url, store, retrier)
+        if job is not None and isinstance(exc, TransientFetchError) and exc.reason == "timeout":
+            _cancel(client, job.id)
+        failure = fetch_failure(_permanent(exc), url, url, retrier)
+        return Acquired([], [failure], 1, stats=retrier.stats)
+    return _collect(list(status.data or []), url, store, retrier, policy)
+
+
+def _cancel(client: Any, crawl_id: str) -> None:
+    with contextlib.suppress(Exception):  # best effort: the crawl expires on its own
+        client.cancel_crawl(crawl_id)
 
 
 def _permanent(exc: Exception) -> Exception:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import os
+import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from catalyst_orchestration.lib.artifacts import ArtifactStore
@@ -58,15 +60,35 @@ def acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Acq
     read from it: a symlink inside the folder that points elsewhere is a failure of its own,
     never read. The listing is complete: a file deleted since the last sync is gone.
     """
-    acquired = _acquire(source, store, roots=roots)
+    unreadable: list[OSError] = []
+    acquired = _acquire(source, store, roots=roots, walk_errors=unreadable)
     ids = [f.document_id for f in acquired.failures] + [d.document_id for d in acquired.documents]
     # records get their ids when parsed (parse_batch completes the listing); a file or line
-    # that failed without an id leaves the listing unknown, and nothing is deleted
-    acquired.listed = None if None in ids else {i for i in ids if i}
+    # that failed without an id, or a subfolder that could not be listed, leaves the listing
+    # unknown, and nothing is deleted
+    complete = None not in ids and not unreadable
+    acquired.listed = {i for i in ids if i} if complete else None
+    for error in unreadable[:20]:
+        acquired.failures.append(
+            DocumentFailure(
+                str(error.filename), "acquire", "UnreadableFolder", str(error), "transient"
+            )  # fmt: skip
+        )
     return acquired
 
 
-def _acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Acquired:
+def _files(folder: Path, errors: list[OSError]) -> list[Path]:
+    """Every file under ``folder``; folders that cannot be listed are added to ``errors``
+    (``rglob`` would skip them silently, and their documents would look deleted)."""
+    found = []
+    for top, _, names in os.walk(folder, onerror=errors.append, followlinks=True):
+        found += [Path(top) / name for name in names]
+    return sorted(p for p in found if p.is_file())
+
+
+def _acquire(
+    source: Path, store: ArtifactStore, *, roots: Sequence[Path], walk_errors: list[OSError]
+) -> Acquired:
     root = require_under_roots(source, roots)  # first: say nothing of paths outside
     source = source.resolve()
     if not source.exists():
@@ -79,7 +101,7 @@ def _acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Ac
             seen += 1
             (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
         return Acquired(docs, failures, seen)
-    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    files = [source] if source.is_file() else _files(source, walk_errors)
     base = source.parent if source.is_file() else source
     for path in files:
         if any(part.startswith(".") for part in path.relative_to(base).parts):
@@ -121,8 +143,15 @@ def _acquire(source: Path, store: ArtifactStore, *, roots: Sequence[Path]) -> Ac
     return Acquired(docs, failures, seen)
 
 
+def safe_suffix(name: str) -> str:
+    """The artifact suffix of a file name (``.pdf``, ``.jsonl.gz``): letters, digits and dots
+    only, so the artifact's URI needs no escaping."""
+    suffixes = "".join(PurePosixPath(name).suffixes[-2:])
+    return re.sub(r"[^A-Za-z0-9.]", "", suffixes)[:16]
+
+
 def _suffix(path: Path) -> str:
-    return "".join(path.suffixes[-2:])
+    return safe_suffix(path.name)
 
 
 def _escaped(path: Path, base: Path, why: str) -> DocumentFailure:

@@ -13,10 +13,8 @@ from catalyst_orchestration.lib.sources.web import HTML_TYPES, Page, WebFetcher,
 
 
 def acquire_page(url: str, fetcher: WebFetcher, retrier: Retrier, store: ArtifactStore) -> Acquired:
-    def fetch() -> Page:
-        if not fetcher.robots_allow(url):
-            raise PermanentFetchError("RobotsDisallowed", f"robots.txt disallows {url}")
-        return fetcher.get(url)
+    def fetch() -> Page:  # robots.txt is read for the page and for every redirect hop
+        return fetcher.get(url, allowed=fetcher.robots_allow)
 
     try:
         page = retrier.call(url, fetch)

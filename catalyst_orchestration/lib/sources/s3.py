@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from catalyst_orchestration.lib.artifacts import ArtifactStore
 from catalyst_orchestration.lib.failures import is_transient
@@ -19,9 +19,9 @@ from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
 from catalyst_orchestration.lib.s3_artifacts import missing
 from catalyst_orchestration.lib.sources.base import Acquired
 from catalyst_orchestration.lib.sources.fetching import FetchStats
-from catalyst_orchestration.lib.sources.local import guess_mime
+from catalyst_orchestration.lib.sources.local import guess_mime, safe_suffix
 from catalyst_orchestration.lib.state import RemoteObject, StateStore
-from catalyst_search.ingest_requests.remote import parse_s3_uri
+from catalyst_search.ingest_requests.remote import key_in, parse_s3_uri
 
 
 def _retries(response: dict[str, Any], stats: FetchStats) -> None:
@@ -37,6 +37,8 @@ def list_objects(client: Any, uri: str) -> list[dict[str, Any]]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
+            if not key_in(key, prefix):
+                continue  # tenants/t1 lists tenants/t1x/... too: never a sibling's objects
             rest = key[len(prefix) :].lstrip("/") or PurePosixPath(key).name
             if key.endswith("/") or any(part.startswith(".") for part in rest.split("/")):
                 continue
@@ -51,9 +53,9 @@ def acquire_s3(
     stats = FetchStats("s3")
     out = Acquired([], [], 0, listed=set(), stats=stats)
     cached = state.remote_objects(uri)
-    fresh: list[RemoteObject] = []
     for obj in list_objects(client, uri):
-        key, etag, size = obj["Key"], str(obj.get("ETag", "")).strip('"'), int(obj["Size"])
+        key, size = obj["Key"], int(obj["Size"])
+        etag = version_of(obj)
         doc_id = f"s3://{bucket}/{key}"
         out.seen += 1
         assert out.listed is not None
@@ -75,19 +77,14 @@ def acquire_s3(
         if hit is None or hit.etag != etag or not store.exists(hit.artifact_uri):
             try:
                 hit = _download(client, bucket, key, etag, store, stats)
-            except ClientError as exc:
-                if missing(exc):  # deleted since it was listed
+            except (ClientError, BotoCoreError, OSError) as exc:
+                if isinstance(exc, ClientError) and missing(exc):  # deleted since listed
                     out.listed.discard(doc_id)
                     out.seen -= 1
                     continue
-                klass = "transient" if is_transient(exc) else "permanent"
-                stats.failures[klass] += 1
-                error = exc.response.get("Error", {}).get("Code", "ClientError")
-                out.failures.append(
-                    DocumentFailure(doc_id, "acquire", str(error), str(exc)[:300], klass, doc_id)  # type: ignore[arg-type]
-                )
+                out.failures.append(_failure(doc_id, exc, stats))
                 continue
-            fresh.append(hit)
+            state.record_remote_objects(uri, [hit], keep=None)  # a failure later keeps it
         out.documents.append(
             RawDocument(
                 document_id=doc_id,
@@ -100,8 +97,24 @@ def acquire_s3(
             )
         )
     keys = {doc_id[len(f"s3://{bucket}/") :] for doc_id in out.listed or ()}
-    state.record_remote_objects(uri, fresh, keep=keys)
+    state.record_remote_objects(uri, [], keep=keys)
     return out
+
+
+def version_of(obj: dict[str, Any]) -> str:
+    """What tells an object's versions apart: its ETag, or its time and size when a store
+    sends none."""
+    etag = str(obj.get("ETag") or "").strip('"')
+    return etag or f"{obj.get('LastModified')}/{obj.get('Size')}"
+
+
+def _failure(doc_id: str, exc: Exception, stats: FetchStats) -> DocumentFailure:
+    klass = "transient" if is_transient(exc) else "permanent"
+    stats.failures[klass] += 1
+    error = type(exc).__name__
+    if isinstance(exc, ClientError):
+        error = str(exc.response.get("Error", {}).get("Code") or error)
+    return DocumentFailure(doc_id, "acquire", error, str(exc)[:300], klass, doc_id)  # type: ignore[arg-type]
 
 
 def _download(
@@ -110,7 +123,7 @@ def _download(
     stats.fetches += 1
     response = client.get_object(Bucket=bucket, Key=key)
     _retries(response, stats)
-    suffix = "".join(PurePosixPath(key).suffixes[-2:])[:16]
+    suffix = safe_suffix(PurePosixPath(key).name)
     with response["Body"] as body:
         artifact_uri, sha, size = store.put_stream(body, suffix=suffix)
     stats.bytes += size

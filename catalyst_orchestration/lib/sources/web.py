@@ -7,7 +7,9 @@ and httpx carries the host name for TLS verification (``sni_hostname``) where re
 
 from __future__ import annotations
 
+import time
 import urllib.robotparser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -19,10 +21,10 @@ from catalyst_orchestration.lib.sources.fetching import (
     TransientFetchError,
     raise_for_status,
 )
-from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused, ResolutionUnavailable
 
 MAX_REDIRECTS = 5
-ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_MAX_BYTES = 2 << 20
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -53,20 +55,38 @@ class WebFetcher:
     user_agent: str
     timeout_s: float
     max_bytes: int
+    #: no keep-alive: connections are per checked address, and a connection verified for one
+    #: host name must not serve another name on the same address
     client: httpx.Client = field(
-        default_factory=lambda: httpx.Client(follow_redirects=False, trust_env=False)
+        default_factory=lambda: httpx.Client(
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
     )
     _robots: dict[str, urllib.robotparser.RobotFileParser] = field(default_factory=dict)
 
     def close(self) -> None:
         self.client.close()
 
-    def get(self, url: str, *, max_bytes: int | None = None) -> Page:
-        """One page, redirects followed (each hop checked); classified errors otherwise."""
+    def get(
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> Page:
+        """One page, redirects followed (each hop checked against the outbound policy and, with
+        ``allowed``, robots.txt); the whole fetch within ``timeout_s``; classified errors."""
         limit = max_bytes or self.max_bytes
+        deadline = time.monotonic() + self.timeout_s
         for _ in range(MAX_REDIRECTS + 1):
+            if allowed is not None and not allowed(url):
+                raise PermanentFetchError("RobotsDisallowed", f"robots.txt disallows {url}")
             try:
                 pinned = self.policy.pin(url)
+            except ResolutionUnavailable as exc:
+                raise TransientFetchError("dns", str(exc)) from None
             except OutboundRefused as exc:
                 raise PermanentFetchError("OutboundRefused", str(exc)) from None
             headers = {**pinned.headers, "User-Agent": self.user_agent, "Accept": "*/*"}
@@ -85,14 +105,18 @@ class WebFetcher:
                     url = urljoin(url, response.headers["location"])
                     continue
                 raise_for_status(response.status_code, url, response.headers)
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > limit:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
                     raise PermanentFetchError("Oversize", f"{url}: {declared} bytes > {limit}")
                 body = bytearray()
                 for block in response.iter_bytes():
                     body += block
                     if len(body) > limit:
                         raise PermanentFetchError("Oversize", f"{url}: more than {limit} bytes")
+                    if time.monotonic() > deadline:  # a slow drip is cut off too
+                        raise TransientFetchError(
+                            "timeout", f"{url}: not read in {self.timeout_s}s"
+                        )
                 content_type = response.headers.get("content-type", "")
                 return Page(
                     url, response.status_code, sniff_type(content_type, bytes(body)), bytes(body)
@@ -112,7 +136,11 @@ class WebFetcher:
             try:
                 page = self.get(f"{origin}/robots.txt", max_bytes=ROBOTS_MAX_BYTES)
                 parser.parse(page.body.decode("utf-8", "replace").splitlines())
-            except PermanentFetchError:
+            except PermanentFetchError as exc:
+                if exc.error == "Oversize":  # RFC 9309: parse at least the first 500 KiB
+                    raise PermanentFetchError(
+                        "RobotsUnreadable", f"{origin}/robots.txt: {exc}"
+                    ) from None
                 parser.parse([])  # 4xx (or none): everything is allowed
             except TransientFetchError as exc:
                 raise TransientFetchError(exc.reason, f"robots.txt: {exc}") from exc
@@ -127,8 +155,9 @@ class Extracted:
 
 
 def extract_main_text(html: bytes, url: str) -> Extracted | None:
-    """The main text of an HTML page as markdown, with its title; None when there is none."""
-    text = html.decode("utf-8", "replace")
+    """The main text of an HTML page as markdown, with its title; None when there is none.
+    The bytes go to trafilatura, which reads the page's declared charset."""
+    text = trafilatura.utils.decode_file(html)
     markdown = trafilatura.extract(
         text, url=url, output_format="markdown", include_comments=False, favor_recall=True
     )
