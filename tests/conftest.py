@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.settings import Settings, get_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Tests send traffic to loopback only: boto3 must never ask a cloud metadata service
+# (169.254.169.254) for credentials when a test builds an S3 client without them.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 SAMPLE_RECORDS = ROOT / "samples" / "corpus" / "icd10cm-chapter4-endocrine.jsonl.gz"
 
 
