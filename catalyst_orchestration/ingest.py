@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 
 from catalyst_orchestration.defs.partitions import register_source
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import open_state
 from catalyst_search.ingest_requests.contract import TENANT_TAG
 from catalyst_search.ingest_requests.remote import source_kind
 from catalyst_search.ingest_requests.sources import (
@@ -48,9 +48,7 @@ def run_ingest(path: Path | str, *, tenant: str, settings: Settings) -> dict[str
 
     ensure_dagster_home(settings)
     instance = dg.DagsterInstance.get()
-    source = register_source(
-        instance, StateStore(settings.state_db), tenant_id=tenant, uri=_uri(path)
-    )
+    source = register_source(instance, open_state(settings), tenant_id=tenant, uri=_uri(path))
     job = defs().resolve_job_def("ingest")
     result = job.execute_in_process(
         instance=instance,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from catalyst_orchestration.lib.state import Source, StateStore
+from catalyst_orchestration.lib.state import Source
+from catalyst_orchestration.lib.state_stores import StateBackend
 
 ingest_batches = dg.DynamicPartitionsDefinition(name="ingest_batches")
 
@@ -15,7 +16,7 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 
 
 def register_source(
-    instance: dg.DagsterInstance, state: StateStore, *, tenant_id: str, uri: str
+    instance: dg.DagsterInstance, state: StateBackend, *, tenant_id: str, uri: str
 ) -> Source:
     """Register ``uri`` for ``tenant_id`` and make sure its partition exists (idempotent).
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from catalyst_orchestration.lib.chunking import ChunkingConfig
 from catalyst_orchestration.lib.records import Batch, ChunkedDocument, DocumentFailure
-from catalyst_orchestration.lib.state import ManifestEntry, StateStore
+from catalyst_orchestration.lib.state import ManifestEntry
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import IndexWriter
@@ -66,7 +67,7 @@ def index_batch(
     writer: IndexWriter,
     dense: DenseEncoder,
     sparse: SparseEncoder,
-    state: StateStore,
+    state: StateBackend,
     collection: str,
     chunking: ChunkingConfig,
     progress: Progress | None = None,
@@ -161,7 +162,7 @@ def index_batch(
     return outcome
 
 
-def _gone(batch: Batch, state: StateStore, collection: str, *, kept: set[str]) -> set[str]:
+def _gone(batch: Batch, state: StateBackend, collection: str, *, kept: set[str]) -> set[str]:
     """Documents this source indexed that it no longer holds: the ones its complete listing
     lacks, and the ones it says are gone (404/410). Only this source's own documents."""
     known = state.source_documents(collection, batch.tenant_id, batch.source)

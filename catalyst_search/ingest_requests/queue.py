@@ -44,9 +44,15 @@ class IngestQueue(Protocol):
 class SqliteQueue:
     """The embedded default: a table in ``$CATALYST_HOME/queue.sqlite``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lazy: bool = False) -> None:
+        """``lazy`` (the outbox): the file is created by the first publish, so a host whose
+        queue never fails, or whose ``CATALYST_HOME`` is read-only, never writes it."""
         self.path = path
-        with connect(path) as conn:
+        if not lazy:
+            self._create()
+
+    def _create(self) -> None:
+        with connect(self.path) as conn:
             conn.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -55,6 +61,8 @@ class SqliteQueue:
     def publish(self, message: IngestMessage) -> str:
         message_id = uuid.uuid4().hex
         now = time.time()
+        if not self.path.exists():
+            self._create()
         with connect(self.path) as conn:
             conn.execute(
                 "INSERT INTO ingest_queue VALUES (?, ?, ?, ?, 0)",
@@ -64,6 +72,8 @@ class SqliteQueue:
 
     def claim(self, *, limit: int, visibility_s: float) -> list[Delivery]:
         """Take up to ``limit`` visible messages, hiding them for ``visibility_s`` seconds."""
+        if not self.path.exists():
+            return []
         now = time.time()
         with connect(self.path) as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -94,11 +104,15 @@ class SqliteQueue:
             )
 
     def depth(self) -> int:
+        if not self.path.exists():
+            return 0
         with connect(self.path) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0])
 
     def find(self, job_id: str) -> IngestMessage | None:
         """A queued message by job id (the queue is small: a scan is fine)."""
+        if not self.path.exists():
+            return None
         with connect(self.path) as conn:
             for (body,) in conn.execute("SELECT body FROM ingest_queue"):
                 message = IngestMessage.from_json(body)
@@ -107,6 +121,8 @@ class SqliteQueue:
         return None
 
     def oldest_age_s(self) -> float:
+        if not self.path.exists():
+            return 0.0
         with connect(self.path) as conn:
             oldest = conn.execute("SELECT MIN(enqueued_at) FROM ingest_queue").fetchone()[0]
         return max(0.0, time.time() - oldest) if oldest is not None else 0.0

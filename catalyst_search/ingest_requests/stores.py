@@ -56,7 +56,7 @@ def open_dispatcher(settings: Settings, on_outage: Callable[[], None] | None = N
     client = redis_client(settings.queue) if settings.queue else None
     return Dispatcher(
         open_queue(settings, client),
-        SqliteQueue(settings.outbox_db),
+        SqliteQueue(settings.outbox_db, lazy=True),
         open_jobs(settings, client),
         on_outage=on_outage,
     )

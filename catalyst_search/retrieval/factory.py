@@ -10,7 +10,7 @@ from catalyst_search.index.factory import open_reader
 from catalyst_search.metrics import SearchMetrics
 from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
 from catalyst_search.retrieval.rerank.base import Reranker, RerankUnavailable
-from catalyst_search.retrieval.rerank.chain import AuditLog, RerankChain
+from catalyst_search.retrieval.rerank.chain import AuditLog, LogAudit, RerankChain
 from catalyst_search.retrieval.rerank.hosted import CohereReranker, OpenAIEmbeddingReranker
 from catalyst_search.retrieval.rerank.local import LocalEmbeddingReranker, StoredVectors
 from catalyst_search.settings import Settings, SettingsError
@@ -70,7 +70,7 @@ def build_chain(
             tiers.append(LocalEmbeddingReranker(dense, stored))
     return RerankChain(
         tiers,
-        audit=AuditLog(settings.audit_log),
+        audit=LogAudit() if settings.profile == "production" else AuditLog(settings.audit_log),
         metrics=metrics,
         breaker_threshold=settings.rerank_breaker_failures,
         breaker_reset_s=settings.rerank_breaker_reset_s,

@@ -20,6 +20,7 @@ from catalyst_search.options import (
 from catalyst_search.settings.acquisition import AcquisitionFields
 from catalyst_search.settings.outbound import OutboundFields
 from catalyst_search.settings.paths import HomePaths
+from catalyst_search.settings.profile import ProfileFields
 from catalyst_search.settings.text import describe, without_credentials
 
 
@@ -27,7 +28,7 @@ class SettingsError(ValueError):
     """A ``CATALYST_*`` variable is missing or wrong; the message names it and the fix."""
 
 
-class Settings(HomePaths, OutboundFields, AcquisitionFields, BaseSettings):
+class Settings(HomePaths, OutboundFields, AcquisitionFields, ProfileFields, BaseSettings):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
@@ -163,6 +164,11 @@ class Settings(HomePaths, OutboundFields, AcquisitionFields, BaseSettings):
             raise ValueError(
                 "CATALYST_JWT_JWKS needs CATALYST_JWT_ISSUER and CATALYST_JWT_AUDIENCE: an "
                 "identity provider signs tokens for other services too"
+            )
+        if self.profile == "production" and (problems := self.production_problems()):
+            raise ValueError(
+                "CATALYST_PROFILE=production keeps nothing on local disk, but these are: "
+                + "; ".join(problems)
             )
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(

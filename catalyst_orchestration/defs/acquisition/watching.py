@@ -18,7 +18,7 @@ import dagster as dg
 
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.lib.sources.s3 import version_of
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.ingest_requests.contract import JOB_TAG, TENANT_TAG
 from catalyst_search.ingest_requests.jobs import JobStore
 from catalyst_search.ingest_requests.sources import InvalidSource, check_source
@@ -31,7 +31,7 @@ MAX_FOLDER_FILES = 100_000
 
 def sync_request(
     instance: dg.DagsterInstance,
-    state: StateStore,
+    state: StateBackend,
     jobs: JobStore,
     watch: Watch,
     *,

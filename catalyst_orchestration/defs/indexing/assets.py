@@ -75,7 +75,8 @@ def index(
     """Embeds new and changed documents, deletes stale chunks and publishes an index version
     that search readers swap to. Unchanged documents are not embedded again."""
     started = time.perf_counter()
-    meta = qdrant.meta(sample_texts=[c.text for doc in chunks.items[:2000] for c in doc.chunks])
+    samples = [c.text for doc in chunks.items[:2000] for c in doc.chunks]
+    meta = qdrant.meta(state.store, sample_texts=samples)
     tracker = jobs.tracker(context, source=chunks.source)
     tracker.started(retry_number=context.retry_number)  # a retry run may start here
     total = sum(len(doc.chunks) for doc in chunks.items)

@@ -6,7 +6,7 @@ import dagster as dg
 
 from catalyst_orchestration.lib.indexing import source_filter
 from catalyst_orchestration.lib.records import Batch
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.schema import DENSE_SIZE
 
@@ -30,7 +30,7 @@ def check_no_empty_chunks(batch: Batch) -> dg.AssetCheckResult:
 
 
 def check_points_match(
-    writer: IndexWriter, state: StateStore, *, collection: str, tenant: str, source: str
+    writer: IndexWriter, state: StateBackend, *, collection: str, tenant: str, source: str
 ) -> dg.AssetCheckResult:
     """The index holds exactly as many points for this source as the manifest says."""
     expected = state.chunk_total(collection, tenant, source)

@@ -10,7 +10,7 @@ from pydantic import PrivateAttr
 from catalyst_orchestration.defs.resources.common import _settings
 from catalyst_orchestration.lib.artifacts import ArtifactStore
 from catalyst_orchestration.lib.sources import Acquirer
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.ingest_requests.preflight import check_firecrawl
 
 
@@ -45,7 +45,7 @@ class AcquisitionResource(dg.ConfigurableResource):
         else:
             context.log.warning(f"Firecrawl: {problem}")
 
-    def acquirer(self, store: ArtifactStore, state: StateStore) -> Acquirer:
+    def acquirer(self, store: ArtifactStore, state: StateBackend) -> Acquirer:
         return Acquirer(
             store, state, _settings(), self.s3.get_client, firecrawl_problem=self._firecrawl_problem
         )

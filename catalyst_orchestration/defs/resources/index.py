@@ -7,11 +7,12 @@ from pydantic import PrivateAttr, SecretStr
 
 from catalyst_orchestration.defs.resources.common import _opened, _settings
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
+from catalyst_orchestration.lib.state_stores import StateBackend, index_meta
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
 from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.factory import open_writer
-from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
+from catalyst_search.index.meta import IndexMeta
 from catalyst_search.settings import Settings
 
 
@@ -42,15 +43,15 @@ class QdrantIndexResource(dg.ConfigurableResource):
         """The writer (holding the writer lock on the embedded backend); the caller closes it."""
         return open_writer(self._settings())
 
-    def meta(self, *, sample_texts: list[str]) -> IndexMeta:
+    def meta(self, state: StateBackend, *, sample_texts: list[str]) -> IndexMeta:
         """The index-wide BM25 and model settings, fixed by the first ingest."""
         cfg = self._settings()
-        meta = load_meta(cfg.index_dir, cfg.collection)
-        if meta is None:
+
+        def make() -> IndexMeta:
             avg_len = cfg.bm25_avg_len or estimate_avg_len(sample_texts)
-            meta = IndexMeta(bm25_avg_len=avg_len, dense_model=DenseEncoder.name)
-            save_meta(cfg.index_dir, cfg.collection, meta)
-        return meta
+            return IndexMeta(bm25_avg_len=avg_len, dense_model=DenseEncoder.name)
+
+        return index_meta(state, cfg, make)
 
 
 class EncodersResource(dg.ConfigurableResource):

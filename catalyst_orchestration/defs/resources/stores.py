@@ -13,7 +13,7 @@ from catalyst_orchestration.defs.requests.tracking import RunTracker
 from catalyst_orchestration.defs.resources.common import _opened, _settings
 from catalyst_orchestration.lib.artifacts import ArtifactStore, LocalArtifactStore
 from catalyst_orchestration.lib.s3_artifacts import S3ArtifactStore
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import StateBackend, open_state
 from catalyst_search.feedback.factory import open_feedback
 from catalyst_search.feedback.store import FeedbackStore
 from catalyst_search.ingest_requests.jobs import JobStore
@@ -24,15 +24,16 @@ from catalyst_search.ingest_requests.stores import open_jobs, open_queue
 
 
 class StateStoreResource(dg.ConfigurableResource):
-    """Registered sources and the document manifest (SQLite under ``CATALYST_HOME``)."""
+    """Registered sources, the document manifest and the S3 ETag cache: SQLite under
+    ``CATALYST_HOME``, or PostgreSQL shared by every host (``CATALYST_STATE_URL``)."""
 
-    _store: StateStore | None = PrivateAttr(default=None)
+    _store: StateBackend | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._store = StateStore(_settings().state_db)
+        self._store = open_state(_settings())
 
     @property
-    def store(self) -> StateStore:
+    def store(self) -> StateBackend:
         return _opened(self._store, "state")
 
     def source_roots(self, tenant_id: str) -> tuple[Path, ...]:

@@ -21,7 +21,7 @@ from catalyst_orchestration.lib.sources.local import RECORD_MIME, acquire, guess
 from catalyst_orchestration.lib.sources.pages import acquire_page
 from catalyst_orchestration.lib.sources.s3 import acquire_s3
 from catalyst_orchestration.lib.sources.web import WebFetcher
-from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.client.retries import RetryPolicy
 from catalyst_search.ingest_requests.remote import source_kind, web_url
 from catalyst_search.settings import Settings
@@ -34,7 +34,7 @@ class Acquirer:
     """Acquires a source of any kind with the deployment's settings and clients."""
 
     store: ArtifactStore
-    state: StateStore
+    state: StateBackend
     settings: Settings
     s3_client: Callable[[], Any]
     firecrawl_problem: str | None = None  # what the start-up check found wrong

@@ -20,7 +20,8 @@ from catalyst_orchestration.lib.s3_artifacts import missing
 from catalyst_orchestration.lib.sources.base import Acquired
 from catalyst_orchestration.lib.sources.fetching import FetchStats
 from catalyst_orchestration.lib.sources.local import guess_mime, safe_suffix
-from catalyst_orchestration.lib.state import RemoteObject, StateStore
+from catalyst_orchestration.lib.state import RemoteObject
+from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.ingest_requests.remote import key_in, parse_s3_uri
 
 
@@ -47,7 +48,7 @@ def list_objects(client: Any, uri: str) -> list[dict[str, Any]]:
 
 
 def acquire_s3(
-    uri: str, client: Any, store: ArtifactStore, state: StateStore, *, max_bytes: int
+    uri: str, client: Any, store: ArtifactStore, state: StateBackend, *, max_bytes: int
 ) -> Acquired:
     bucket, _ = parse_s3_uri(uri)
     stats = FetchStats("s3")

@@ -32,7 +32,12 @@ _INDEX_SCHEMAS: dict[qdrant_shapes.IndexKind, Any] = {
 
 
 def connect(settings: Settings) -> QdrantClient:
-    """A client for ``CATALYST_QDRANT_URL`` with the configured timeout."""
+    """A client for ``CATALYST_QDRANT_URL`` with the configured timeout; ``path:/dir`` is
+    qdrant-client's local mode (a trial or a test without a Qdrant server; one process at a
+    time holds the folder)."""
+    url = settings.qdrant_url or ""
+    if url.startswith("path:"):
+        return QdrantClient(path=url.removeprefix("path:"))
     return QdrantClient(
         url=settings.qdrant_url,
         api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,

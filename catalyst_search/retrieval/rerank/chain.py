@@ -48,6 +48,20 @@ class AuditLog:
         return [json.loads(line) for line in self.path.read_text().splitlines() if line]
 
 
+class LogAudit(AuditLog):
+    """The production profile's audit trail: one JSON line per degraded premium search on the
+    ``catalyst_search.audit`` logger (collected with the service's logs), nothing on disk."""
+
+    def __init__(self) -> None:
+        self.log = logging.getLogger("catalyst_search.audit")
+
+    def write(self, **entry: object) -> None:
+        self.log.warning(json.dumps({"ts": time.time(), "event": "rerank_degraded", **entry}))
+
+    def entries(self) -> list[dict[str, object]]:
+        return []  # kept by the log collector, not by this process
+
+
 class RerankChain:
     """Hosted tiers first (each behind a circuit breaker), then local, then fused order."""
 

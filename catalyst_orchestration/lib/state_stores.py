@@ -1,0 +1,58 @@
+"""Where the state lives: SQLite under ``CATALYST_HOME`` (the embedded default) or PostgreSQL
+(``CATALYST_STATE_URL``, shared by every host). Both have the methods of ``StateBackend``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
+
+from catalyst_orchestration.lib.pg_state import PostgresStateStore
+from catalyst_orchestration.lib.state import ManifestEntry, RemoteObject, Source, StateStore
+from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
+from catalyst_search.settings import Settings
+
+
+class StateBackend(Protocol):
+    def register_source(self, tenant_id: str, uri: str) -> Source: ...
+
+    def source(self, partition_key: str) -> Source: ...
+
+    def manifest(
+        self, collection: str, tenant_id: str, ids: Iterable[str]
+    ) -> dict[str, ManifestEntry]: ...
+
+    def record(self, collection: str, tenant_id: str, entries: Iterable[ManifestEntry]) -> None: ...
+
+    def source_documents(self, collection: str, tenant_id: str, source: str) -> set[str]: ...
+
+    def forget(self, collection: str, tenant_id: str, ids: Iterable[str]) -> None: ...
+
+    def chunk_total(self, collection: str, tenant_id: str, source: str) -> int: ...
+
+    def forget_collection(self, collection: str) -> None: ...
+
+    def remote_objects(self, source: str) -> dict[str, RemoteObject]: ...
+
+    def record_remote_objects(
+        self, source: str, objects: Iterable[RemoteObject], *, keep: set[str] | None
+    ) -> None: ...
+
+
+def open_state(settings: Settings) -> StateBackend:
+    if settings.state_url:
+        return PostgresStateStore(settings.state_url)
+    return StateStore(settings.state_db)
+
+
+def index_meta(state: StateBackend, settings: Settings, make: Callable[[], IndexMeta]) -> IndexMeta:
+    """The index-wide settings the first writer fixed: in PostgreSQL beside the manifest when
+    the state is there (every host agrees), else in a file beside the embedded index."""
+    if isinstance(state, PostgresStateStore):
+        held = state.index_meta(settings.collection)
+        return held or state.fix_index_meta(settings.collection, make())
+    meta = load_meta(Path(settings.index_dir), settings.collection)
+    if meta is None:
+        meta = make()
+        save_meta(settings.index_dir, settings.collection, meta)
+    return meta
