@@ -157,6 +157,15 @@ class PostgresStateStore:
             )
             return int(cur.fetchone()[0])
 
+    def replace_collection(self, collection: str, by: str) -> None:
+        """The manifest of ``by`` becomes ``collection``'s (a rebuild went live)."""
+        with self._cursor() as cur:
+            cur.execute("DELETE FROM catalyst_documents WHERE collection = %s", (collection,))
+            cur.execute(
+                "UPDATE catalyst_documents SET collection = %s WHERE collection = %s",
+                (collection, by),
+            )
+
     def forget_collection(self, collection: str) -> None:
         with self._cursor() as cur:
             cur.execute("DELETE FROM catalyst_documents WHERE collection = %s", (collection,))

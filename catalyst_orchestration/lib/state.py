@@ -211,6 +211,19 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
+    def sources(self) -> list[Source]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT partition_key, tenant_id, uri FROM sources ORDER BY 1")
+            return [Source(*row) for row in rows]
+
+    def replace_collection(self, collection: str, by: str) -> None:
+        """The manifest of ``by`` becomes ``collection``'s (a rebuild went live)."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
+            conn.execute(
+                "UPDATE documents SET collection = ? WHERE collection = ?", (collection, by)
+            )
+
     def forget_collection(self, collection: str) -> None:
         """Drop the manifest of an index that no longer exists (it was wiped or recreated)."""
         with self._connect() as conn:

@@ -14,7 +14,7 @@ from catalyst_search.index.contract import HybridQuery, IndexNotReady
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.fusion import Candidate, run_query
 from catalyst_search.index.schema import DENSE_VECTOR, Hit
-from catalyst_search.index.server import conversion
+from catalyst_search.index.server import aliases, conversion
 from catalyst_search.settings import Settings
 
 
@@ -41,13 +41,14 @@ class ServerReader:
         return self._version
 
     def refresh(self, *, force: bool = False) -> str | None:
-        """Ask the server whether the collection exists, until it does (then it is served)."""
+        """Which physical collection the alias (or plain collection) serves: asked at most
+        every ``refresh_s``, never per search. Queries go through the alias, so a swap serves
+        the new collection at once; the version shown follows within ``refresh_s``."""
         now = time.monotonic()
-        if self._version is not None or (not force and now - self._checked_at < self._refresh_s):
+        if not force and now - self._checked_at < self._refresh_s:
             return self._version
         self._checked_at = now
-        if self._client.collection_exists(self._collection):
-            self._version = self._collection
+        self._version = aliases.target(self._client, self._collection)
         return self._version
 
     def _require_collection(self) -> None:

@@ -9,23 +9,28 @@ from qdrant_client import QdrantClient, models
 from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint
-from catalyst_search.index.server import conversion
+from catalyst_search.index.server import aliases, conversion
 from catalyst_search.settings import Settings
 
 _UPSERT_BATCH = 256
 
 
 class ServerWriter:
-    """Writes to the collection (created with its payload indexes on connect)."""
+    """Writes to the collection (created with its payload indexes on connect). Connected by
+    the settings, it writes through the alias ``CATALYST_COLLECTION`` (aliases.py), created
+    over ``<name>__v1`` the first time."""
 
-    def __init__(self, client: QdrantClient, collection: str) -> None:
+    def __init__(self, client: QdrantClient, collection: str, *, ensure: bool = True) -> None:
         self._client = client
         self._collection = collection
-        conversion.ensure_collection(client, collection)
+        if ensure:
+            conversion.ensure_collection(client, collection)
 
     @classmethod
     def connect(cls, settings: Settings) -> ServerWriter:
-        return cls(conversion.connect(settings), settings.collection)
+        client = conversion.connect(settings)
+        aliases.ensure_served(client, settings.collection)
+        return cls(client, settings.collection, ensure=False)
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
         for start in range(0, len(points), _UPSERT_BATCH):
@@ -54,11 +59,11 @@ class ServerWriter:
         return [len(qdrant_shapes.dense_of(record) or []) for record in records]
 
     def publish(self) -> str:
-        """Writes are visible at once: the version is the collection."""
-        return self._collection
+        """Writes are visible at once: the version is the physical collection served."""
+        return aliases.target(self._client, self._collection) or self._collection
 
     def current_version(self) -> str | None:
-        return self._collection
+        return aliases.target(self._client, self._collection)
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,64 @@
+"""The ``rebuild_index`` job: every registered source embedded again into a new collection
+that goes live through the Qdrant alias swap (lib/rebuild.py). Server backend only: the
+embedded backend already publishes immutable versions; re-index it with a backfill."""
+
+import dagster as dg
+
+from catalyst_orchestration.defs.resources import (
+    AcquisitionResource,
+    ArtifactStoreResource,
+    EncodersResource,
+    QdrantIndexResource,
+    StateStoreResource,
+)
+from catalyst_orchestration.lib.rebuild import rebuild
+from catalyst_search.index.server import conversion
+
+
+@dg.op(description="Embed every registered source into a new collection, then swap the alias.")
+def rebuild_server_index(
+    context: dg.OpExecutionContext,
+    state: StateStoreResource,
+    artifacts: ArtifactStoreResource,
+    acquisition: AcquisitionResource,
+    encoders: EncodersResource,
+    qdrant: QdrantIndexResource,
+) -> dg.Output[None]:
+    settings = qdrant._settings()
+    if settings.index_backend != "server":
+        raise dg.Failure(
+            description="rebuild_index needs CATALYST_INDEX_BACKEND=server; on the embedded "
+            "backend, backfill the ingest job over all partitions (docs/sources.md)",
+            allow_retries=False,
+        )
+    client = conversion.connect(settings)
+    try:
+        meta = qdrant.meta(state.store, sample_texts=[])  # fixed by the first ingest
+        result = rebuild(
+            client,
+            settings,
+            state=state.store,
+            acquirer=acquisition.acquirer(artifacts.store, state.store),
+            dense=encoders.dense,
+            sparse=encoders.sparse(meta),
+            progress=lambda event, detail: context.log.info(f"rebuild {event}: {detail}"),
+        )
+    finally:
+        client.close()
+    outcomes = result.outcomes.values()
+    return dg.Output(
+        None,
+        metadata={
+            "old_collection": result.old or "",
+            "new_collection": result.new,
+            "sources": len(result.outcomes),
+            "documents": sum(o.new + o.changed for o in outcomes),
+            "chunks_written": sum(o.chunks_written for o in outcomes),
+            "documents_failed": sum(o.failed for o in outcomes),
+        },
+    )
+
+
+@dg.job(description="Re-embed every registered source into a new collection and swap it live.")
+def rebuild_index() -> None:
+    rebuild_server_index()

@@ -1,0 +1,103 @@
+"""A rebuild goes live through a Qdrant alias swap: searches run between every step of the
+rebuild (qdrant-client's local mode serves one process, so they interleave with it on the same
+client rather than race it from another host) never error, see the old collection until the
+swap and the new one from the first search after it."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+from qdrant_client import QdrantClient
+
+from catalyst_orchestration.lib.artifacts import LocalArtifactStore
+from catalyst_orchestration.lib.rebuild import rebuild
+from catalyst_orchestration.lib.sources import Acquirer
+from catalyst_orchestration.lib.state import StateStore
+from catalyst_orchestration.lib.state_stores import index_meta
+from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.filters import FilterSpec, Match
+from catalyst_search.index.server.reader import ServerReader
+from catalyst_search.settings import get_settings, load_settings
+from tests.orchestration.helpers import ingest
+
+OLD = "Metformin is the first-line drug for type 2 diabetes in this guideline."
+NEW = "Insulin glargine is now the first-line drug for type 2 diabetes in this guideline."
+
+
+@pytest.fixture
+def server_index(catalyst_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("CATALYST_INDEX_BACKEND", "server")
+    monkeypatch.setenv("CATALYST_QDRANT_URL", f"path:{tmp_path / 'qdrant'}")
+    get_settings.cache_clear()
+    folder = tmp_path / "guidelines"
+    folder.mkdir()
+    (folder / "policy.md").write_text(f"# Policy\n\n{OLD}")
+    (folder / "thyroid.md").write_text("# Thyroid\n\nLevothyroxine for hypothyroidism.")
+    with dg.instance_for_test() as instance:
+        result, meta = ingest(folder, instance)
+        assert result.success and meta["index_version"] == "catalyst_chunks__v1"
+        yield folder, instance, tmp_path
+
+
+def test_searches_never_error_during_a_rebuild_and_switch_at_the_swap(server_index, dense, sparse):
+    folder, instance, tmp_path = server_index
+    (folder / "policy.md").write_text(f"# Policy\n\n{NEW}")  # what the rebuild will embed
+    settings = load_settings()
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    reader = ServerReader(client, settings.collection, refresh_s=0)
+    query = HybridQuery(
+        dense.encode(["first-line drug for type 2 diabetes"])[0].tolist(),
+        sparse.encode_query("first-line drug for type 2 diabetes"),
+        FilterSpec(must=(Match("tenant_id", ("default",)),)),
+        limit=1,
+    )
+    seen: list[tuple[str, str | None, str]] = []
+
+    def search_meanwhile(event: str, detail: str) -> None:
+        for _ in range(5):  # a replica's searches between two steps of the rebuild
+            (hit,) = reader.query(query)
+            seen.append((event, reader.version, hit.payload["text"]))
+
+    state = StateStore(settings.state_db)
+    acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
+    meta = index_meta(state, settings, lambda: pytest.fail("the first ingest fixed the meta"))
+    try:
+        done = rebuild(
+            client, settings, state=state, acquirer=acquirer, dense=dense,
+            sparse=type(sparse)(avg_len=meta.bm25_avg_len), progress=search_meanwhile,
+        )  # fmt: skip
+        after = reader.query(query)[0].payload["text"]
+        collections = {c.name for c in client.get_collections().collections}
+    finally:
+        client.close()
+    assert (done.old, done.new) == ("catalyst_chunks__v1", "catalyst_chunks__v2")
+    before_swap = [s for s in seen if s[0] != "swapped"]
+    assert before_swap and all(v == "catalyst_chunks__v1" and OLD in t for _, v, t in before_swap)
+    after_swap = [s for s in seen if s[0] == "swapped"]
+    assert after_swap and all(v == "catalyst_chunks__v2" and NEW in t for _, v, t in after_swap)
+    assert NEW in after and collections == {"catalyst_chunks__v2"}  # the old one is dropped
+
+    # the rebuild's manifest is the index's now: a normal sync embeds nothing again
+    result, meta = ingest(folder, instance)
+    assert result.success and meta["documents_unchanged"] == 2 and meta["chunks_written"] == 0
+    assert meta["index_version"] == "catalyst_chunks__v2"
+
+
+def test_the_rebuild_index_job_swaps_the_alias(server_index):
+    from catalyst_orchestration.definitions import defs
+
+    folder, instance, tmp_path = server_index
+    (folder / "policy.md").write_text(f"# Policy\n\n{NEW}")
+    result = defs().resolve_job_def("rebuild_index").execute_in_process(instance=instance)
+    assert result.success
+    (materialized,) = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT
+    ]
+    metadata = materialized.event_specific_data.metadata  # type: ignore[union-attr]
+    assert metadata["new_collection"].value == "catalyst_chunks__v2"
+    assert metadata["sources"].value == 1 and metadata["documents"].value == 2
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    try:
+        assert ServerReader(client, "catalyst_chunks").version == "catalyst_chunks__v2"
+    finally:
+        client.close()
