@@ -1,4 +1,5 @@
-"""Errors with meaning: 503 while no index is loaded, 422 with one line per bad field."""
+"""Errors with meaning: 503 while no index is loaded or an ingest request cannot be kept
+anywhere, 422 with one line per bad field."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from catalyst_search.index.contract import IndexNotReady
+from catalyst_search.ingest_requests.dispatch import DispatchUnavailable
 from catalyst_search.retrieval.filters import InvalidFilter
 
 
@@ -14,6 +16,12 @@ async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=503,
         content={"detail": f"{exc}; ingest documents first (catalystctl ingest PATH)"},
+    )
+
+
+async def _no_dispatch(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "30"}
     )
 
 
@@ -33,4 +41,5 @@ async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IndexNotReady, _not_ready)
     app.add_exception_handler(InvalidFilter, _bad_filter)
+    app.add_exception_handler(DispatchUnavailable, _no_dispatch)
     app.add_exception_handler(RequestValidationError, _bad_request)

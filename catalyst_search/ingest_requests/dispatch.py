@@ -38,6 +38,10 @@ QUEUE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class DispatchUnavailable(RuntimeError):
+    """Neither the queue nor the local outbox took the request: nothing was accepted."""
+
+
 class Dispatcher:
     """Publishes to the queue, falling back to the outbox, and drains the outbox later."""
 
@@ -80,7 +84,13 @@ class Dispatcher:
             self._deliver(message)
             return "queue"
         except QUEUE_ERRORS as exc:
-            self.outbox.publish(message)
+            try:
+                self.outbox.publish(message)
+            except OSError as local:  # a read-only CATALYST_HOME (the production profile)
+                log.error("ingest queue unreachable (%s) and no outbox (%s)", exc, local)
+                raise DispatchUnavailable(
+                    "the ingest queue is unreachable and this host keeps no outbox; retry later"
+                ) from exc
             log.warning(
                 "ingest queue unreachable (%s); job %s kept in the outbox", exc, message.job_id
             )

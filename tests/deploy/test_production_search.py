@@ -74,3 +74,13 @@ def test_production_refuses_local_state_naming_each_setting():
         assert setting in message
     with pytest.raises(SettingsError, match="CATALYST_STATE_URL"):
         load_settings(state_url="sqlite:///x.db")
+
+
+def test_an_ingest_request_with_no_queue_and_no_outbox_is_a_503_not_a_loss(production):
+    down = production.model_copy(
+        update={"queue": "redis://127.0.0.1:9/0", "source_roots": "s3://acme-docs/t/{tenant}"}
+    )  # nothing answers on port 9, and the read-only home can hold no outbox
+    with TestClient(create_app(down)) as client:
+        response = client.post("/ingest/bulk", json={"sources": ["s3://acme-docs/t/default/x"]})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "no outbox" in response.json()["detail"]

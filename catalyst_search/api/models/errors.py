@@ -14,7 +14,8 @@ _MEANING = {
     422: "A bad field or a limit exceeded; one line per problem.",
     409: "The job is not in a state this action applies to; the detail says which.",
     429: "The tenant's rate limit is reached; see Retry-After.",
-    503: "No index version loaded yet.",
+    503: "Not available now: no index version loaded yet, or (ingest) neither the queue nor "
+    "the local outbox could keep the request; see Retry-After.",
     504: "The search ran past CATALYST_SEARCH_TIMEOUT_S.",
 }
 

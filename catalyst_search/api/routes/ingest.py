@@ -19,7 +19,7 @@ router = APIRouter(prefix="/ingest", tags=["ingest"])
     "/bulk",
     status_code=202,
     response_model=JobAccepted,
-    responses=errors(401, 403, 413, 422, 429),
+    responses=errors(401, 403, 413, 422, 429, 503),
 )
 def bulk(
     body: BulkIngestRequest,

@@ -123,7 +123,7 @@ def cancel_job(
     "/jobs/{job_id}/retry",
     status_code=202,
     response_model=JobAccepted,
-    responses=errors(401, 403, 404, 409, 422, 429),
+    responses=errors(401, 403, 404, 409, 422, 429, 503),
 )
 def retry_job(
     job_id: JobId, dispatcher: DispatcherDep, settings: SettingsDep, caller: IngestCaller

@@ -1,0 +1,70 @@
+"""The deploy/ instance files load in Dagster against the machine's PostgreSQL, as a daemon
+would load them (``DagsterInstance.get()`` in a fresh process, the run launcher and the run
+queue instantiated): the Docker one as written, the Kubernetes one with a kubeconfig in place of
+the in-cluster credentials it has only inside a cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+from tests.orchestration.test_postgres_instance import pg_database  # noqa: F401  (fixture)
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: test, user: {token: not-a-real-token}}]
+contexts: [{name: test, context: {cluster: test, user: test}}]
+current-context: test
+"""
+
+
+LOAD = """
+import dagster as dg
+instance = dg.DagsterInstance.get()
+queue = instance.run_coordinator.get_run_queue_config()
+print(type(instance.run_launcher).__name__, type(instance.run_coordinator).__name__,
+      type(instance.run_storage).__name__, queue.max_concurrent_runs,
+      [(t["key"], t["limit"]) for t in queue.tag_concurrency_limits])
+"""
+
+
+def instance_info(home: Path, pg_url: str) -> str:
+    env = os.environ | {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": pg_url.replace("postgresql://", "postgresql+psycopg2://"),
+        "CATALYST_IMAGE": "catalystindex:test",
+    }
+    done = subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True,
+                          text=True, timeout=180, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_docker_instance_loads_with_its_run_queue(tmp_path, pg_database):  # noqa: F811
+    home = tmp_path / "docker"
+    home.mkdir()
+    shutil.copyfile(ROOT / "deploy" / "dagster.docker.yaml", home / "dagster.yaml")
+    info = instance_info(home, pg_database).strip().split(maxsplit=4)
+    assert info == ["DockerRunLauncher", "QueuedRunCoordinator", "PostgresRunStorage", "4",
+                    "[('catalyst/tenant', 2)]"]  # fmt: skip
+
+
+def test_the_kubernetes_instance_loads_with_its_run_queue(tmp_path, pg_database):  # noqa: F811
+    home = tmp_path / "k8s"
+    home.mkdir()
+    config = yaml.safe_load((ROOT / "deploy" / "dagster.k8s.yaml").read_text())
+    launcher = config["run_launcher"]["config"]
+    assert launcher["load_incluster_config"] is True  # as deployed
+    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
+    launcher.update(load_incluster_config=False, kubeconfig_file=str(tmp_path / "kubeconfig"))
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    info = instance_info(home, pg_database).strip().split(maxsplit=4)
+    assert info == ["K8sRunLauncher", "QueuedRunCoordinator", "PostgresRunStorage", "8",
+                    "[('catalyst/tenant', 2)]"]  # fmt: skip
