@@ -48,7 +48,11 @@ def run_ingest(path: Path | str, *, tenant: str, settings: Settings) -> dict[str
 
     ensure_dagster_home(settings)
     instance = dg.DagsterInstance.get()
-    source = register_source(instance, open_state(settings), tenant_id=tenant, uri=_uri(path))
+    state = open_state(settings)
+    try:
+        source = register_source(instance, state, tenant_id=tenant, uri=_uri(path))
+    finally:
+        state.close()
     job = defs().resolve_job_def("ingest")
     result = job.execute_in_process(
         instance=instance,

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from psycopg2.extras import execute_values
+
 from catalyst_orchestration.lib.state import (
     ManifestEntry,
     RemoteObject,
@@ -53,9 +55,11 @@ class PostgresStateStore:
 
         self._connect = lambda: psycopg2.connect(url, connect_timeout=10)
         self._conn: Any = None
-        with self._cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(4242)")  # one schema creator at a time
-            cur.execute(_SCHEMA)
+        with self._cursor() as cur:  # DDL only once: it locks the tables and needs ownership
+            cur.execute("SELECT to_regclass('catalyst_index_meta')")
+            if cur.fetchone()[0] is None:
+                cur.execute("SELECT pg_advisory_xact_lock(4242)")  # one schema creator at a time
+                cur.execute(_SCHEMA)
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -69,6 +73,22 @@ class PostgresStateStore:
             if self._conn.closed:
                 self._conn = None
             raise
+
+    @contextmanager
+    def index_lock(self, *, exclusive: bool = False) -> Iterator[None]:
+        """Index writes (shared) against a rebuild's swap (exclusive), across hosts: a session
+        advisory lock on a connection of its own, released when the block ends."""
+        conn = self._connect()
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_advisory_lock(4243)" if exclusive
+                    else "SELECT pg_advisory_lock_shared(4243)"
+                )  # fmt: skip
+            yield
+        finally:
+            conn.close()  # ends the session, and with it the lock
 
     def close(self) -> None:
         if self._conn is not None:
@@ -123,8 +143,9 @@ class PostgresStateStore:
             for e in entries
         ]
         with self._cursor() as cur:
-            cur.executemany(
-                "INSERT INTO catalyst_documents VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            execute_values(
+                cur,
+                "INSERT INTO catalyst_documents VALUES %s "
                 "ON CONFLICT (collection, tenant_id, document_id) DO UPDATE SET "
                 "source = EXCLUDED.source, fingerprint = EXCLUDED.fingerprint, "
                 "chunk_count = EXCLUDED.chunk_count, updated_at = EXCLUDED.updated_at",
@@ -184,8 +205,9 @@ class PostgresStateStore:
     ) -> None:
         rows = [(source, o.key, o.etag, o.sha256, o.artifact_uri, o.size, o.mime) for o in objects]
         with self._cursor() as cur:
-            cur.executemany(
-                "INSERT INTO catalyst_remote_objects VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            execute_values(
+                cur,
+                "INSERT INTO catalyst_remote_objects VALUES %s "
                 "ON CONFLICT (source, key) DO UPDATE SET etag = EXCLUDED.etag, "
                 "sha256 = EXCLUDED.sha256, artifact_uri = EXCLUDED.artifact_uri, "
                 "size = EXCLUDED.size, mime = EXCLUDED.mime",

@@ -6,6 +6,7 @@ schema that must go live all at once (a backfill of ``ingest`` changes it source
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,6 +37,10 @@ class Rebuilt:
     outcomes: dict[str, IndexOutcome] = field(default_factory=dict)  # by source URI
 
 
+class RebuildRefused(RuntimeError):
+    """The rebuild cannot go live; nothing of it is left behind."""
+
+
 def rebuild(
     client: QdrantClient,
     settings: Settings,
@@ -45,11 +50,50 @@ def rebuild(
     dense: DenseEncoder,
     sparse: SparseEncoder,
     progress: Progress = lambda event, detail: None,
+    drop_after_s: float | None = None,
 ) -> Rebuilt:
+    """Embed every registered source into a new collection, swap the alias, drop the old one
+    after ``drop_after_s`` (default: a replica's refresh plus a search's timeout, so searches
+    still running on it finish). A source that fails, or a document that failed transiently
+    (it may exist but was not read), stops the rebuild before the swap, and its collection and
+    staged manifest are removed: the index being served is never replaced by a smaller one."""
     alias = settings.collection
+    if aliases.target(client, alias) == alias:
+        raise RebuildRefused(
+            f"{alias!r} is a plain collection, not an alias: re-create it as an alias "
+            "(docs/deploy.md) before the first rebuild"
+        )
     aliases.ensure_served(client, alias)
     new = aliases.next_collection(client, alias)
     staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
+    try:
+        done = _fill(client, settings, new, staging, state, acquirer, dense, sparse, progress)
+        with state.index_lock(exclusive=True):  # no ingest step writes across the swap
+            done.old = aliases.swap(client, alias, new)
+            state.replace_collection(alias, staging)
+    except BaseException:
+        client.delete_collection(new)
+        state.forget_collection(staging)
+        raise
+    progress("swapped", new)
+    if done.old and done.old != new:
+        wait = settings.index_refresh_s + settings.search_timeout_s
+        time.sleep(wait if drop_after_s is None else drop_after_s)
+        client.delete_collection(done.old)
+    return done
+
+
+def _fill(
+    client: QdrantClient,
+    settings: Settings,
+    new: str,
+    staging: str,
+    state: StateBackend,
+    acquirer: Acquirer,
+    dense: DenseEncoder,
+    sparse: SparseEncoder,
+    progress: Progress,
+) -> Rebuilt:
     chunking = ChunkingConfig(max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
     writer = ServerWriter(client, new, ensure=False)
     done = Rebuilt(None, new)
@@ -62,14 +106,16 @@ def rebuild(
         raw = Batch(source.tenant_id, source.uri, acquired.documents, acquired.failures,
                     acquired.seen, acquired.listed, acquired.gone)  # fmt: skip
         chunked = chunk_batch(parse_batch(raw, acquirer.store), Chunker(chunking))
-        done.outcomes[source.uri] = index_batch(
+        outcome = index_batch(
             chunked, writer=writer, dense=dense, sparse=sparse, state=state,
             collection=staging, chunking=chunking,
         )  # fmt: skip
+        transient = [f for f in outcome.failures if f.failure_class == "transient"]
+        if transient:
+            raise RebuildRefused(
+                f"{source.uri}: {len(transient)} documents could not be read now "
+                f"({transient[0].location}: {transient[0].message}); the index was not replaced"
+            )
+        done.outcomes[source.uri] = outcome
         progress("source", source.uri)
-    done.old = aliases.swap(client, alias, new)
-    state.replace_collection(alias, staging)
-    progress("swapped", new)
-    if done.old and done.old != new:
-        client.delete_collection(done.old)
     return done

@@ -7,12 +7,13 @@ the index version that holds those chunks has been published, so it never runs a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,9 @@ class StateStore:
 
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return connect(self.path)
+
+    def close(self) -> None:
+        """Nothing to close: every call opens and closes its own connection."""
 
     def register_source(self, tenant_id: str, uri: str) -> Source:
         key = partition_key_for(tenant_id, uri)
@@ -210,6 +214,17 @@ class StateStore:
                 (collection, tenant_id, source),
             ).fetchone()
         return int(row[0])
+
+    @contextmanager
+    def index_lock(self, *, exclusive: bool = False) -> Iterator[None]:
+        """Index writes (shared) against a rebuild's swap (exclusive), across processes."""
+        lock = self.path.with_name(self.path.name + ".index.lock")
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def sources(self) -> list[Source]:
         with self._connect() as conn:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +36,10 @@ class StateBackend(Protocol):
     def sources(self) -> list[Source]: ...
 
     def replace_collection(self, collection: str, by: str) -> None: ...
+
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
 
     def remote_objects(self, source: str) -> dict[str, RemoteObject]: ...
 

@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
                 "for a laptop only (set CATALYST_AUTH=jwt or apikey to serve others)",
                 cfg.default_tenant,
             )
+        if (cfg.qdrant_url or "").startswith("path:") and cfg.index_backend == "server":
+            log.warning(
+                "CATALYST_QDRANT_URL=path:...: qdrant-client's local mode, one process at a "
+                "time, for a trial or a test; deploy a Qdrant server (docs/deploy.md)"
+            )
         app.state.retriever = retriever or build_retriever(cfg, app.state.metrics)
         app.state.feedback = open_feedback(cfg)
         if retriever is None:  # a retriever passed in keeps the boosts it was given

@@ -9,6 +9,7 @@ sensor's run keys the same, so no run is launched twice.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -86,7 +87,7 @@ class Dispatcher:
         except QUEUE_ERRORS as exc:
             try:
                 self.outbox.publish(message)
-            except OSError as local:  # a read-only CATALYST_HOME (the production profile)
+            except (OSError, sqlite3.Error) as local:  # a read-only CATALYST_HOME
                 log.error("ingest queue unreachable (%s) and no outbox (%s)", exc, local)
                 raise DispatchUnavailable(
                     "the ingest queue is unreachable and this host keeps no outbox; retry later"

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 
 def without_credentials(value: object) -> object:
-    """``redis://:pw@host/0`` -> ``redis://<redacted>@host/0``; anything else as it is."""
-    if isinstance(value, str) and "@" in value and "://" in value:
+    """``redis://:pw@host/0`` -> ``redis://<redacted>@host/0``, and a ``password=`` query
+    parameter (``postgresql://h/db?password=pw``) redacted too; anything else as it is."""
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    if "@" in value:
         scheme, _, rest = value.partition("://")
-        return f"{scheme}://<redacted>@{rest.rpartition('@')[2]}"
-    return value
+        value = f"{scheme}://<redacted>@{rest.rpartition('@')[2]}"
+    return re.sub(r"(?i)((?:password|passwd|pwd)=)[^&]*", r"\1<redacted>", value)
 
 
 def _shown(info: Any, value: object) -> str:

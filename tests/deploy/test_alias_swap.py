@@ -10,7 +10,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from catalyst_orchestration.lib.artifacts import LocalArtifactStore
-from catalyst_orchestration.lib.rebuild import rebuild
+from catalyst_orchestration.lib.rebuild import RebuildRefused, rebuild
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_orchestration.lib.state_stores import index_meta
@@ -65,6 +65,7 @@ def test_searches_never_error_during_a_rebuild_and_switch_at_the_swap(server_ind
         done = rebuild(
             client, settings, state=state, acquirer=acquirer, dense=dense,
             sparse=type(sparse)(avg_len=meta.bm25_avg_len), progress=search_meanwhile,
+            drop_after_s=0,
         )  # fmt: skip
         after = reader.query(query)[0].payload["text"]
         collections = {c.name for c in client.get_collections().collections}
@@ -83,10 +84,40 @@ def test_searches_never_error_during_a_rebuild_and_switch_at_the_swap(server_ind
     assert meta["index_version"] == "catalyst_chunks__v2"
 
 
-def test_the_rebuild_index_job_swaps_the_alias(server_index):
+def test_a_rebuild_that_could_not_read_everything_does_not_go_live(
+    server_index, dense, sparse, monkeypatch
+):
+    folder, instance, tmp_path = server_index
+    monkeypatch.setenv("CATALYST_OUTBOUND_ALLOW", "127.0.0.1")
+    monkeypatch.setenv("CATALYST_FETCH_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    settings = load_settings()
+    state = StateStore(settings.state_db)
+    state.register_source("default", "http://127.0.0.1:9/down")  # refuses: a transient failure
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
+    try:
+        with pytest.raises(RebuildRefused, match="could not be read now"):
+            rebuild(client, settings, state=state, acquirer=acquirer, dense=dense,
+                    sparse=sparse, drop_after_s=0)  # fmt: skip
+        collections = {c.name for c in client.get_collections().collections}
+        served = ServerReader(client, settings.collection).version
+    finally:
+        client.close()
+    assert collections == {"catalyst_chunks__v1"} and served == "catalyst_chunks__v1"
+    assert state.manifest("catalyst_chunks@catalyst_chunks__v2", "default", ["policy.md"]) == {}
+    assert set(state.manifest("catalyst_chunks", "default", ["policy.md", "thyroid.md"])) == {
+        "policy.md",
+        "thyroid.md",
+    }
+
+
+def test_the_rebuild_index_job_swaps_the_alias(server_index, monkeypatch):
     from catalyst_orchestration.definitions import defs
 
     folder, instance, tmp_path = server_index
+    monkeypatch.setenv("CATALYST_SEARCH_TIMEOUT_S", "0.5")  # the old collection's grace period
+    get_settings.cache_clear()
     (folder / "policy.md").write_text(f"# Policy\n\n{NEW}")
     result = defs().resolve_job_def("rebuild_index").execute_in_process(instance=instance)
     assert result.success

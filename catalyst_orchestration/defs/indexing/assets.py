@@ -86,16 +86,17 @@ def index(
         raise_classified(exc)
         raise
     try:
-        outcome = index_batch(
-            chunks,
-            writer=writer,
-            dense=encoders.dense,
-            sparse=encoders.sparse(meta),
-            state=state.store,
-            collection=qdrant.collection,
-            chunking=encoders.chunking,
-            progress=ProgressReport(context, tracker, total_chunks=total),
-        )
+        with state.store.index_lock():  # a rebuild's alias swap waits for this step, and it for it
+            outcome = index_batch(
+                chunks,
+                writer=writer,
+                dense=encoders.dense,
+                sparse=encoders.sparse(meta),
+                state=state.store,
+                collection=qdrant.collection,
+                chunking=encoders.chunking,
+                progress=ProgressReport(context, tracker, total_chunks=total),
+            )
         checks = [
             check_points_match(
                 writer,

@@ -11,7 +11,7 @@ from catalyst_orchestration.defs.resources import (
     QdrantIndexResource,
     StateStoreResource,
 )
-from catalyst_orchestration.lib.rebuild import rebuild
+from catalyst_orchestration.lib.rebuild import RebuildRefused, rebuild
 from catalyst_search.index.server import conversion
 
 
@@ -43,6 +43,8 @@ def rebuild_server_index(
             sparse=encoders.sparse(meta),
             progress=lambda event, detail: context.log.info(f"rebuild {event}: {detail}"),
         )
+    except RebuildRefused as exc:  # not retried: it would be refused again
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     finally:
         client.close()
     outcomes = result.outcomes.values()

@@ -32,6 +32,11 @@ class StateStoreResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._store = open_state(_settings())
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            close()  # the PostgreSQL connection; SQLite opens one per call
+
     @property
     def store(self) -> StateBackend:
         return _opened(self._store, "state")

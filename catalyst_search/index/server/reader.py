@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
@@ -16,6 +17,8 @@ from catalyst_search.index.fusion import Candidate, run_query
 from catalyst_search.index.schema import DENSE_VECTOR, Hit
 from catalyst_search.index.server import aliases, conversion
 from catalyst_search.settings import Settings
+
+log = logging.getLogger("catalyst_search.index.server")
 
 
 class ServerReader:
@@ -40,15 +43,25 @@ class ServerReader:
     def version(self) -> str | None:
         return self._version
 
+    @property
+    def _served(self) -> str:
+        """The physical collection queries go to: the version shown is the one answering."""
+        return self._version or self._collection
+
     def refresh(self, *, force: bool = False) -> str | None:
-        """Which physical collection the alias (or plain collection) serves: asked at most
-        every ``refresh_s``, never per search. Queries go through the alias, so a swap serves
-        the new collection at once; the version shown follows within ``refresh_s``."""
+        """Which physical collection the alias (or plain collection) serves, asked at most every
+        ``refresh_s``: after an alias swap, every replica answers from (and shows) the new
+        collection within ``refresh_s``. An unreachable server keeps the last answer."""
         now = time.monotonic()
         if not force and now - self._checked_at < self._refresh_s:
             return self._version
         self._checked_at = now
-        self._version = aliases.target(self._client, self._collection)
+        try:
+            self._version = aliases.target(self._client, self._collection)
+        except (ResponseHandlingException, UnexpectedResponse, OSError) as exc:
+            log.warning(
+                "could not ask Qdrant which collection %s serves: %s", self._collection, exc
+            )
         return self._version
 
     def _require_collection(self) -> None:
@@ -56,27 +69,34 @@ class ServerReader:
             raise IndexNotReady(f"collection {self._collection!r} does not exist yet")
 
     def _gone(self, exc: UnexpectedResponse) -> IndexNotReady | None:
-        """A 404 means the collection was dropped: not ready again until it is back."""
+        """A 404 means the collection was dropped (a rebuild swapped it out, or it was
+        deleted): ask again which one is served at the next call."""
         if exc.status_code != 404:
             return None
-        self._version, self._checked_at = None, time.monotonic()
+        self._version, self._checked_at = None, 0.0
         return IndexNotReady(f"collection {self._collection!r} does not exist")
 
     def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
-        self._require_collection()
-        try:
-            if query.engine_fused:
-                return self._engine_fused(query)
-            return run_query(query, self._legs, self._payloads, timings)
-        except UnexpectedResponse as exc:
-            raise (self._gone(exc) or exc) from exc
+        for attempt in (1, 2):  # once more when the collection was swapped out meanwhile
+            self._require_collection()
+            try:
+                if query.engine_fused:
+                    return self._engine_fused(query)
+                return run_query(query, self._legs, self._payloads, timings)
+            except UnexpectedResponse as exc:
+                gone = self._gone(exc)
+                if gone is None or attempt == 2:
+                    raise (gone or exc) from exc
+            except ResponseHandlingException as exc:
+                raise IndexNotReady(f"the Qdrant server does not answer: {exc}") from exc
+        raise AssertionError("unreachable")
 
     def _engine_fused(self, query: HybridQuery) -> list[Hit]:
         """Prefetch both legs and fuse inside Qdrant."""
         params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
         flt = conversion.to_filter(query.filter)
         response = self._client.query_points(
-            self._collection,
+            self._served,
             prefetch=[
                 models.Prefetch(
                     query=vector, using=using, filter=flt, params=params, limit=query.prefetch_limit
@@ -98,7 +118,7 @@ class ServerReader:
         params = models.SearchParams(hnsw_ef=query.hnsw_ef, exact=query.exact)
         flt = conversion.to_filter(query.filter)
         responses = self._client.query_batch_points(
-            self._collection,
+            self._served,
             requests=[
                 models.QueryRequest(
                     query=vector,
@@ -119,19 +139,19 @@ class ServerReader:
     def _payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        records = self._client.retrieve(self._collection, ids=ids, with_payload=True)
+        records = self._client.retrieve(self._served, ids=ids, with_payload=True)
         return {conversion.point_key(r.id): dict(r.payload or {}) for r in records}
 
     def count(self, flt: FilterSpec) -> int:
         self._require_collection()
         filter_ = conversion.to_filter(flt)
-        return self._client.count(self._collection, count_filter=filter_, exact=True).count
+        return self._client.count(self._served, count_filter=filter_, exact=True).count
 
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
         records = self._client.retrieve(
-            self._collection, ids=list(ids), with_payload=False, with_vectors=[DENSE_VECTOR]
+            self._served, ids=list(ids), with_payload=False, with_vectors=[DENSE_VECTOR]
         )
         found = {}
         for record in records:

@@ -29,7 +29,8 @@ class ServerWriter:
     @classmethod
     def connect(cls, settings: Settings) -> ServerWriter:
         client = conversion.connect(settings)
-        aliases.ensure_served(client, settings.collection)
+        # the payload indexes of this release on the collection served, old or new
+        conversion.ensure_collection(client, aliases.ensure_served(client, settings.collection))
         return cls(client, settings.collection, ensure=False)
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
