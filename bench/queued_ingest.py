@@ -1,0 +1,165 @@
+"""Twenty ingest jobs queued at once, under the real Dagster daemon and search service: the
+peak resident memory of all run processes together, the most runs alive at once, and the time
+until every job has ended; with the run queue unlimited and with the embedded default's limit
+(dagster.yaml's ``run_queue``), beside one job of the same 1,000 documents. All on loopback.
+
+    python bench/queued_ingest.py [--jobs 20] [--documents 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.async_ingest import free_port, wait
+from bench.common import CORPUS, ROOT
+
+TERMINAL = {"succeeded", "completed_with_errors", "failed", "cancelled"}
+
+
+def run_processes() -> list[int]:
+    """Pids of Dagster run workers: the processes the code server spawns for runs (the default
+    run launcher), or ``dagster api execute_run`` ones."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"execute_run" in cmdline or b"multiprocessing.spawn" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Every 0.25 s: the run workers alive and their resident memory together."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.peak_runs = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.25):
+            pids = run_processes()
+            self.peak_runs = max(self.peak_runs, len(pids))
+            self.peak_mb = max(self.peak_mb, sum(rss_mb(p) for p in pids))
+
+
+def scenario(records: list[dict], jobs: int, limit: int | None, label: str) -> None:
+    work = Path(tempfile.mkdtemp(prefix="catalyst-bench-queued-"))
+    env = {
+        **os.environ,
+        "CATALYST_HOME": str(work / "home"),
+        "DAGSTER_HOME": str(work / "dagster"),
+        "CATALYST_SOURCE_ROOTS": str(work),
+    }
+    (work / "dagster").mkdir()
+    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    instance.pop("run_queue", None)
+    if limit is not None:
+        instance["run_queue"] = {"max_concurrent_runs": limit}
+    (work / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    logs = open(work / "processes.log", "w")  # noqa: SIM115 - closed at the end
+    procs = [
+        subprocess.Popen([str(bin_dir / "catalystctl"), "serve", "--port", str(port)],
+                         env=env, stdout=logs, stderr=logs),
+        subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w",
+                          str(ROOT / "workspace.yaml")],
+                         env=env, stdout=logs, stderr=logs, cwd=ROOT),
+    ]  # fmt: skip
+    sampler = Sampler()
+    try:
+        wait(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 120, "the service")
+        wait(
+            lambda: requests.get(f"{url}/readyz", timeout=1).json()["ingestion_dispatch"] == "ok",
+            120,
+            "the daemon's first sensor tick",
+        )
+        size = len(records) // jobs
+        sources = []
+        for n in range(jobs):
+            path = work / f"batch-{n}.jsonl"
+            path.write_text(
+                "".join(json.dumps(r) + "\n" for r in records[n * size : (n + 1) * size])
+            )
+            sources.append(str(path))
+        sampler.start()
+        t0 = time.monotonic()
+        urls = []
+        for source in sources:
+            accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [source]}, timeout=10)
+            urls.append(f"{url}{accepted.json()['status_url']}")
+
+        def ended() -> bool:
+            return all(requests.get(u, timeout=10).json()["status"] in TERMINAL for u in urls)
+
+        wait(ended, 1800, f"{jobs} jobs to end")
+        elapsed = time.monotonic() - t0
+        statuses = [requests.get(u, timeout=10).json()["status"] for u in urls]
+        sampler.stop.set()
+        ok = sum(s == "succeeded" for s in statuses)
+        print(
+            f"{label:<34} {jobs:>4} {size * jobs:>9} {elapsed:>9.1f}s {sampler.peak_runs:>9} "
+            f"{sampler.peak_mb:>10.0f} MB {ok:>4}/{jobs}",
+            flush=True,
+        )
+    finally:
+        sampler.stop.set()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+        logs.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--documents", type=int, default=1000)
+    args = parser.parse_args()
+    with gzip.open(CORPUS, "rt") as handle:
+        records = [json.loads(line) for _, line in zip(range(args.documents), handle, strict=False)]
+    default_limit = yaml.safe_load((ROOT / "dagster.yaml").read_text()).get("run_queue", {})
+    limit = default_limit.get("max_concurrent_runs")
+    print(f"{'scenario':<34} {'jobs':>4} {'documents':>9} {'total':>10} {'most runs':>9} "
+          f"{'peak RSS':>13} {'ok':>6}")  # fmt: skip
+    scenario(records, 1, None, "one job, the same documents")
+    scenario(records, args.jobs, None, "queued jobs, run queue unlimited")
+    if limit is not None:
+        scenario(records, args.jobs, limit, f"queued jobs, at most {limit} runs")
+
+
+if __name__ == "__main__":
+    main()
