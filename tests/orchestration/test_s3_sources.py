@@ -99,6 +99,7 @@ def test_a_prefix_is_ingested_and_the_index_follows_its_objects(s3, instance):
     assert bucket == "acme-artifacts" and key.startswith("raw/sha256/")
     stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert stored == DOCS["thyroid.md"].encode()
+    assert payload["artifact_uri"] in raw_meta(result)["artifact_uris"]  # in the run metadata
     text_bucket, _, text_key = payload["text_uri"].removeprefix("s3://").partition("/")
     assert b"levothyroxine" in s3.get_object(Bucket=text_bucket, Key=text_key)["Body"].read()
 

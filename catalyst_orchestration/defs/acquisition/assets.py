@@ -5,6 +5,7 @@ import time
 import dagster as dg
 
 from catalyst_orchestration.defs.failures import (
+    MAX_LISTED,
     failure_metadata,
     log_failures,
     raise_classified,
@@ -82,6 +83,9 @@ def raw_documents(
             "documents_gone": len(acquired.gone),
             "listing_complete": acquired.listed is not None,
             "bytes": sum(d.size for d in acquired.documents),
+            "artifact_uris": dg.MetadataValue.json(
+                sorted({d.artifact_uri.split("#")[0] for d in acquired.documents})[:MAX_LISTED]
+            ),
             **{k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in stats.items()},
             "duration_s": round(time.perf_counter() - started, 3),
             **failure_metadata(failures),
