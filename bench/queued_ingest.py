@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.async_ingest import free_port, wait
+from bench.async_ingest import service_and_daemon, wait
 from bench.common import CORPUS, ROOT
 
 TERMINAL = {"succeeded", "completed_with_errors", "failed", "cancelled"}
@@ -87,61 +86,45 @@ def scenario(records: list[dict], jobs: int, limit: int | None, label: str) -> N
     if limit is not None:
         instance["run_queue"] = {"max_concurrent_runs": limit}
     (work / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(instance))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    bin_dir = Path(sys.executable).parent
-    logs = open(work / "processes.log", "w")  # noqa: SIM115 - closed at the end
-    procs = [
-        subprocess.Popen([str(bin_dir / "catalystctl"), "serve", "--port", str(port)],
-                         env=env, stdout=logs, stderr=logs),
-        subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w",
-                          str(ROOT / "workspace.yaml")],
-                         env=env, stdout=logs, stderr=logs, cwd=ROOT),
-    ]  # fmt: skip
     sampler = Sampler()
     try:
-        wait(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 120, "the service")
-        wait(
-            lambda: requests.get(f"{url}/readyz", timeout=1).json()["ingestion_dispatch"] == "ok",
-            120,
-            "the daemon's first sensor tick",
-        )
-        size = len(records) // jobs
-        sources = []
-        for n in range(jobs):
-            path = work / f"batch-{n}.jsonl"
-            path.write_text(
-                "".join(json.dumps(r) + "\n" for r in records[n * size : (n + 1) * size])
-            )
-            sources.append(str(path))
-        sampler.start()
-        t0 = time.monotonic()
-        urls = []
-        for source in sources:
-            accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [source]}, timeout=10)
-            urls.append(f"{url}{accepted.json()['status_url']}")
-
-        def ended() -> bool:
-            return all(requests.get(u, timeout=10).json()["status"] in TERMINAL for u in urls)
-
-        wait(ended, 1800, f"{jobs} jobs to end")
-        elapsed = time.monotonic() - t0
-        statuses = [requests.get(u, timeout=10).json()["status"] for u in urls]
-        sampler.stop.set()
-        ok = sum(s == "succeeded" for s in statuses)
-        print(
-            f"{label:<34} {jobs:>4} {size * jobs:>9} {elapsed:>9.1f}s {sampler.peak_runs:>9} "
-            f"{sampler.peak_mb:>10.0f} MB {ok:>4}/{jobs}",
-            flush=True,
-        )
+        with service_and_daemon(env, work) as url:
+            sample_and_wait(url, records, jobs, work, sampler, label)
     finally:
         sampler.stop.set()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=60)
-        logs.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def sample_and_wait(
+    url: str, records: list[dict], jobs: int, work: Path, sampler: Sampler, label: str
+) -> None:
+    """Post ``jobs`` jobs at once and wait until all have ended, sampling the run workers."""
+    size = len(records) // jobs
+    sources = []
+    for n in range(jobs):
+        path = work / f"batch-{n}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records[n * size : (n + 1) * size]))
+        sources.append(str(path))
+    sampler.start()
+    t0 = time.monotonic()
+    urls = []
+    for source in sources:
+        accepted = requests.post(f"{url}/ingest/bulk", json={"sources": [source]}, timeout=10)
+        urls.append(f"{url}{accepted.json()['status_url']}")
+
+    def ended() -> bool:
+        return all(requests.get(u, timeout=10).json()["status"] in TERMINAL for u in urls)
+
+    wait(ended, 1800, f"{jobs} jobs to end")
+    elapsed = time.monotonic() - t0
+    statuses = [requests.get(u, timeout=10).json()["status"] for u in urls]
+    sampler.stop.set()
+    ok = sum(s == "succeeded" for s in statuses)
+    print(
+        f"{label:<34} {jobs:>4} {size * jobs:>9} {elapsed:>9.1f}s {sampler.peak_runs:>9} "
+        f"{sampler.peak_mb:>10.0f} MB {ok:>4}/{jobs}",
+        flush=True,
+    )
 
 
 def main() -> None:
