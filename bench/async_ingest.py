@@ -82,6 +82,7 @@ def main() -> None:
         "CATALYST_HOME": str(work / "home"),
         "DAGSTER_HOME": str(work / "dagster"),
         "CATALYST_INDEX_REFRESH_S": "0.2",
+        "CATALYST_SOURCE_ROOTS": str(work),  # the batches it writes are ingest sources
     }
     (work / "dagster").mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", work / "dagster" / "dagster.yaml")
