@@ -1,19 +1,20 @@
-"""Search latency and throughput of ``POST /search`` at concurrency 1 and 8, beside the direct
-cost of the same queries in-process (query encode + backend query), measured in one run.
+"""Search latency and throughput of ``POST /search`` at concurrency 1 and 8, for the torch
+baseline (sentence-transformers, one encoder call per search) and the default path (ONNX
+Runtime with the query batcher), beside the direct cost of the same queries in-process
+(query encode + backend query), all measured in one run.
 
-    python bench/search.py [--requests N]
+    python bench/search.py [--requests N] [--only onnx]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -21,93 +22,115 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, percentile
+from bench.service import running_service
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import load_settings
 
+#: name -> the service's environment: the torch baseline encodes each search on its own.
+PATHS = {
+    "torch": {"CATALYST_ENCODER_RUNTIME": "torch", "CATALYST_QUERY_BATCH_MAX": "1"},
+    "onnx+batcher": {"CATALYST_ENCODER_RUNTIME": "onnx"},
+}
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+@dataclass
+class Load:
+    latencies: list[float]
+    qps: float
+    errors: int
+
+    def row(self, label: str) -> str:
+        p50, p95, p99 = (percentile(self.latencies, q) for q in (50, 95, 99))
+        return f"{label:>20} {p50:8.1f} {p95:8.1f} {p99:8.1f} {self.qps:7.1f} {self.errors:>6}"
 
 
-def run_load(url: str, queries: list[str], concurrency: int) -> tuple[list[float], float, int]:
-    session_per_thread: dict[int, requests.Session] = {}
+def run_load(url: str, queries: list[str], concurrency: int) -> Load:
+    import threading
+
+    sessions: dict[int, requests.Session] = {}
 
     def one(text: str) -> tuple[float, int]:
-        import threading
-
-        session = session_per_thread.setdefault(threading.get_ident(), requests.Session())
+        session = sessions.setdefault(threading.get_ident(), requests.Session())
         started = time.perf_counter()
-        response = session.post(f"{url}/search", json={"query": text, "top_k": 10}, timeout=60)
-        return (time.perf_counter() - started) * 1000, response.status_code
+        try:
+            status = session.post(
+                f"{url}/search", json={"query": text, "top_k": 10}, timeout=60
+            ).status_code
+        except requests.RequestException:
+            status = 0
+        return (time.perf_counter() - started) * 1000, status
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(one, queries))
     wall = time.perf_counter() - started
     errors = sum(1 for _, status in results if status != 200)
-    return [ms for ms, _ in results], len(results) / wall, errors
+    return Load([ms for ms, _ in results], len(results) / wall, errors)
+
+
+def direct(home: Path, env: dict[str, str], texts: list[str]) -> tuple[float, float]:
+    """In-process p50 of the query encode and of the backend query, one search at a time."""
+    settings = load_settings(home=home, **{k[9:].lower(): v for k, v in env.items()})
+    retriever = build_retriever(settings)
+    encode_ms, query_ms = [], []
+    try:
+        for text in texts[:20]:  # warm-up
+            retriever.search(tenant_id="default", query=text)
+        for text in texts:
+            timings = retriever.search(tenant_id="default", query=text).timings_ms
+            encode_ms.append(timings["encode"])
+            query_ms.append(timings["prefetch"] + timings["fusion"])
+    finally:
+        retriever.dense.close()
+        retriever.reader.close()
+    return statistics.median(encode_ms), statistics.median(query_ms)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
+    parser.add_argument("--only", choices=sorted(PATHS), help="measure one path only")
     args = parser.parse_args()
     home = bench_home()
     ensure_index(home)
-    settings = load_settings(home=home)
     texts = [q["query"] for q in load_queries()]
-
-    retriever = build_retriever(settings)
-    encode_ms, query_ms = [], []
-    for text in texts[: args.requests]:
-        timings = retriever.search(tenant_id="default", query=text).timings_ms
-        encode_ms.append(timings["encode"])
-        query_ms.append(timings["prefetch"] + timings["fusion"])
-    version = retriever.reader.version
-    retriever.reader.close()
-    print(f"index {version or ''} in {home}")
-    print(
-        f"direct, in-process: encode p50 {statistics.median(encode_ms):.2f} ms, "
-        f"backend query p50 {statistics.median(query_ms):.2f} ms, "
-        f"p95 {percentile(query_ms, 95):.2f} ms"
-    )
-
-    port = free_port()
-    env = {**os.environ, "CATALYST_HOME": str(home)}
-    service = subprocess.Popen(
-        [sys.executable, "-m", "catalyst_search.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("service did not start")
-            time.sleep(0.3)
-        run_load(url, texts[:20], 1)  # warm-up
-        header = ("concurrency", "p50 ms", "p95 ms", "p99 ms", "QPS", "errors")
-        print("\n{:>11} {:>8} {:>8} {:>8} {:>7} {:>6}".format(*header))
-        for concurrency in (1, 8):
-            sample = texts[args.requests : 2 * args.requests]
-            latencies, qps, errors = run_load(url, sample, concurrency)
-            print(
-                f"{concurrency:>11} {percentile(latencies, 50):8.1f} "
-                f"{percentile(latencies, 95):8.1f} {percentile(latencies, 99):8.1f} "
-                f"{qps:7.1f} {errors:>6}"
+    sample = texts[args.requests : 2 * args.requests]
+    print(f"index in {home}; {os.cpu_count()} cores; {args.requests} requests per level")
+    figures: dict[str, dict[str, object]] = {}
+    for name, env in PATHS.items():
+        if args.only and name != args.only:
+            continue
+        encode_p50, query_p50 = direct(home, env, texts[: args.requests])
+        print(
+            f"\n{name}: direct, in-process: encode p50 {encode_p50:.2f} ms, "
+            f"backend query p50 {query_p50:.2f} ms"
+        )
+        print(
+            "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
+                "concurrency", "p50 ms", "p95 ms", "p99 ms", "QPS", "errors"
             )
-    finally:
-        service.terminate()
-        service.wait(timeout=30)
+        )
+        with running_service(home, env) as service:
+            run_load(service.url, texts[:40], 2)  # warm-up
+            loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
+        for concurrency, load in loads.items():
+            print(load.row(str(concurrency)))
+        figures[name] = {"direct": encode_p50 + query_p50, **loads}
+    if len(figures) == 2:
+        base, new = figures["torch"], figures["onnx+batcher"]
+        c8_base, c8_new, c1_new = base[8], new[8], new[1]
+        assert isinstance(c8_base, Load) and isinstance(c8_new, Load) and isinstance(c1_new, Load)
+        direct_ms = float(new["direct"])  # type: ignore[arg-type]
+        c1_p50 = percentile(c1_new.latencies, 50)
+        print(
+            f"\nconcurrency 8: {c8_new.qps / c8_base.qps:.2f}x the torch baseline's throughput "
+            f"(target >= 4x), p95 {percentile(c8_new.latencies, 95):.1f} ms (target <= 80)"
+        )
+        print(
+            f"concurrency 1: HTTP p50 {c1_p50:.1f} ms = {c1_p50 / direct_ms:.2f}x the direct "
+            f"encode + backend query {direct_ms:.1f} ms (target <= 1.3x); errors "
+            f"{sum(f[c].errors for f in figures.values() for c in (1, 8))}"  # type: ignore[attr-defined]
+        )
 
 
 if __name__ == "__main__":

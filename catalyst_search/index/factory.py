@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from catalyst_search.index.contract import IndexReader, IndexWriter
+from catalyst_search.index.meta import load_meta
 from catalyst_search.settings import Settings
 
 
@@ -15,6 +16,17 @@ def open_reader(settings: Settings) -> IndexReader:
     from catalyst_search.index.embedded.reader import EmbeddedReader
 
     return EmbeddedReader(settings.index_dir, refresh_s=settings.index_refresh_s)
+
+
+def recorded_encoder(settings: Settings, reader: IndexReader) -> tuple[str, str] | None:
+    """(model, precision) of the dense vectors the index holds, as its first writer recorded
+    them; None for an index not written yet (or written before the precision was recorded)."""
+    from catalyst_search.index.server.reader import ServerReader
+
+    if isinstance(reader, ServerReader):
+        return reader.recorded_encoder()
+    meta = load_meta(settings.index_dir, settings.collection)
+    return (meta.dense_model, meta.dense_precision) if meta else None
 
 
 def open_writer(settings: Settings) -> IndexWriter:

@@ -15,6 +15,7 @@ class IndexMeta:
 
     bm25_avg_len: float
     dense_model: str
+    dense_precision: str = "fp32"  # absent from metas written before it was recorded: fp32
     schema_version: int = SCHEMA_VERSION
 
 

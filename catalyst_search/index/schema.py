@@ -9,6 +9,9 @@ from typing import Any
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "sparse"
 DENSE_SIZE = 384
+#: The dense encoder whose vectors the index holds, recorded with it (model, precision).
+DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DENSE_PRECISION = "fp32"
 
 #: Bump when the payload layout or point id scheme changes: every document is re-embedded.
 SCHEMA_VERSION = 2

@@ -6,7 +6,7 @@ import logging
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.index.factory import open_reader
+from catalyst_search.index.factory import open_reader, recorded_encoder
 from catalyst_search.metrics import SearchMetrics
 from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
 from catalyst_search.retrieval.rerank.base import Reranker, RerankUnavailable
@@ -94,8 +94,16 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
-    dense = DenseEncoder(batch_size=settings.dense_batch_size).load()
     reader = open_reader(settings)
+    dense = DenseEncoder.from_settings(settings)
+    try:
+        dense.check_index(recorded_encoder(settings, reader))  # before seconds of model loading
+    except Exception:
+        reader.close()
+        raise
+    dense.load().share_query_calls(
+        max_batch=settings.query_batch_max, wait_ms=settings.query_batch_wait_ms
+    )
     return Retriever(
         reader,
         dense,

@@ -18,6 +18,7 @@ from catalyst_search.options import (
     choices,
 )
 from catalyst_search.settings.acquisition import AcquisitionFields
+from catalyst_search.settings.encoder import EncoderFields
 from catalyst_search.settings.outbound import OutboundFields
 from catalyst_search.settings.paths import HomePaths
 from catalyst_search.settings.profile import ProfileFields
@@ -28,7 +29,9 @@ class SettingsError(ValueError):
     """A ``CATALYST_*`` variable is missing or wrong; the message names it and the fix."""
 
 
-class Settings(HomePaths, OutboundFields, AcquisitionFields, ProfileFields, BaseSettings):
+class Settings(
+    HomePaths, OutboundFields, AcquisitionFields, ProfileFields, EncoderFields, BaseSettings
+):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")

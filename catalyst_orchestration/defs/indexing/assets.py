@@ -90,7 +90,7 @@ def index(
             outcome = index_batch(
                 chunks,
                 writer=writer,
-                dense=encoders.dense,
+                dense=encoders.dense_for(meta),
                 sparse=encoders.sparse(meta),
                 state=state.store,
                 collection=qdrant.collection,

@@ -39,7 +39,7 @@ def rebuild_server_index(
             settings,
             state=state.store,
             acquirer=acquisition.acquirer(artifacts.store, state.store),
-            dense=encoders.dense,
+            dense=encoders.dense_for(meta),
             sparse=encoders.sparse(meta),
             progress=lambda event, detail: context.log.info(f"rebuild {event}: {detail}"),
         )

@@ -8,7 +8,7 @@ from pydantic import PrivateAttr, SecretStr
 from catalyst_orchestration.defs.resources.common import _opened, _settings
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
 from catalyst_orchestration.lib.state_stores import StateBackend, index_meta
-from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch
 from catalyst_search.embed.sparse import SparseEncoder, estimate_avg_len
 from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.factory import open_writer
@@ -49,7 +49,11 @@ class QdrantIndexResource(dg.ConfigurableResource):
 
         def make() -> IndexMeta:
             avg_len = cfg.bm25_avg_len or estimate_avg_len(sample_texts)
-            return IndexMeta(bm25_avg_len=avg_len, dense_model=DenseEncoder.name)
+            return IndexMeta(
+                bm25_avg_len=avg_len,
+                dense_model=DenseEncoder.name,
+                dense_precision=DenseEncoder.precision,
+            )
 
         return index_meta(state, cfg, make)
 
@@ -62,7 +66,7 @@ class EncodersResource(dg.ConfigurableResource):
     _dense: DenseEncoder | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._dense = DenseEncoder(batch_size=self.batch_size or _settings().dense_batch_size)
+        self._dense = DenseEncoder.from_settings(_settings(), batch_size=self.batch_size)
 
     @property
     def dense(self) -> DenseEncoder:
@@ -75,6 +79,15 @@ class EncodersResource(dg.ConfigurableResource):
 
     def chunker(self) -> Chunker:
         return Chunker(self.chunking)
+
+    def dense_for(self, meta: IndexMeta) -> DenseEncoder:
+        """The dense encoder, if it is the one whose vectors the index holds: a step that
+        would mix two encoders' vectors fails, without retries."""
+        try:
+            self.dense.check_index((meta.dense_model, meta.dense_precision))
+        except EncoderMismatch as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        return self.dense
 
     def sparse(self, meta: IndexMeta) -> SparseEncoder:
         return SparseEncoder(avg_len=meta.bm25_avg_len)

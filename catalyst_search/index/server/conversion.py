@@ -10,7 +10,14 @@ from qdrant_client import QdrantClient, models
 from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.contract import HybridQuery
 from catalyst_search.index.filters import FilterSpec
-from catalyst_search.index.schema import DENSE_SIZE, DENSE_VECTOR, SPARSE_VECTOR, ChunkPoint
+from catalyst_search.index.schema import (
+    DENSE_MODEL,
+    DENSE_PRECISION,
+    DENSE_SIZE,
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    ChunkPoint,
+)
 from catalyst_search.settings import Settings
 
 MODELS = qdrant_shapes.QdrantModels(
@@ -56,6 +63,7 @@ def ensure_collection(client: QdrantClient, collection: str) -> None:
             sparse_vectors_config={
                 SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)
             },
+            metadata={"dense_model": DENSE_MODEL, "dense_precision": DENSE_PRECISION},
         )
     for key, kind in qdrant_shapes.payload_indexes():
         client.create_payload_index(collection, key, field_schema=_INDEX_SCHEMAS[kind])

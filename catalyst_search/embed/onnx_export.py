@@ -1,0 +1,131 @@
+"""Export the bundled MiniLM weights to ONNX once, and refuse an export whose vectors differ.
+
+The export is cached as ``<models_dir>/minilm-<sha256 of the weights>-fp32-v1/model.onnx`` so
+every process and host with the same weights shares one file, and new weights get a new one.
+Torch is needed here only: the runtime that loads the file needs ONNX Runtime and tokenizers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("catalyst_search.embed")
+
+EXPORT_VERSION = 1  # bump when the export below changes, so old files are not reused
+OPSET = 17
+#: Parity texts: short, long (past 256 word pieces: truncation), odd characters, and a batch
+#: whose rows need padding. Vectors must agree to this cosine, row by row.
+PARITY_TEXTS = [
+    "type 2 diabetes with kidney complications",
+    "fracture",
+    "Acute myocardial infarction of inferior wall, initial episode of care; ST elevation " * 12,
+    "résumé — naïve café, 10 mg/kg q.i.d.; Ω ≥ 3 🙂",
+    "Pressure ulcer of left heel, stage 3",
+]
+MIN_COSINE = 0.9999
+MAX_ABS = 1e-4
+
+
+class EncoderParityError(RuntimeError):
+    """The ONNX export's vectors differ from torch's: it is not used."""
+
+
+def weights_hash(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        with open(model_dir / name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def export_dir(models_dir: Path, model_dir: Path) -> Path:
+    return models_dir / f"minilm-{weights_hash(model_dir)[:16]}-fp32-v{EXPORT_VERSION}"
+
+
+def exported_model(models_dir: Path, model_dir: Path) -> Path:
+    """The parity-checked ``model.onnx`` for ``model_dir``'s weights, exporting it if missing."""
+    target = export_dir(models_dir, model_dir)
+    model = target / "model.onnx"
+    if model.exists():
+        return model
+    target.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    partial = target / f"model.onnx.{os.getpid()}.partial"
+    try:
+        _export(model_dir, partial)
+        report = parity(model_dir, partial)
+        (target / "parity.json").write_text(json.dumps(report, indent=2))
+        os.replace(partial, model)  # atomic: concurrent exporters each publish a whole file
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info(
+        "exported the dense model to ONNX in %.1fs: %s (parity min cosine %.6f)",
+        time.perf_counter() - started,
+        model,
+        report["min_cosine"],
+    )
+    return model
+
+
+def _export(model_dir: Path, path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor,
+        ) -> torch.Tensor:
+            out = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    module = LastHiddenState(AutoModel.from_pretrained(str(model_dir)).eval())
+    example = torch.ones(2, 8, dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notices
+        torch.onnx.export(
+            module,
+            (example, example, torch.zeros_like(example)),
+            str(path),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: axes for name in [*names, "last_hidden_state"]},
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter: no onnxscript, and BERT traces cleanly
+        )
+
+
+def parity(model_dir: Path, onnx_path: Path) -> dict[str, float | int]:
+    """Compare the export with sentence-transformers on ``PARITY_TEXTS``; raise if they differ."""
+    from catalyst_search.embed.onnx_runtime import OnnxRuntime
+    from catalyst_search.embed.torch_runtime import TorchRuntime
+
+    expected = TorchRuntime(model_dir, batch_size=8).encode(PARITY_TEXTS)
+    got = OnnxRuntime(onnx_path, model_dir, batch_size=8).encode(PARITY_TEXTS)
+    cosine = float(np.min(np.sum(expected * got, axis=1)))
+    worst = float(np.max(np.abs(expected - got)))
+    if cosine < MIN_COSINE or worst > MAX_ABS:
+        raise EncoderParityError(
+            f"the ONNX export of {model_dir} differs from torch (min cosine {cosine:.6f}, "
+            f"max |diff| {worst:.2e}); set CATALYST_ENCODER_RUNTIME=torch"
+        )
+    return {"min_cosine": cosine, "max_abs_diff": worst, "texts": len(PARITY_TEXTS)}

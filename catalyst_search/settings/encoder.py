@@ -1,0 +1,50 @@
+"""How the dense encoder runs: its runtime, threads, and how concurrent queries share it.
+
+Measured on a 2-core machine (docs/benchmarks.md): ONNX Runtime encodes one query in about a
+third of torch's time with the same vectors, and one encoder call for a batch of queries costs
+far less than one call per query, so concurrent searches share calls (the query batcher).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+EncoderRuntime = Literal["onnx", "torch"]
+
+
+class EncoderFields(BaseSettings):
+    encoder_runtime: EncoderRuntime = Field(
+        "onnx",
+        description="onnx: MiniLM exported to ONNX (fp32, parity-checked against torch at "
+        "export, cached under CATALYST_HOME/models); torch: sentence-transformers. Both give "
+        "the same vectors, so an index written by one is searched by the other.",
+    )
+    encoder_threads: int = Field(
+        0, ge=0, le=256, description="Threads per encoder call (0: one per core)."
+    )
+    query_batch_max: int = Field(
+        16, ge=1, le=256, description="Queries encoded in one call at most (the query batcher)."
+    )
+    query_batch_wait_ms: float = Field(
+        1.0,
+        ge=0,
+        le=50,
+        description="How long the first waiting query waits for others while searches are in "
+        "flight (never when it is alone).",
+    )
+    model_cache: Path | None = Field(
+        None,
+        description="Where the ONNX export is cached (default CATALYST_HOME/models); keyed by "
+        "the weights' hash, so hosts and runs may share it.",
+    )
+
+    if TYPE_CHECKING:
+        home: Path
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache or self.home / "models"

@@ -1,0 +1,121 @@
+"""The dense encoder's runtimes: ONNX export with its parity check and cache, the query batcher,
+and the index's record of the encoder that wrote it."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from catalyst_search.embed import onnx_export
+from catalyst_search.embed.batcher import BatcherClosed, QueryBatcher
+from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch, model_path
+from catalyst_search.embed.onnx_runtime import OnnxRuntime
+from catalyst_search.embed.torch_runtime import TorchRuntime
+from catalyst_search.index.meta import IndexMeta, save_meta
+from catalyst_search.retrieval.factory import build_retriever
+from catalyst_search.settings import Settings
+from tests.conftest import icd_records
+
+
+def test_onnx_gives_torchs_vectors(dense: DenseEncoder) -> None:
+    texts = [r["text"] for r in icd_records(200)] + ["fracture", "x " * 400]
+    onnx = dense.encode(texts)
+    torch = TorchRuntime(model_path(), batch_size=32).encode(texts)
+    cosine = np.sum(onnx * torch, axis=1)
+    assert dense.runtime == "onnx"
+    assert cosine.min() > 0.9999
+    assert np.abs(onnx - torch).max() < 1e-4
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+
+
+def test_export_is_cached_by_the_weights_hash(tmp_path: Path, dense: DenseEncoder) -> None:
+    cached = onnx_export.exported_model(dense.models_dir, model_path())
+    mtime = cached.stat().st_mtime_ns
+    assert onnx_export.exported_model(dense.models_dir, model_path()) == cached
+    assert cached.stat().st_mtime_ns == mtime  # not exported again
+    assert onnx_export.weights_hash(model_path())[:16] in cached.parent.name
+
+    other = tmp_path / "weights"  # other weights (here: another config file) get their own export
+    shutil.copytree(model_path(), other)
+    (other / "config.json").write_text((other / "config.json").read_text() + "\n")
+    assert onnx_export.export_dir(dense.models_dir, other) != cached.parent
+
+
+def test_an_export_that_differs_from_torch_is_refused(tmp_path: Path, dense: DenseEncoder) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(onnx_export.exported_model(dense.models_dir, model_path())))
+    weights = next(w for w in model.graph.initializer if len(w.dims) == 2 and w.dims[0] > 1000)
+    weights.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weights) * 1.5, weights.name))
+    bad = tmp_path / "bad.onnx"
+    onnx.save(model, str(bad))
+    with pytest.raises(onnx_export.EncoderParityError, match="differs from torch"):
+        onnx_export.parity(model_path(), bad)
+
+
+def test_concurrent_queries_share_encoder_calls(dense: DenseEncoder) -> None:
+    texts = [r["text"] for r in icd_records(64)]
+    expected = dense.encode(texts)
+    calls: list[int] = []
+    started = threading.Event()
+
+    def slow_encode(batch: list[str]) -> np.ndarray:
+        calls.append(len(batch))
+        started.wait(1)  # the first call lasts until the others queue behind it
+        return dense.encode(batch)
+
+    batcher = QueryBatcher(slow_encode, max_batch=16, wait_ms=2)
+    results: dict[int, np.ndarray] = {}
+
+    def one(i: int) -> None:
+        results[i] = batcher.encode_one(texts[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    started.set()
+    for thread in threads:
+        thread.join(10)
+    batcher.close()
+    assert sum(calls) == len(texts)
+    assert max(calls) > 1 and max(calls) <= 16 and len(calls) < len(texts)
+    for i, row in results.items():
+        assert np.dot(row, expected[i]) > 0.9999  # each caller gets its own query's vector
+
+
+def test_a_failing_encoder_fails_every_waiting_query_and_close_refuses() -> None:
+    def broken(batch: list[str]) -> np.ndarray:
+        raise RuntimeError("encoder down")
+
+    batcher = QueryBatcher(broken, max_batch=4, wait_ms=0)
+    with pytest.raises(RuntimeError, match="encoder down"):
+        batcher.encode_one("anything")
+    batcher.close()
+    with pytest.raises(BatcherClosed):
+        batcher.encode_one("after close")
+
+
+def test_the_service_refuses_an_index_another_encoder_wrote(settings: Settings) -> None:
+    meta = IndexMeta(bm25_avg_len=20.0, dense_model=DenseEncoder.name, dense_precision="int8")
+    save_meta(settings.index_dir, settings.collection, meta)
+    with pytest.raises(EncoderMismatch, match=r"written by .*int8.*rebuild"):
+        build_retriever(settings)
+
+
+def test_the_same_model_and_precision_is_accepted_from_either_runtime(dense: DenseEncoder) -> None:
+    recorded = (DenseEncoder.name, "fp32")
+    dense.check_index(recorded)
+    DenseEncoder(runtime="torch").check_index(recorded)  # torch: the same vectors
+    dense.check_index(None)  # an index not written yet
+
+
+def test_onnx_runtime_uses_the_threads_it_is_given(dense: DenseEncoder) -> None:
+    path = onnx_export.exported_model(dense.models_dir, model_path())
+    runtime = OnnxRuntime(path, model_path(), threads=1)
+    assert runtime.session.get_session_options().intra_op_num_threads == 1
+    assert runtime.encode([]).shape == (0, 384)
