@@ -21,7 +21,13 @@ from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.filters import FilterSpec, Match, Range, document_filter
-from catalyst_search.index.schema import SCHEMA_VERSION, ChunkPoint, build_payload, point_id
+from catalyst_search.index.schema import (
+    SCHEMA_VERSION,
+    ChunkPoint,
+    SparseVec,
+    build_payload,
+    point_id,
+)
 
 EMBED_GROUP = 256  # chunks encoded and upserted together
 
@@ -108,7 +114,10 @@ def index_batch(
         mark = time.perf_counter()
         texts = [doc.chunks[i].embed_text for doc, i in group]
         dense_vectors = dense.encode(texts)
-        sparse_vectors = sparse.encode_documents(texts)
+        sparse_vectors = [
+            SparseVec([], []) if doc.chunks[i].heading else sparse.encode_document(text)
+            for (doc, i), text in zip(group, texts, strict=True)
+        ]  # a heading is dense evidence only: its words are in the document's chunks
         outcome.embed_s += time.perf_counter() - mark
         points = [
             _point(tenant, batch.source, doc, i, dense_vectors[n].tolist(), sparse_vectors[n])
@@ -176,24 +185,27 @@ def _point(
     tenant: str, source: str, doc: ChunkedDocument, i: int, dense: list[float], sparse: object
 ) -> ChunkPoint:
     d, chunk = doc.document, doc.chunks[i]
+    payload = build_payload(
+        tenant_id=tenant,
+        document_id=d.document_id,
+        chunk_no=chunk.chunk_no,
+        text=chunk.text,
+        title=d.title,
+        source=source,
+        artifact_uri=d.artifact_uri,
+        content_hash=d.content_hash,
+        mime=d.mime,
+        track=chunk.track,
+        icd_codes=d.icd_codes,
+        metadata=d.metadata,
+    )
+    if chunk.heading:
+        payload["heading"] = True
     return ChunkPoint(
         id=point_id(tenant, d.document_id, chunk.chunk_no),
         dense=dense,
         sparse=sparse,  # type: ignore[arg-type]
-        payload=build_payload(
-            tenant_id=tenant,
-            document_id=d.document_id,
-            chunk_no=chunk.chunk_no,
-            text=chunk.text,
-            title=d.title,
-            source=source,
-            artifact_uri=d.artifact_uri,
-            content_hash=d.content_hash,
-            mime=d.mime,
-            track=chunk.track,
-            icd_codes=d.icd_codes,
-            metadata=d.metadata,
-        ),
+        payload=payload,
     )
 
 

@@ -67,6 +67,7 @@ class Chunk:
     text: str  # what the reader sees
     embed_text: str  # text with title context, what the encoders see
     track: str = "text"  # text, or vision for text read from an image
+    heading: bool = False  # the document's heading alone (dense only), shown as its chunk 0
 
 
 @dataclass

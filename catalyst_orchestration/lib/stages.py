@@ -112,6 +112,8 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
         chunks = [replace(c, track=doc.track) for c in chunker.chunk(doc.text, doc.title)]
         for image_text in doc.images:  # images inside the document: vision-track chunks
             for chunk in chunker.chunk(image_text, doc.title):
+                if chunk.heading:
+                    continue  # the document's heading is already there
                 chunks.append(replace(chunk, chunk_no=len(chunks), track="vision"))
         if not chunks:
             failures.append(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from catalyst_search import __version__
 from catalyst_search.api.errors import install_error_handlers
+from catalyst_search.api.middleware import RequestMetrics
 from catalyst_search.api.routes import (
     feedback,
     health,
@@ -99,18 +98,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     app.state.metrics = retriever.metrics if retriever else SearchMetrics()
     app.state.job_streams = Counter()  # open job event streams per tenant (this replica)
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics: SearchMetrics = request.app.state.metrics
-        metrics.requests.labels(
-            route=path, method=request.method, status=str(response.status_code)
-        ).inc()
-        metrics.request_latency.labels(route=path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     install_error_handlers(app)
     app.include_router(search.router)

@@ -22,7 +22,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from catalyst_search.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=args.port or settings.port)
+    # one process, one event loop (uvloop and httptools when installed): concurrent searches
+    # share encoder calls in this process (docs/performance.md)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=args.port or settings.port,
+        access_log=settings.access_log,
+    )
     return 0
 
 

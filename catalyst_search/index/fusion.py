@@ -9,7 +9,7 @@ moves documents several places after RRF (measured: 5 of 10 positions on an ICD 
 
 from __future__ import annotations
 
-import statistics
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +46,8 @@ def _dbsf_normalize(leg: Sequence[Candidate]) -> dict[str, float]:
     scores = [c.score for c in leg]
     if len(scores) < 2:
         return {c.id: 1.0 for c in leg}
-    mean, std = statistics.fmean(scores), statistics.pstdev(scores)
+    mean = math.fsum(scores) / len(scores)  # statistics.pstdev is exact (Fractions), and slow
+    std = math.sqrt(math.fsum((s - mean) ** 2 for s in scores) / len(scores))
     low, high = mean - 3 * std, mean + 3 * std
     span = high - low or 1.0
     return {c.id: min(1.0, max(0.0, (c.score - low) / span)) for c in leg}

@@ -31,6 +31,7 @@ RESERVED_FIELDS = (
     "track",
     "icd_codes",
     "icd_hierarchy",
+    "heading",
 )
 
 #: Payload fields with a keyword index (filters on them stay fast as the index grows).

@@ -16,7 +16,7 @@ from catalyst_search.metrics import SearchMetrics
 from catalyst_search.options import Fusion, FusionSite, Mode, Retrieval, Track
 from catalyst_search.retrieval.debug import debug_bundle
 from catalyst_search.retrieval.rerank.chain import FUSED, RerankChain
-from catalyst_search.retrieval.results import RankedHit, RetrievalResult
+from catalyst_search.retrieval.results import RankedHit, RetrievalResult, collapse_headings
 
 log = logging.getLogger("catalyst_search.retrieval")
 
@@ -103,8 +103,8 @@ class Retriever:
             dense=dense_vec,
             sparse=sparse_vec,
             filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
-            limit=fetch,
-            prefetch_limit=max(cfg.prefetch_limit, fetch),
+            limit=2 * fetch,  # a heading and its document's first chunk collapse into one
+            prefetch_limit=max(cfg.prefetch_limit, 2 * fetch),
             fusion=cfg.fusion,
             rrf_k=cfg.rrf_k,
             weights=cfg.weights,
@@ -114,7 +114,7 @@ class Retriever:
         )
         hits: list[Hit] = []
         if dense_vec is not None or sparse_vec is not None:
-            hits = self.reader.query(hybrid_query, timings)
+            hits = collapse_headings(self.reader.query(hybrid_query, timings), fetch)
         ranked = [RankedHit(hit, hit.score) for hit in hits]
         if live is not None:
             ranked = live.apply(ranked, query)

@@ -31,3 +31,22 @@ class RetrievalResult:
     degradation_reason: str | None = None
     debug: dict[str, Any] | None = None
     boost_version: str | None = None  # the tenant's live boosts, when any applied
+
+
+def collapse_headings(hits: list[Hit], limit: int) -> list[Hit]:
+    """At most one of a document's heading point and its first chunk, at the better rank.
+
+    A heading point (``heading: true``) holds the dense vector of a document's heading alone and
+    shows the document's first chunk; the two are one result to the caller."""
+    seen: set[tuple[str, int]] = set()
+    kept: list[Hit] = []
+    for hit in hits:
+        chunk_no = 0 if hit.payload.get("heading") else int(hit.payload.get("chunk_no", 0))
+        key = (str(hit.payload.get("document_id", hit.id)), chunk_no)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(hit)
+        if len(kept) == limit:
+            break
+    return kept

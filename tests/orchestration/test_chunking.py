@@ -7,15 +7,35 @@ TEXT = " ".join(
 )
 
 
-def test_short_text_is_one_chunk_with_title_context():
+def test_short_text_is_one_chunk_with_title_context_and_a_heading():
     chunks = Chunker().chunk("Graves disease is autoimmune.", "Thyroid")
-    assert len(chunks) == 1
+    assert [c.heading for c in chunks] == [False, True]
     assert chunks[0].text == "Graves disease is autoimmune."
     assert chunks[0].embed_text == "Thyroid\nGraves disease is autoimmune."
+    # the heading alone is what the encoder sees; the reader is shown the first chunk
+    assert (chunks[1].chunk_no, chunks[1].embed_text, chunks[1].text) == (
+        1,
+        "Thyroid",
+        chunks[0].text,
+    )
+
+
+def test_the_heading_is_the_first_line_without_a_title_and_absent_for_one_line():
+    record = "E11.21 Type 2 diabetes mellitus with diabetic nephropathy\nParent: E11.2 ..."
+    chunks = Chunker().chunk(record)
+    assert chunks[-1].heading
+    assert chunks[-1].embed_text == "E11.21 Type 2 diabetes mellitus with diabetic nephropathy"
+    assert [c.heading for c in Chunker().chunk("One line only.")] == [False]
+    off = Chunker(ChunkingConfig(heading_vector=False)).chunk(record)
+    assert [c.heading for c in off] == [False]
+    assert (
+        off != chunks
+        and ChunkingConfig().fingerprint != ChunkingConfig(heading_vector=False).fingerprint
+    )  # switching it re-embeds documents
 
 
 def test_long_text_is_split_within_the_token_budget_with_overlap():
-    chunker = Chunker(ChunkingConfig(max_tokens=64, overlap=16))
+    chunker = Chunker(ChunkingConfig(max_tokens=64, overlap=16, heading_vector=False))
     chunks = chunker.chunk(TEXT, "Diabetes")
     assert len(chunks) > 5
     assert [c.chunk_no for c in chunks] == list(range(len(chunks)))
@@ -32,7 +52,7 @@ def test_long_text_is_split_within_the_token_budget_with_overlap():
 
 
 def test_chunks_cover_the_whole_text():
-    chunker = Chunker(ChunkingConfig(max_tokens=48, overlap=8))
+    chunker = Chunker(ChunkingConfig(max_tokens=48, overlap=8, heading_vector=False))
     chunks = chunker.chunk(TEXT)
     assert TEXT.startswith(chunks[0].text)
     assert TEXT.endswith(chunks[-1].text)

@@ -1,0 +1,66 @@
+"""Heading points: a document's heading alone, dense only, shown as (and collapsed with) its
+first chunk."""
+
+from __future__ import annotations
+
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.embedded.reader import EmbeddedReader
+from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec, point_id
+from catalyst_search.retrieval.hybrid import Retriever
+from catalyst_search.retrieval.results import collapse_headings
+from catalyst_search.settings import Settings
+from tests.conftest import icd_records
+from tests.helpers.index import points_from_records
+
+
+def _hit(pid: str, doc: str, chunk_no: int, heading: bool = False) -> Hit:
+    payload = {"document_id": doc, "chunk_no": chunk_no} | ({"heading": True} if heading else {})
+    return Hit(id=pid, score=1.0, payload=payload)
+
+
+def test_a_heading_and_its_first_chunk_are_one_result_at_the_better_rank() -> None:
+    hits = [
+        _hit("h-a", "A", 2, heading=True),
+        _hit("b-0", "B", 0),
+        _hit("a-0", "A", 0),  # A's first chunk: already shown through its heading
+        _hit("a-1", "A", 1),  # another chunk of A: its own result
+        _hit("b-h", "B", 1, heading=True),
+        _hit("c-0", "C", 0),
+    ]
+    assert [h.id for h in collapse_headings(hits, 10)] == ["h-a", "b-0", "a-1", "c-0"]
+    assert [h.id for h in collapse_headings(hits, 2)] == ["h-a", "b-0"]
+
+
+def test_searches_show_a_document_once_with_its_heading_indexed(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    records = [r for r in icd_records(200) if "\n" in r["text"]][:100]
+    points = points_from_records(records, tenant="default", dense=dense, sparse=sparse)
+    headings = [r["text"].splitlines()[0] for r in records]
+    for record, vector in zip(records, dense.encode(headings), strict=True):
+        points.append(
+            ChunkPoint(
+                id=point_id("default", record["id"], 1),
+                dense=vector.tolist(),
+                sparse=SparseVec([], []),  # dense only: the index takes an empty sparse vector
+                payload={**points[0].payload, "document_id": record["id"], "chunk_no": 1,
+                         "text": record["text"], "heading": True},
+            )
+        )  # fmt: skip
+    with EmbeddedWriter.open(settings.index_dir, lock_timeout_s=5) as writer:
+        writer.upsert(points)
+        writer.publish()
+    retriever = Retriever(EmbeddedReader(settings.index_dir), dense, sparse)
+    try:
+        for heading in headings[:10]:
+            result = retriever.search(tenant_id="default", query=heading, top_k=10)
+            docs = [r.hit.payload["document_id"] for r in result.hits]
+            assert len(docs) == 10 and len(set(docs)) == 10  # one result per document here
+            sparse_only = retriever.search(
+                tenant_id="default", query=heading, retrieval="sparse", top_k=50
+            )
+            assert not any(r.hit.payload.get("heading") for r in sparse_only.hits)
+    finally:
+        retriever.reader.close()
