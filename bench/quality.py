@@ -27,14 +27,14 @@ from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import Settings, load_settings
 
-FETCH = 20  # chunks fetched per query, deduplicated to 10 documents
+FETCH = 40  # chunks (headings included) fetched per query, deduplicated to 10 documents
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="evaluate the first N queries only")
     parser.add_argument(
-        "--premium-queries", type=int, default=500, help="queries for the premium comparison"
+        "--premium-queries", type=int, default=0, help="queries for premium (0: all)"
     )
     parser.add_argument("--feedback-users", type=int, default=3, help="voters per query")
     parser.add_argument(
@@ -49,16 +49,21 @@ def main() -> None:
         feedback_session(build_retriever(settings), queries, users=args.feedback_users)
         return
     reader = EmbeddedReader(settings.index_dir)
-    dense, sparse = DenseEncoder(batch_size=128), SparseEncoder()
+    dense, sparse = DenseEncoder.from_settings(settings, batch_size=128), SparseEncoder()
     started = time.perf_counter()
     dense_vectors = dense.encode([q["query"] for q in queries])
+    torch_vectors = DenseEncoder(runtime="torch", batch_size=128).encode(
+        [q["query"] for q in queries]
+    )
     sparse_vectors = [sparse.encode_query(q["query"]) for q in queries]
     encode_s = time.perf_counter() - started
     print(
-        f"index {reader.version} in {home}; {len(queries)} dev queries (encoded in {encode_s:.1f}s)"
+        f"index {reader.version} in {home}; {len(queries)} dev queries (encoded in {encode_s:.1f}s"
+        f" with {dense.runtime} and with torch)"
     )
 
     variants = [
+        (f"hybrid {settings.fusion}, torch queries", dict(fusion=settings.fusion, torch=True)),
         ("dense", dict(use_dense=True, use_sparse=False)),
         ("sparse", dict(use_dense=False, use_sparse=True)),
         (f"hybrid {settings.fusion} ef={settings.hnsw_ef} (default)", dict(fusion=settings.fusion)),
@@ -81,7 +86,9 @@ def main() -> None:
                 )
                 hits = reader.query(
                     HybridQuery(
-                        dense=dense_vectors[i].tolist() if opts.get("use_dense", True) else None,
+                        dense=(torch_vectors if opts.get("torch") else dense_vectors)[i].tolist()
+                        if opts.get("use_dense", True)
+                        else None,
                         sparse=sparse_vectors[i] if opts.get("use_sparse", True) else None,
                         filter=tenant_filter("default", extra),
                         limit=FETCH,
@@ -100,8 +107,7 @@ def main() -> None:
             label = "chapter" if use_filter else "none"
             print(f"{name:32} {label:8} {ndcg:8.4f} {mrr:8.4f} {recall:8.4f} {per_query_ms:7.2f}")
     reader.close()
-    if args.premium_queries:
-        premium(queries[: args.premium_queries], settings)
+    premium(queries[: args.premium_queries or None], settings)
     feedback_session(build_retriever(settings), queries, users=args.feedback_users)
 
 

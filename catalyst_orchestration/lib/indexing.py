@@ -22,10 +22,12 @@ from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import IndexWriter
 from catalyst_search.index.filters import FilterSpec, Match, Range, document_filter
 from catalyst_search.index.schema import (
+    HEADING,
     SCHEMA_VERSION,
     ChunkPoint,
     SparseVec,
     build_payload,
+    heading_point_id,
     point_id,
 )
 
@@ -136,13 +138,23 @@ def index_batch(
 
     mark = time.perf_counter()
     for doc, _, before in todo:
-        if before is None or before.chunk_count <= len(doc.chunks):
+        body = sum(1 for c in doc.chunks if not c.heading)
+        if before is None or before.chunk_count <= body:
             continue
-        stale = document_filter(tenant, doc.document.document_id).and_(
-            Range("chunk_no", gte=len(doc.chunks))
-        )
-        outcome.chunks_deleted += writer.count(stale)
-        writer.delete(stale)
+        # chunks past the new last one (a heading point shows chunk 0: never among them), and
+        # a heading the document no longer has
+        stale = [
+            document_filter(tenant, doc.document.document_id).and_(Range("chunk_no", gte=body))
+        ]
+        if body == len(doc.chunks):
+            stale.append(
+                document_filter(tenant, doc.document.document_id).and_(
+                    Match("chunk_kind", (HEADING,))
+                )
+            )
+        for flt in stale:
+            outcome.chunks_deleted += writer.count(flt)
+            writer.delete(flt)
     outcome.write_s += time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -188,7 +200,7 @@ def _point(
     payload = build_payload(
         tenant_id=tenant,
         document_id=d.document_id,
-        chunk_no=chunk.chunk_no,
+        chunk_no=0 if chunk.heading else chunk.chunk_no,  # a heading shows the first chunk
         text=chunk.text,
         title=d.title,
         source=source,
@@ -200,9 +212,14 @@ def _point(
         metadata=d.metadata,
     )
     if chunk.heading:
-        payload["heading"] = True
+        payload["chunk_kind"] = HEADING
+    pid = (
+        heading_point_id(tenant, d.document_id)
+        if chunk.heading
+        else point_id(tenant, d.document_id, chunk.chunk_no)
+    )
     return ChunkPoint(
-        id=point_id(tenant, d.document_id, chunk.chunk_no),
+        id=pid,
         dense=dense,
         sparse=sparse,  # type: ignore[arg-type]
         payload=payload,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalyst_search.index.contract import HybridQuery
-from catalyst_search.index.schema import Hit
+from catalyst_search.index.schema import Hit, body_point_of
 
 SCORE_DECIMALS = 5  # float32 carries ~7 significant digits; two engines agree to about 1e-6
 
@@ -53,6 +53,15 @@ def _dbsf_normalize(leg: Sequence[Candidate]) -> dict[str, float]:
     return {c.id: min(1.0, max(0.0, (c.score - low) / span)) for c in leg}
 
 
+def _headings_as_chunks(leg: Sequence[Candidate]) -> list[Candidate]:
+    best: dict[str, float] = {}
+    for cand in leg:
+        pid = body_point_of(cand.id)
+        if pid not in best or cand.score > best[pid]:
+            best[pid] = cand.score
+    return [Candidate(pid, score) for pid, score in best.items()]
+
+
 def fuse(
     legs: Sequence[Sequence[Candidate]],
     *,
@@ -62,8 +71,11 @@ def fuse(
     rrf_k: int = 2,
     weights: Sequence[float] | None = None,
 ) -> list[Fused]:
-    """Fuse ranked legs. One leg: its own canonical order. RRF: sum of w / (k + rank)."""
-    ranked = [canonical(leg, prefetch_limit) for leg in legs]
+    """Fuse ranked legs. One leg: its own canonical order. RRF: sum of w / (k + rank).
+
+    A heading point's score counts for the first chunk of its document (the better of the two
+    dense scores), so the document is fused once, with all its evidence."""
+    ranked = [canonical(_headings_as_chunks(leg), prefetch_limit) for leg in legs]
     weights = list(weights) if weights else [1.0] * len(ranked)
     ranks: dict[str, list[int | None]] = {}
     scores: dict[str, list[float | None]] = {}

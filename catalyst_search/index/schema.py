@@ -31,7 +31,7 @@ RESERVED_FIELDS = (
     "track",
     "icd_codes",
     "icd_hierarchy",
-    "heading",
+    "chunk_kind",
 )
 
 #: Payload fields with a keyword index (filters on them stay fast as the index grows).
@@ -62,6 +62,25 @@ def icd_hierarchy(code: str) -> list[str]:
 def point_id(tenant_id: str, document_id: str, chunk_no: int) -> str:
     """Deterministic point id: re-ingesting a chunk overwrites it instead of duplicating it."""
     return str(uuid.uuid5(_POINT_NAMESPACE, f"{tenant_id}\x1f{document_id}\x1f{chunk_no}"))
+
+
+#: ``chunk_kind`` of a heading point (body chunks carry no ``chunk_kind``)
+HEADING = "heading"
+_VERSION_BITS = 0xF << 76  # the UUID's version nibble
+
+
+def heading_point_id(tenant_id: str, document_id: str) -> str:
+    """The id of a document's heading point: its first chunk's id with UUID version 8 instead of
+    5, so fusion maps a heading to the chunk it stands for without reading payloads."""
+    body = uuid.UUID(point_id(tenant_id, document_id, 0))
+    return str(uuid.UUID(int=(body.int & ~_VERSION_BITS) | (8 << 76)))
+
+
+def body_point_of(pid: str) -> str:
+    """The chunk a point stands for: a heading point's first chunk, else the point itself."""
+    if len(pid) != 36 or pid[14] != "8":
+        return pid
+    return str(uuid.UUID(int=(uuid.UUID(pid).int & ~_VERSION_BITS) | (5 << 76)))
 
 
 @dataclass(frozen=True)

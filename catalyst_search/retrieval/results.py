@@ -36,13 +36,13 @@ class RetrievalResult:
 def collapse_headings(hits: list[Hit], limit: int) -> list[Hit]:
     """At most one of a document's heading point and its first chunk, at the better rank.
 
-    A heading point (``heading: true``) holds the dense vector of a document's heading alone and
-    shows the document's first chunk; the two are one result to the caller."""
+    A heading point (``chunk_kind: heading``) holds the dense vector of a document's heading
+    alone and shows the document's first chunk (``chunk_no`` 0); the two are one result to the
+    caller. (Client-side fusion already merges them; this covers fusion in the engine.)"""
     seen: set[tuple[str, int]] = set()
     kept: list[Hit] = []
     for hit in hits:
-        chunk_no = 0 if hit.payload.get("heading") else int(hit.payload.get("chunk_no", 0))
-        key = (str(hit.payload.get("document_id", hit.id)), chunk_no)
+        key = (str(hit.payload.get("document_id", hit.id)), int(hit.payload.get("chunk_no", 0)))
         if key in seen:
             continue
         seen.add(key)

@@ -8,7 +8,7 @@ import pytest
 from catalyst_orchestration.lib.state import StateStore
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.index.embedded.reader import EmbeddedReader
-from catalyst_search.index.filters import FilterSpec, document_filter
+from catalyst_search.index.filters import FilterSpec, Match, document_filter
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.orchestration.helpers import LONG_TEXT, check_results, ingest, make_corpus
@@ -104,6 +104,20 @@ def test_changing_one_document_reembeds_only_it_and_drops_its_stale_chunks(
     assert check_results(result)["points_match_chunks"]
 
 
+def test_a_document_that_loses_its_heading_loses_its_heading_point(corpus, instance):
+    ingest(corpus, instance)
+    doc = document_filter("default", "thyroid.txt")
+    headings = doc.and_(Match("chunk_kind", ("heading",)))
+    assert _points(headings) == 1 and _points(doc) == 2
+    (corpus / "thyroid.txt").write_text("thyroid")  # its heading (the title) is all of it
+    result, second = ingest(corpus, instance)
+    assert result.success
+    assert _points(headings) == 0
+    assert _points(doc) == 1
+    assert second["chunks_deleted"] == 1
+    assert check_results(result)["points_match_chunks"]
+
+
 def test_rerunning_after_a_lost_manifest_never_duplicates_points(corpus, instance):
     _, first = ingest(corpus, instance)
     settings = load_settings()
@@ -119,6 +133,6 @@ def test_tenants_are_indexed_apart(corpus, instance):
     _, meta = ingest(corpus, instance, tenant="globex")
     assert meta["documents_new"] == GOOD_FILES + len(RECORDS)
     total = _points()
-    assert _points(document_filter("acme", "thyroid.txt")) == 1
-    assert _points(document_filter("globex", "thyroid.txt")) == 1
+    assert _points(document_filter("acme", "thyroid.txt")) == 2  # its chunk and its heading
+    assert _points(document_filter("globex", "thyroid.txt")) == 2
     assert total == 2 * meta["chunks_written"]

@@ -7,7 +7,7 @@ from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.writer import EmbeddedWriter
-from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec, point_id
+from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec, heading_point_id
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.retrieval.results import collapse_headings
 from catalyst_search.settings import Settings
@@ -16,17 +16,19 @@ from tests.helpers.index import points_from_records
 
 
 def _hit(pid: str, doc: str, chunk_no: int, heading: bool = False) -> Hit:
-    payload = {"document_id": doc, "chunk_no": chunk_no} | ({"heading": True} if heading else {})
+    payload = {"document_id": doc, "chunk_no": chunk_no} | (
+        {"chunk_kind": "heading"} if heading else {}
+    )
     return Hit(id=pid, score=1.0, payload=payload)
 
 
 def test_a_heading_and_its_first_chunk_are_one_result_at_the_better_rank() -> None:
     hits = [
-        _hit("h-a", "A", 2, heading=True),
+        _hit("h-a", "A", 0, heading=True),
         _hit("b-0", "B", 0),
         _hit("a-0", "A", 0),  # A's first chunk: already shown through its heading
         _hit("a-1", "A", 1),  # another chunk of A: its own result
-        _hit("b-h", "B", 1, heading=True),
+        _hit("b-h", "B", 0, heading=True),
         _hit("c-0", "C", 0),
     ]
     assert [h.id for h in collapse_headings(hits, 10)] == ["h-a", "b-0", "a-1", "c-0"]
@@ -42,11 +44,11 @@ def test_searches_show_a_document_once_with_its_heading_indexed(
     for record, vector in zip(records, dense.encode(headings), strict=True):
         points.append(
             ChunkPoint(
-                id=point_id("default", record["id"], 1),
+                id=heading_point_id("default", record["id"]),
                 dense=vector.tolist(),
                 sparse=SparseVec([], []),  # dense only: the index takes an empty sparse vector
-                payload={**points[0].payload, "document_id": record["id"], "chunk_no": 1,
-                         "text": record["text"], "heading": True},
+                payload={**points[0].payload, "document_id": record["id"], "chunk_no": 0,
+                         "text": record["text"], "chunk_kind": "heading"},
             )
         )  # fmt: skip
     with EmbeddedWriter.open(settings.index_dir, lock_timeout_s=5) as writer:
@@ -61,6 +63,6 @@ def test_searches_show_a_document_once_with_its_heading_indexed(
             sparse_only = retriever.search(
                 tenant_id="default", query=heading, retrieval="sparse", top_k=50
             )
-            assert not any(r.hit.payload.get("heading") for r in sparse_only.hits)
+            assert not any(r.hit.payload.get("chunk_kind") for r in sparse_only.hits)
     finally:
         retriever.reader.close()

@@ -25,7 +25,7 @@ from catalyst_search.retrieval.results import RetrievalResult
 router = APIRouter(tags=["search"])
 
 #: Payload fields that are part of the result itself rather than its metadata.
-_NOT_METADATA = {"tenant_id", "text", "document_id", "icd_hierarchy", "heading"}
+_NOT_METADATA = {"tenant_id", "text", "document_id", "icd_hierarchy", "chunk_kind"}
 
 
 @router.post(
