@@ -40,11 +40,15 @@ def main() -> None:
     parser.add_argument(
         "--only-feedback", action="store_true", help="the feedback session alone (quicker)"
     )
+    parser.add_argument("--only-premium", action="store_true", help="economy against premium")
     args = parser.parse_args()
     home = bench_home()
     ensure_index(home)
     settings = load_settings(home=home)
     queries = load_queries(args.limit)
+    if args.only_premium:
+        premium(queries[: args.premium_queries or None], settings)
+        return
     if args.only_feedback:
         feedback_session(build_retriever(settings), queries, users=args.feedback_users)
         return
@@ -112,7 +116,8 @@ def main() -> None:
 
 
 def premium(queries: list[dict], settings: Settings) -> None:
-    """Economy against premium with the local reranker, through the service's own Retriever."""
+    """Economy against premium with the local reranker, through the service's own Retriever,
+    asking for 10 results as a caller would."""
     retriever = build_retriever(settings.model_copy(update={"rerank_tiers": "local"}))
     print(
         f"\neconomy vs premium (local reranker over {settings.rerank_candidates} fused "
@@ -122,7 +127,7 @@ def premium(queries: list[dict], settings: Settings) -> None:
         totals = [0.0, 0.0, 0.0]
         mark = time.perf_counter()
         for q in queries:
-            result = retriever.search(tenant_id="default", query=q["query"], top_k=FETCH, mode=mode)
+            result = retriever.search(tenant_id="default", query=q["query"], top_k=10, mode=mode)
             ranked = dedupe_documents([r.hit.payload["document_id"] for r in result.hits], 10)
             for n, value in enumerate(metrics_at_k(ranked, set(q["relevant"]))):
                 totals[n] += value

@@ -22,6 +22,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, percentile
+from bench.load import rss_mb
 from bench.service import running_service
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import load_settings
@@ -115,8 +116,10 @@ def main() -> None:
         with running_service(home, {**SERVICE_ENV, **env}) as service:
             run_load(service.url, texts[:40], 2)  # warm-up
             loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
+            rss = rss_mb(service.pid)
         for concurrency, load in loads.items():
             print(load.row(str(concurrency)))
+        print(f"service resident memory after the load: {rss:.0f} MB")
         figures[name] = {"direct": encode_p50 + query_p50, **loads}
     if len(figures) == 2:
         base, new = figures["torch"], figures["onnx+batcher"]
