@@ -55,6 +55,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="catalyst-bench-ingest-"))
     source = work / "corpus.jsonl"
     source.write_text("".join(lines))
+    os.environ["CATALYST_SOURCE_ROOTS"] = str(work)  # the corpus copy is the ingest source
     texts = [json.loads(line)["text"] for line in lines[:ENCODER_SAMPLE]]
     print(f"{len(lines)} documents; {os.cpu_count()} cores")
     rates: dict[str, tuple[float, float]] = {}
@@ -79,7 +80,9 @@ def one_runtime(
 ) -> tuple[float, float]:
     use_home(home)
     from catalyst_orchestration.ingest import run_ingest
-    from catalyst_search.settings import load_settings
+    from catalyst_search.settings import get_settings, load_settings
+
+    get_settings.cache_clear()  # the run's resources read this runtime's home and encoder
 
     started = time.perf_counter()
     summary = run_ingest(source, tenant="default", settings=load_settings())

@@ -34,7 +34,7 @@ class Chunker:
     whole of it gets one more chunk: the heading alone, for the dense encoder only, shown as the
     first chunk. A query that names what a document is about then meets a vector of that name
     alone, not one diluted by the rest of its text: on the ICD dev set, dense nDCG@10 rose from
-    0.355 to 0.375 and hybrid from 0.389 to 0.406 (docs/benchmarks.md). Searches show at most
+    0.351 to 0.371 and hybrid from 0.389 to 0.405 (docs/benchmarks.md). Searches show at most
     one of a document's heading and first chunk.
     """
 

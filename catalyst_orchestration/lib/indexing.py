@@ -138,20 +138,15 @@ def index_batch(
 
     mark = time.perf_counter()
     for doc, _, before in todo:
-        body = sum(1 for c in doc.chunks if not c.heading)
-        if before is None or before.chunk_count <= body:
+        if before is None:
             continue
-        # chunks past the new last one (a heading point shows chunk 0: never among them), and
-        # a heading the document no longer has
-        stale = [
-            document_filter(tenant, doc.document.document_id).and_(Range("chunk_no", gte=body))
-        ]
-        if body == len(doc.chunks):
-            stale.append(
-                document_filter(tenant, doc.document.document_id).and_(
-                    Match("chunk_kind", (HEADING,))
-                )
-            )
+        body = sum(1 for c in doc.chunks if not c.heading)
+        document = document_filter(tenant, doc.document.document_id)
+        stale = []
+        if before.chunk_count > body:  # chunks past the new last one (a heading shows chunk 0)
+            stale.append(document.and_(Range("chunk_no", gte=body)))
+        if body == len(doc.chunks):  # no heading now: drop the one it may have had
+            stale.append(document.and_(Match("chunk_kind", (HEADING,))))
         for flt in stale:
             outcome.chunks_deleted += writer.count(flt)
             writer.delete(flt)

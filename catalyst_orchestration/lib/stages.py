@@ -109,12 +109,14 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
     failures = list(batch.failures)
     for doc in batch.items:
         assert isinstance(doc, ParsedDocument)
-        chunks = [replace(c, track=doc.track) for c in chunker.chunk(doc.text, doc.title)]
+        text_chunks = [replace(c, track=doc.track) for c in chunker.chunk(doc.text, doc.title)]
+        chunks = [c for c in text_chunks if not c.heading]
         for image_text in doc.images:  # images inside the document: vision-track chunks
             for chunk in chunker.chunk(image_text, doc.title):
-                if chunk.heading:
-                    continue  # the document's heading is already there
-                chunks.append(replace(chunk, chunk_no=len(chunks), track="vision"))
+                if not chunk.heading:  # the document's own heading is the one kept
+                    chunks.append(replace(chunk, chunk_no=len(chunks), track="vision"))
+        # the heading numbered last: body chunks keep the numbers they had without one
+        chunks += [replace(c, chunk_no=len(chunks)) for c in text_chunks if c.heading]
         if not chunks:
             failures.append(
                 DocumentFailure(

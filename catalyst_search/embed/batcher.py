@@ -2,8 +2,9 @@
 
 While the encoder runs a batch, new queries queue; when it is free it takes all of them (up to
 ``max_batch``) in one call, so throughput grows with concurrency instead of each search paying
-a whole encoder call. A query alone is encoded at once. Only when the last call was shared
-(searches are arriving together) does the worker wait up to ``wait_ms`` for more to join.
+a whole encoder call. While searches come one at a time, each is encoded at once; only when the
+last call was shared (searches are arriving together) does the worker wait up to ``wait_ms``
+for more to join.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class QueryBatcher:
             self.batch_sizes.append(len(batch))
             try:
                 vectors = self._encode([text for text, _ in batch])
+                if len(vectors) != len(batch):
+                    raise RuntimeError(f"the encoder gave {len(vectors)} rows for {len(batch)}")
             except BaseException as exc:  # every waiting search gets the error, not a hang
                 for _, future in batch:
                     future.set_exception(exc)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -59,11 +60,13 @@ def exported_model(models_dir: Path, model_dir: Path) -> Path:
         return model
     target.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    partial = target / f"model.onnx.{os.getpid()}.partial"
+    partial = target / f"model.onnx.{uuid.uuid4().hex}.partial"  # hosts sharing the cache too
     try:
         _export(model_dir, partial)
         report = parity(model_dir, partial)
         (target / "parity.json").write_text(json.dumps(report, indent=2))
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())  # whole on disk before it is published
         os.replace(partial, model)  # atomic: concurrent exporters each publish a whole file
     finally:
         partial.unlink(missing_ok=True)

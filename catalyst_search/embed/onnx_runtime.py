@@ -34,7 +34,7 @@ class OnnxRuntime:
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or len(os.sched_getaffinity(0))  # the cores this process may use
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(model_dir))
         pad_id = self.tokenizer.token_to_id("[PAD]") or 0

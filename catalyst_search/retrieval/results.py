@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from catalyst_search.index.schema import Hit
+from catalyst_search.index.schema import HEADING, Hit, body_point_of
 from catalyst_search.options import Mode, Track
 from catalyst_search.retrieval.rerank.chain import FUSED
 
@@ -38,10 +38,14 @@ def collapse_headings(hits: list[Hit], limit: int) -> list[Hit]:
 
     A heading point (``chunk_kind: heading``) holds the dense vector of a document's heading
     alone and shows the document's first chunk (``chunk_no`` 0); the two are one result to the
-    caller. (Client-side fusion already merges them; this covers fusion in the engine.)"""
+    caller, under the first chunk's id. (Client-side fusion already merges them; this covers
+    fusion in the engine, which ranks the two apart: there a heading's dense score is not added
+    to its chunk's BM25 evidence.)"""
     seen: set[tuple[str, int]] = set()
     kept: list[Hit] = []
     for hit in hits:
+        if hit.payload.get("chunk_kind") == HEADING:  # engine fusion returns it as it is
+            hit = replace(hit, id=body_point_of(hit.id))
         key = (str(hit.payload.get("document_id", hit.id)), int(hit.payload.get("chunk_no", 0)))
         if key in seen:
             continue

@@ -1,7 +1,7 @@
 """How the dense encoder runs: its runtime, threads, and how concurrent queries share it.
 
-Measured on a 2-core machine (docs/benchmarks.md): ONNX Runtime encodes one query in about a
-third of torch's time with the same vectors, and one encoder call for a batch of queries costs
+Measured on a 2-core machine (docs/benchmarks.md): ONNX Runtime encodes one query in less than
+half of torch's time with the same vectors, and one encoder call for a batch of queries costs
 far less than one call per query, so concurrent searches share calls (the query batcher).
 """
 
@@ -33,8 +33,8 @@ class EncoderFields(BaseSettings):
         1.0,
         ge=0,
         le=50,
-        description="How long the first waiting query waits for others while searches are in "
-        "flight (never when it is alone).",
+        description="How long the query batcher waits for more queries when its last call was "
+        "shared (searches arriving together); while they come one at a time, never.",
     )
     model_cache: Path | None = Field(
         None,

@@ -56,3 +56,29 @@ def test_chunks_cover_the_whole_text():
     chunks = chunker.chunk(TEXT)
     assert TEXT.startswith(chunks[0].text)
     assert TEXT.endswith(chunks[-1].text)
+
+
+def test_image_chunks_keep_their_numbers_and_the_heading_comes_last():
+    from catalyst_orchestration.lib.records import Batch, ParsedDocument
+    from catalyst_orchestration.lib.stages import chunk_batch
+
+    doc = ParsedDocument(
+        document_id="report.html",
+        location="/r/report.html",
+        mime="text/html",
+        content_hash="h",
+        artifact_uri="file:///r",
+        title="Thyroid report",
+        text="Levothyroxine for hypothyroidism.",
+        images=["TSH 4.2 mIU/L", "Free T4 1.1 ng/dL"],
+    )
+    (chunked,) = chunk_batch(Batch("default", "/r", [doc]), Chunker()).items
+    chunks = chunked.chunks
+    assert [c.chunk_no for c in chunks] == [0, 1, 2, 3]
+    assert [(c.track, c.heading) for c in chunks] == [
+        ("text", False),
+        ("vision", False),
+        ("vision", False),
+        ("text", True),  # one heading, the document's, numbered after every body chunk
+    ]
+    assert chunks[-1].embed_text == "Thyroid report"

@@ -119,3 +119,23 @@ def test_onnx_runtime_uses_the_threads_it_is_given(dense: DenseEncoder) -> None:
     runtime = OnnxRuntime(path, model_path(), threads=1)
     assert runtime.session.get_session_options().intra_op_num_threads == 1
     assert runtime.encode([]).shape == (0, 384)
+
+
+def test_a_qdrant_collection_records_its_encoder_and_another_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from qdrant_client import QdrantClient
+
+    from catalyst_search.index.server import aliases
+    from catalyst_search.index.server.reader import ServerReader
+
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    physical = aliases.ensure_served(client, settings.collection)
+    reader = ServerReader(client, settings.collection, refresh_s=0)
+    assert reader.recorded_encoder() == (DenseEncoder.name, "fp32")
+    DenseEncoder().check_index(reader.recorded_encoder())
+
+    client.update_collection(physical, metadata={"dense_precision": "int8"})  # another encoder
+    with pytest.raises(EncoderMismatch, match="int8"):
+        DenseEncoder().check_index(reader.recorded_encoder())
+    client.close()

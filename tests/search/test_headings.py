@@ -66,3 +66,15 @@ def test_searches_show_a_document_once_with_its_heading_indexed(
             assert not any(r.hit.payload.get("chunk_kind") for r in sparse_only.hits)
     finally:
         retriever.reader.close()
+
+
+def test_a_heading_hit_from_engine_fusion_carries_its_first_chunks_id() -> None:
+    from catalyst_search.index.schema import point_id
+
+    heading = Hit(
+        id=heading_point_id("t", "E11.9"),
+        score=1.0,
+        payload={"document_id": "E11.9", "chunk_no": 0, "chunk_kind": "heading"},
+    )
+    (kept,) = collapse_headings([heading], 10)
+    assert kept.id == point_id("t", "E11.9", 0) != heading.id
