@@ -7,6 +7,7 @@ far less than one call per query, so concurrent searches share calls (the query 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -38,13 +39,23 @@ class EncoderFields(BaseSettings):
     )
     model_cache: Path | None = Field(
         None,
-        description="Where the ONNX export is cached (default CATALYST_HOME/models); keyed by "
-        "the weights' hash, so hosts and runs may share it.",
+        description="Where the ONNX export is cached (default CATALYST_HOME/models; in production "
+        "the user's cache directory); keyed by the weights' hash, so hosts and runs may share it.",
     )
 
     if TYPE_CHECKING:
+        from catalyst_search.settings.profile import Profile
+
         home: Path
+        profile: Profile
 
     @property
     def models_dir(self) -> Path:
-        return self.model_cache or self.home / "models"
+        """The export cache. In production CATALYST_HOME keeps nothing, and the export is a
+        cache anyone can rebuild, so it goes to the user's cache directory (XDG_CACHE_HOME)."""
+        if self.model_cache:
+            return self.model_cache
+        if self.profile == "production":
+            cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+            return Path(cache) / "catalyst-index" / "models"
+        return self.home / "models"

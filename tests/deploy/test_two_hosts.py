@@ -98,10 +98,11 @@ def test_what_one_host_ingested_the_other_finds_changes_and_deletes(shared):
     s3.put_object(Bucket=BUCKET, Key="tenants/default/kb/long.md", Body=b"# Long\n\nNow short.")
     third = on_host("host-b", env, tmp_path)
     assert third["documents_changed"] == "1"
-    assert int(third["chunks_deleted"]) == written_by_a - 1  # host A's stale chunks are gone
-    assert chunks(tmp_path, long_id) == 1
+    # host A's stale chunks are gone; the first chunk and the heading are written again
+    assert int(third["chunks_deleted"]) == written_by_a - 2
+    assert chunks(tmp_path, long_id) == 2
 
     s3.delete_object(Bucket=BUCKET, Key="tenants/default/kb/gout.txt")
     fourth = on_host("host-a", env, tmp_path)
     assert fourth["documents_deleted"] == "1"
-    assert chunks(tmp_path, gout_id) == 0 and chunks(tmp_path, long_id) == 1
+    assert chunks(tmp_path, gout_id) == 0 and chunks(tmp_path, long_id) == 2

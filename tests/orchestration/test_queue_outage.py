@@ -72,6 +72,6 @@ def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, m
 
     reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
     try:
-        assert reader.count(FilterSpec()) == 10  # 6 + 4 documents, one chunk each
+        assert reader.count(FilterSpec()) == 20  # 6 + 4 documents: a chunk and a heading each
     finally:
         reader.close()

@@ -46,13 +46,13 @@ def test_a_file_deleted_from_a_folder_loses_its_chunks_at_the_next_sync(tmp_path
     write_jsonl(folder / "codes.jsonl", icd_records(limit=3))
     result, meta = ingest(folder, instance)
     assert result.success and meta["documents_new"] == 5
-    assert chunks_of("gout.txt") == 1
+    assert chunks_of("gout.txt") == 2  # its chunk and its heading (the title)
 
     (folder / "gout.txt").unlink()
     result, meta = ingest(folder, instance)
     assert (meta["documents_deleted"], meta["documents_unchanged"]) == (1, 4)
-    assert meta["chunks_deleted"] == 1 and chunks_of("gout.txt") == 0
-    assert chunks_of("thyroid.md") == 1
+    assert meta["chunks_deleted"] == 2 and chunks_of("gout.txt") == 0
+    assert chunks_of("thyroid.md") == 2
 
     # a record dropped from a records file is a deleted document too
     kept = icd_records(limit=3)[:2]
