@@ -30,6 +30,7 @@ class SearchLog:
         self.interval_s = interval_s
         self._buffer: OrderedDict[str, SearchRecord] = OrderedDict()
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one writer: a record is counted once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="search-log", daemon=True)
 
@@ -53,19 +54,26 @@ class SearchLog:
 
     def flush(self) -> int:
         """Write what is buffered now; returns how many records were written."""
-        with self._lock:
-            batch = list(islice(self._buffer.values(), BATCH))
-        if not batch:
-            return 0
-        try:
-            self.store.log_searches(batch)
-        except Exception:  # the store is down: drop rather than grow without bound
-            log.exception("could not write %d search records", len(batch))
-            self.metrics.search_log_dropped.inc(len(batch))
-        with self._lock:
-            for record in batch:
-                self._buffer.pop(record.query_id, None)
-        return len(batch)
+        with self._flushing:
+            with self._lock:
+                batch = list(islice(self._buffer.values(), BATCH))
+            if not batch:
+                return 0
+            try:
+                self.store.log_searches(batch)
+            except Exception:  # the store is down: drop rather than grow without bound
+                log.exception("could not write %d search records", len(batch))
+                self.metrics.search_log_dropped.inc(len(batch))
+            with self._lock:
+                for record in batch:
+                    self._buffer.pop(record.query_id, None)
+            return len(batch)
+
+    def flush_now(self) -> None:
+        """Write everything buffered now (a reader asks for counts), not at the next tick."""
+        for _ in range(MAX_BUFFERED // BATCH + 1):
+            if self.flush() < BATCH:
+                return
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -82,6 +82,7 @@ def submit(
 def feedback_analytics(
     request: Request,
     caller: ReaderCaller,
+    search_log: SearchLogDep,
     start: Annotated[datetime | None, Query(alias="from", description="Default: 7 days ago.")]
     = None,
     end: Annotated[datetime | None, Query(alias="to", description="Default: now.")] = None,
@@ -97,6 +98,7 @@ def feedback_analytics(
         raise HTTPException(
             422, f"at most {MAX_BUCKETS} buckets and 400 days: widen the bucket or narrow"
         )
+    search_log.flush_now()  # this replica's searches of the last moment count too
     report = analytics(_store(request), caller.tenant_id, since, until, bucket)
     return Analytics.model_validate(report)
 
