@@ -51,7 +51,14 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> Non
 
 @pytest.fixture
 def env(catalyst_home: Path) -> dict[str, str]:
-    return {**os.environ, "CATALYST_INDEX_REFRESH_S": "0.2", "CATALYST_INGEST_MODE": "sync"}
+    return {
+        **os.environ,
+        "CATALYST_INDEX_REFRESH_S": "0.2",
+        "CATALYST_INGEST_MODE": "sync",
+        # one client searches back to back for the whole ingest: faster than the default
+        # 600/minute; this test is about availability during a publish, not the limiter
+        "CATALYST_RATE_SEARCH": "100000/minute",
+    }
 
 
 def test_search_keeps_answering_during_an_ingest_and_sees_it_after_publish(tmp_path, env):
