@@ -24,7 +24,8 @@ class OnnxRuntime:
     """Encodes like sentence-transformers (truncate, mean-pool, L2-normalize) with ONNX Runtime.
 
     Texts are sorted by length before batching, as sentence-transformers does, so a batch pads
-    to similar lengths; one session call runs at a time, on ``threads`` threads.
+    to similar lengths; one session call runs at a time, on ``threads`` threads, which sleep
+    rather than spin between calls.
     """
 
     def __init__(
@@ -43,6 +44,10 @@ class OnnxRuntime:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # no busy-waiting between calls: a spinning pool thread takes a core from the index
+        # query and the event loop that follow each encode (measured on 2 cores: concurrency 8
+        # search throughput +18%, p95 -15%; batch encoding unchanged)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]

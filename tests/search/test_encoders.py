@@ -117,7 +117,10 @@ def test_the_same_model_and_precision_is_accepted_from_either_runtime(dense: Den
 def test_onnx_runtime_uses_the_threads_it_is_given(dense: DenseEncoder) -> None:
     path = onnx_export.exported_model(dense.models_dir, model_path())
     runtime = OnnxRuntime(path, model_path(), threads=1)
-    assert runtime.session.get_session_options().intra_op_num_threads == 1
+    options = runtime.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    # idle pool threads sleep: a spinning one would take a core from the search after it
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert runtime.encode([]).shape == (0, 384)
 
 
