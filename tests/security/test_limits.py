@@ -128,3 +128,63 @@ def test_redis_limits_are_shared_by_every_replica():
         delete_prefix(client, prefix)
         for key in client.scan_iter(f"{prefix}:limits*"):
             client.delete(key)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_in_process_window_is_a_moving_window_per_tenant_and_action(monkeypatch):
+    from limits import parse
+
+    from catalyst_search.auth.limits import MovingWindow
+
+    clock = _Clock()
+    monkeypatch.setattr("catalyst_search.auth.limits.time.monotonic", clock)
+    window, rate = MovingWindow(), parse("2/minute")
+    assert window.retry_after(rate, "t1", "ingest") is None
+    clock.now += 40
+    assert window.retry_after(rate, "t1", "ingest") is None
+    clock.now += 10  # 50 s after the first hit: a fixed window would have reset at 60
+    assert window.retry_after(rate, "t1", "ingest") == pytest.approx(10)
+    assert window.retry_after(rate, "t2", "ingest") is None  # its own budget
+    assert window.retry_after(rate, "t1", "search") is None  # and per action
+    clock.now += 10  # the first hit left the window; the second (at 40 s) stays until 100
+    assert window.retry_after(rate, "t1", "ingest") is None
+    assert window.retry_after(rate, "t1", "ingest") == pytest.approx(40)
+
+
+def test_the_in_process_window_forgets_idle_tenants_only_after_their_own_period(monkeypatch):
+    from limits import parse
+
+    from catalyst_search.auth.limits import MovingWindow
+
+    clock = _Clock()
+    monkeypatch.setattr("catalyst_search.auth.limits.time.monotonic", clock)
+    monkeypatch.setattr(MovingWindow, "SWEEP_EVERY", 2)
+    window = MovingWindow()
+    slow, fast = parse("1/hour"), parse("100/second")
+    assert window.retry_after(slow, "t1", "ingest") is None
+    for tenant in ("a", "b", "c"):
+        window.retry_after(fast, tenant, "search")
+    clock.now += 5  # the searches' second is over; the hour is not
+    window.retry_after(fast, "d", "search")
+    window.retry_after(fast, "d", "search")  # a sweep
+    assert window.retry_after(slow, "t1", "ingest") is not None  # still limited
+    assert {key[0] for key in window._hits} == {"t1", "d"}
+
+
+def test_the_in_process_limit_starts_no_thread(tmp_path):
+    import threading
+
+    limiter = TenantLimiter(load_settings(home=tmp_path, rate_search="100000/second"))
+    assert not limiter.shared
+    before = threading.active_count()
+    for _ in range(200):
+        assert limiter.retry_after("t1", "search") is None
+        time.sleep(0.0005)
+    assert threading.active_count() == before
