@@ -89,7 +89,6 @@ class TenantLimiter:
                 socket_timeout=REDIS_TIMEOUT_S,
                 socket_connect_timeout=REDIS_TIMEOUT_S,
             )
-        self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage) if storage is not None else None
         self.local = MovingWindow()
 
