@@ -12,6 +12,38 @@ import numpy as np
 
 from catalyst_search.index.schema import DENSE_SIZE
 
+#: What one more session call costs, in padded tokens of work. Measured on 2 cores with ICD
+#: queries (12 tokens on average, up to 50) in batches of 8: cutting where a call saves more
+#: than 16 padding tokens took 20-25% less time than one padded call; 8 and 32 did worse
+#: (docs/performance.md).
+CALL_COST_TOKENS = 16
+
+
+def plan_calls(
+    lengths: Sequence[int], max_batch: int, call_cost: int = CALL_COST_TOKENS
+) -> list[int]:
+    """Where to cut ``lengths`` (sorted longest first) into session calls: the cut points
+    that minimize padded tokens plus ``call_cost`` per call, each call at most ``max_batch``.
+
+    A call pads every row to its longest; a batch of queries of mixed length padded as one
+    call pays for the longest many times over, and one call per query pays the call cost each
+    time. Exact, by dynamic programming over the sorted lengths, O(len × max_batch).
+    """
+    count = len(lengths)
+    best = [0] * (count + 1)  # best[n]: the least cost of the first n rows
+    cut = [0] * (count + 1)  # cut[n]: where the last call of that best plan starts
+    for end in range(1, count + 1):
+        best[end], cut[end] = min(
+            (best[start] + call_cost + (end - start) * lengths[start], start)
+            for start in range(max(0, end - max_batch), end)
+        )
+    ends = []
+    end = count
+    while end > 0:
+        ends.append(end)
+        end = cut[end]
+    return ends[::-1]
+
 
 def max_seq_length(model_dir: Path) -> int:
     config = model_dir / "sentence_bert_config.json"
@@ -23,9 +55,9 @@ def max_seq_length(model_dir: Path) -> int:
 class OnnxRuntime:
     """Encodes like sentence-transformers (truncate, mean-pool, L2-normalize) with ONNX Runtime.
 
-    Texts are sorted by length before batching, as sentence-transformers does, so a batch pads
-    to similar lengths; one session call runs at a time, on ``threads`` threads, which sleep
-    rather than spin between calls.
+    Texts are sorted by length and cut into session calls of similar lengths (``plan_calls``),
+    so little of a call is padding; one session call runs at a time, on ``threads`` threads,
+    which sleep rather than spin between calls.
     """
 
     def __init__(
@@ -38,8 +70,8 @@ class OnnxRuntime:
         self.threads = threads or len(os.sched_getaffinity(0))  # the cores this process may use
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(model_dir))
-        pad_id = self.tokenizer.token_to_id("[PAD]") or 0
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
+        self.tokenizer.no_padding()  # each call pads its own rows (_call), to its longest
+        self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
@@ -57,21 +89,23 @@ class OnnxRuntime:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DENSE_SIZE), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        rows = np.concatenate(
-            [
-                self._batch([texts[i] for i in order[start : start + self.batch_size]])
-                for start in range(0, len(order), self.batch_size)
-            ]
-        )
-        result = np.empty_like(rows)
-        result[order] = rows
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        result = np.empty((len(ids), DENSE_SIZE), dtype=np.float32)
+        start = 0
+        for end in plan_calls([len(ids[i]) for i in order], self.batch_size):
+            rows = order[start:end]
+            result[rows] = self._call([ids[i] for i in rows])
+            start = end
         return result
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _call(self, rows: list[list[int]]) -> np.ndarray:
+        """One session call over token ids sorted longest first, padded to the first."""
+        ids = np.full((len(rows), len(rows[0])), self.pad_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for n, row in enumerate(rows):
+            ids[n, : len(row)] = row
+            mask[n, : len(row)] = 1
         with self._lock:
             hidden = self.session.run(
                 None,

@@ -13,7 +13,7 @@ import pytest
 from catalyst_search.embed import onnx_export
 from catalyst_search.embed.batcher import BatcherClosed, QueryBatcher
 from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch, model_path
-from catalyst_search.embed.onnx_runtime import OnnxRuntime
+from catalyst_search.embed.onnx_runtime import OnnxRuntime, plan_calls
 from catalyst_search.embed.torch_runtime import TorchRuntime
 from catalyst_search.index.meta import IndexMeta, save_meta
 from catalyst_search.retrieval.factory import build_retriever
@@ -30,6 +30,27 @@ def test_onnx_gives_torchs_vectors(dense: DenseEncoder) -> None:
     assert cosine.min() > 0.9999
     assert np.abs(onnx - torch).max() < 1e-4
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_batch_is_cut_where_padding_costs_more_than_a_call() -> None:
+    assert plan_calls([12] * 8, max_batch=64, call_cost=16) == [8]  # equal: one call
+    ends = plan_calls([12] * 8, max_batch=3, call_cost=16)  # at most max_batch rows a call
+    assert len(ends) == 3 and ends[-1] == 8
+    assert max(b - a for a, b in zip([0, *ends], ends, strict=False)) <= 3
+    # one long query among short ones: padding 7 rows to 50 costs more than a second call
+    assert plan_calls([50, 12, 12, 12, 12, 12, 12, 12], max_batch=64, call_cost=16) == [1, 8]
+    # a little longer is not worth a call: 2 padding tokens x 4 rows < 16
+    assert plan_calls([14, 14, 12, 12, 12, 12], max_batch=64, call_cost=16) == [6]
+    assert plan_calls([], max_batch=8) == []
+
+
+def test_cutting_a_batch_into_calls_leaves_every_vector_as_it_was(dense: DenseEncoder) -> None:
+    texts = ["fracture", "type 2 diabetes mellitus with diabetic chronic kidney disease"] + [
+        r["text"] for r in icd_records(20)
+    ]
+    together = dense.encode(texts)  # several calls, rows back in the callers' order
+    alone = np.concatenate([dense.encode([text]) for text in texts])
+    assert np.abs(together - alone).max() < 1e-5
 
 
 def test_export_is_cached_by_the_weights_hash(tmp_path: Path, dense: DenseEncoder) -> None:
