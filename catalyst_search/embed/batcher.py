@@ -1,10 +1,11 @@
 """Concurrent searches share encoder calls: one worker thread encodes whatever queries wait.
 
-While the encoder runs a batch, new queries queue; when it is free it takes all of them (up to
-``max_batch``) in one call, so throughput grows with concurrency instead of each search paying
-a whole encoder call. While searches come one at a time, each is encoded at once; only when the
-last call was shared (searches are arriving together) does the worker wait up to ``wait_ms``
-for more to join.
+A query that finds the encoder idle and nobody waiting is encoded at once in its caller's
+thread: a search alone pays no hand-over to the worker and back. While the encoder runs (for
+a caller or the worker), new queries queue; when it is free the worker takes all of them (up
+to ``max_batch``) in one call, so throughput grows with concurrency instead of each search
+paying a whole encoder call. Only when the last call was shared (searches are arriving
+together) does the worker wait up to ``wait_ms`` for more to join.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class QueryBatcher:
         self._ready = threading.Condition()
         self._closed = False
         self._last_size = 0
+        self._busy = False  # the encoder is running, for a caller or for the worker
         self._worker: threading.Thread | None = None
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # recent calls, for bench and debug
 
@@ -46,12 +48,31 @@ class QueryBatcher:
         with self._ready:
             if self._closed:
                 raise BatcherClosed("the query encoder is shut down")
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="query-batcher", daemon=True)
-                self._worker.start()
-            self._pending.append((text, future))
-            self._ready.notify()
-        return future.result()
+            alone = not self._busy and not self._pending
+            if alone:
+                self._busy = True
+            else:
+                if self._worker is None:
+                    self._worker = threading.Thread(
+                        target=self._run, name="query-batcher", daemon=True
+                    )
+                    self._worker.start()
+                self._pending.append((text, future))
+                self._ready.notify()
+        return self._encode_alone(text) if alone else future.result()
+
+    def _encode_alone(self, text: str) -> np.ndarray:
+        try:
+            vectors = self._encode([text])
+            if len(vectors) != 1:
+                raise RuntimeError(f"the encoder gave {len(vectors)} rows for 1")
+            self.batch_sizes.append(1)
+            return vectors[0]
+        finally:
+            with self._ready:
+                self._busy = False
+                self._last_size = 1
+                self._ready.notify_all()  # the worker may take what queued meanwhile
 
     def close(self) -> None:
         with self._ready:
@@ -62,7 +83,7 @@ class QueryBatcher:
 
     def _take(self) -> list[tuple[str, Future[np.ndarray]]] | None:
         with self._ready:
-            while not self._pending and not self._closed:
+            while (not self._pending or self._busy) and not self._closed:
                 self._ready.wait()
             if self._closed:
                 for _, future in self._pending:
@@ -77,6 +98,7 @@ class QueryBatcher:
                         break
                     self._ready.wait(left)
             count = min(self.max_batch, len(self._pending))
+            self._busy = True
             return [self._pending.popleft() for _ in range(count)]
 
     def _run(self) -> None:
@@ -91,5 +113,8 @@ class QueryBatcher:
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
+            finally:
+                with self._ready:
+                    self._busy = False
             for row, (_, future) in zip(vectors, batch, strict=True):
                 future.set_result(row)

@@ -109,13 +109,28 @@ def test_concurrent_queries_share_encoder_calls(dense: DenseEncoder) -> None:
         assert np.dot(row, expected[i]) > 0.9999  # each caller gets its own query's vector
 
 
+def test_a_query_alone_is_encoded_in_its_callers_thread() -> None:
+    seen: list[threading.Thread] = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        seen.append(threading.current_thread())
+        return np.ones((len(batch), 3), dtype=np.float32)
+
+    batcher = QueryBatcher(encode, max_batch=4, wait_ms=1)
+    for text in ("one", "after the other"):
+        assert batcher.encode_one(text).shape == (3,)
+    batcher.close()
+    assert seen == [threading.current_thread()] * 2  # no hand-over to the worker and back
+
+
 def test_a_failing_encoder_fails_every_waiting_query_and_close_refuses() -> None:
     def broken(batch: list[str]) -> np.ndarray:
         raise RuntimeError("encoder down")
 
     batcher = QueryBatcher(broken, max_batch=4, wait_ms=0)
-    with pytest.raises(RuntimeError, match="encoder down"):
-        batcher.encode_one("anything")
+    for _ in range(2):  # a failure does not leave the encoder marked busy
+        with pytest.raises(RuntimeError, match="encoder down"):
+            batcher.encode_one("anything")
     batcher.close()
     with pytest.raises(BatcherClosed):
         batcher.encode_one("after close")
