@@ -7,7 +7,14 @@ from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.writer import EmbeddedWriter
-from catalyst_search.index.schema import ChunkPoint, Hit, SparseVec, heading_point_id
+from catalyst_search.index.schema import (
+    ChunkPoint,
+    Hit,
+    SparseVec,
+    body_point_of,
+    heading_point_id,
+    point_id,
+)
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.retrieval.results import collapse_headings
 from catalyst_search.settings import Settings
@@ -20,6 +27,14 @@ def _hit(pid: str, doc: str, chunk_no: int, heading: bool = False) -> Hit:
         {"chunk_kind": "heading"} if heading else {}
     )
     return Hit(id=pid, score=1.0, payload=payload)
+
+
+def test_a_heading_id_maps_to_its_first_chunks_id_and_a_chunk_id_to_itself() -> None:
+    for tenant, document in [("default", "E11.9"), ("t-2", "a/b c.pdf"), ("x", "")]:
+        first = point_id(tenant, document, 0)
+        assert body_point_of(heading_point_id(tenant, document)) == first
+        assert body_point_of(first) == first
+        assert body_point_of(point_id(tenant, document, 3)) == point_id(tenant, document, 3)
 
 
 def test_a_heading_and_its_first_chunk_are_one_result_at_the_better_rank() -> None:
