@@ -1,9 +1,10 @@
 """Search latency and throughput of ``POST /search`` at concurrency 1 and 8, for the torch
 baseline (sentence-transformers, one encoder call per search) and the default path (ONNX
 Runtime with the query batcher), beside the direct cost of the same queries in-process
-(query encode + backend query), all measured in one run.
+(query encode + backend query), all measured in one run: two rounds per path in ABBA order
+(torch, onnx, onnx, torch), pooled, since this machine's speed drifts over minutes.
 
-    python bench/search.py [--requests N] [--only onnx]
+    python bench/search.py [--requests N] [--only onnx+batcher]
 """
 
 from __future__ import annotations
@@ -84,22 +85,77 @@ def run_load(url: str, queries: list[str], concurrency: int) -> Load:
     return Load([ms for ms, _ in results], len(results) / wall, errors)
 
 
-def direct(home: Path, env: dict[str, str], texts: list[str]) -> tuple[float, float]:
-    """In-process p50 of the query encode and of the backend query, one search at a time."""
+@dataclass
+class Direct:
+    encode_ms: list[float]
+    query_ms: list[float]
+
+    @property
+    def cost(self) -> float:
+        """p50 encode + p50 backend query: what one search costs without HTTP."""
+        return statistics.median(self.encode_ms) + statistics.median(self.query_ms)
+
+
+def direct(home: Path, env: dict[str, str], texts: list[str]) -> Direct:
+    """In-process query encode and backend query times, one search at a time."""
     settings = load_settings(home=home, **{k[9:].lower(): v for k, v in env.items()})
     retriever = build_retriever(settings)
-    encode_ms, query_ms = [], []
+    found = Direct([], [])
     try:
         for text in texts[:20]:  # warm-up
             retriever.search(tenant_id="default", query=text)
         for text in texts:
             timings = retriever.search(tenant_id="default", query=text).timings_ms
-            encode_ms.append(timings["encode"])
-            query_ms.append(timings["prefetch"] + timings["fusion"])
+            found.encode_ms.append(timings["encode"])
+            found.query_ms.append(timings["prefetch"] + timings["fusion"])
     finally:
         retriever.dense.close()
         retriever.reader.close()
-    return statistics.median(encode_ms), statistics.median(query_ms)
+    return found
+
+
+@dataclass
+class Figures:
+    """One path's measurements, pooled over its rounds."""
+
+    direct: Direct
+    loads: dict[int, Load]
+    rss_mb: list[float]
+
+    def add(self, direct: Direct, loads: dict[int, Load], rss: float) -> None:
+        self.direct.encode_ms += direct.encode_ms
+        self.direct.query_ms += direct.query_ms
+        for concurrency, load in loads.items():
+            pooled = self.loads.setdefault(concurrency, Load([], 0.0, 0))
+            seconds = len(pooled.latencies) / pooled.qps if pooled.qps else 0.0
+            seconds += len(load.latencies) / load.qps
+            pooled.latencies += load.latencies
+            pooled.qps = len(pooled.latencies) / seconds
+            pooled.errors += load.errors
+        self.rss_mb.append(rss)
+
+
+HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
+    "concurrency", "p50 ms", "p95 ms", "p99 ms", "QPS", "errors"
+)
+
+
+def measure(home: Path, name: str, texts: list[str], sample: list[str]) -> Figures:
+    env = PATHS[name]
+    found = direct(home, env, texts)
+    print(
+        f"\n{name}: direct, in-process: encode p50 {statistics.median(found.encode_ms):.2f} ms, "
+        f"backend query p50 {statistics.median(found.query_ms):.2f} ms"
+    )
+    print(HEADER)
+    with running_service(home, {**SERVICE_ENV, **env}) as service:
+        run_load(service.url, texts[:40], 2)  # warm-up
+        loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
+        rss = rss_mb(service.pid)
+    for concurrency, load in loads.items():
+        print(load.row(str(concurrency)))
+    print(f"service resident memory after the load: {rss:.0f} MB")
+    return Figures(found, loads, [rss])
 
 
 def main() -> None:
@@ -111,43 +167,39 @@ def main() -> None:
     ensure_index(home)
     texts = [q["query"] for q in load_queries()]
     sample = texts[args.requests : 2 * args.requests]
-    print(f"index in {home}; {os.cpu_count()} cores; {args.requests} requests per level")
-    figures: dict[str, dict[str, object]] = {}
-    for name, env in PATHS.items():
-        if args.only and name != args.only:
-            continue
-        encode_p50, query_p50 = direct(home, env, texts[: args.requests])
-        print(
-            f"\n{name}: direct, in-process: encode p50 {encode_p50:.2f} ms, "
-            f"backend query p50 {query_p50:.2f} ms"
-        )
-        print(
-            "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
-                "concurrency", "p50 ms", "p95 ms", "p99 ms", "QPS", "errors"
-            )
-        )
-        with running_service(home, {**SERVICE_ENV, **env}) as service:
-            run_load(service.url, texts[:40], 2)  # warm-up
-            loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
-            rss = rss_mb(service.pid)
-        for concurrency, load in loads.items():
+    # ABBA: the machine's speed drifts over minutes, so each path is measured twice, in an
+    # order that puts both at the same mean time; the figures pool both rounds.
+    order = [args.only] * 2 if args.only else ["torch", "onnx+batcher", "onnx+batcher", "torch"]
+    print(
+        f"index in {home}; {os.cpu_count()} cores; {args.requests} requests per level and round; "
+        f"rounds: {', '.join(order)}"
+    )
+    figures: dict[str, Figures] = {}
+    for name in order:
+        found = measure(home, name, texts[: args.requests], sample)
+        if name in figures:
+            figures[name].add(found.direct, found.loads, found.rss_mb[0])
+        else:
+            figures[name] = found
+    print("\nboth rounds pooled:")
+    for name, fig in figures.items():
+        print(f"{name}: direct encode + backend query {fig.direct.cost:.2f} ms")
+        print(HEADER)
+        for concurrency, load in sorted(fig.loads.items()):
             print(load.row(str(concurrency)))
-        print(f"service resident memory after the load: {rss:.0f} MB")
-        figures[name] = {"direct": encode_p50 + query_p50, **loads}
+        print(f"service resident memory after the load: {max(fig.rss_mb):.0f} MB (highest)")
     if len(figures) == 2:
         base, new = figures["torch"], figures["onnx+batcher"]
-        c8_base, c8_new, c1_new = base[8], new[8], new[1]
-        assert isinstance(c8_base, Load) and isinstance(c8_new, Load) and isinstance(c1_new, Load)
-        direct_ms = float(new["direct"])  # type: ignore[arg-type]
+        c8_base, c8_new, c1_new = base.loads[8], new.loads[8], new.loads[1]
         c1_p50 = percentile(c1_new.latencies, 50)
+        errors = sum(load.errors for fig in figures.values() for load in fig.loads.values())
         print(
             f"\nconcurrency 8: {c8_new.qps / c8_base.qps:.2f}x the torch baseline's throughput "
             f"(target >= 4x), p95 {percentile(c8_new.latencies, 95):.1f} ms (target <= 80)"
         )
         print(
-            f"concurrency 1: HTTP p50 {c1_p50:.1f} ms = {c1_p50 / direct_ms:.2f}x the direct "
-            f"encode + backend query {direct_ms:.1f} ms (target <= 1.3x); errors "
-            f"{sum(f[c].errors for f in figures.values() for c in (1, 8))}"  # type: ignore[attr-defined]
+            f"concurrency 1: HTTP p50 {c1_p50:.1f} ms = {c1_p50 / new.direct.cost:.2f}x the direct "
+            f"encode + backend query {new.direct.cost:.1f} ms (target <= 1.3x); errors {errors}"
         )
 
 
