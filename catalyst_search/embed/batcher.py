@@ -61,13 +61,16 @@ class QueryBatcher:
                 self._ready.notify()
         return self._encode_alone(text) if alone else future.result()
 
+    def _encode_rows(self, texts: list[str]) -> np.ndarray:
+        self.batch_sizes.append(len(texts))
+        vectors = self._encode(texts)
+        if len(vectors) != len(texts):
+            raise RuntimeError(f"the encoder gave {len(vectors)} rows for {len(texts)}")
+        return vectors
+
     def _encode_alone(self, text: str) -> np.ndarray:
         try:
-            vectors = self._encode([text])
-            if len(vectors) != 1:
-                raise RuntimeError(f"the encoder gave {len(vectors)} rows for 1")
-            self.batch_sizes.append(1)
-            return vectors[0]
+            return self._encode_rows([text])[0]
         finally:
             with self._ready:
                 self._busy = False
@@ -104,11 +107,8 @@ class QueryBatcher:
     def _run(self) -> None:
         while (batch := self._take()) is not None:
             self._last_size = len(batch)
-            self.batch_sizes.append(len(batch))
             try:
-                vectors = self._encode([text for text, _ in batch])
-                if len(vectors) != len(batch):
-                    raise RuntimeError(f"the encoder gave {len(vectors)} rows for {len(batch)}")
+                vectors = self._encode_rows([text for text, _ in batch])
             except BaseException as exc:  # every waiting search gets the error, not a hang
                 for _, future in batch:
                     future.set_exception(exc)
