@@ -122,17 +122,17 @@ class Figures:
     loads: dict[int, Load]
     rss_mb: list[float]
 
-    def add(self, direct: Direct, loads: dict[int, Load], rss: float) -> None:
-        self.direct.encode_ms += direct.encode_ms
-        self.direct.query_ms += direct.query_ms
-        for concurrency, load in loads.items():
-            pooled = self.loads.setdefault(concurrency, Load([], 0.0, 0))
-            seconds = len(pooled.latencies) / pooled.qps if pooled.qps else 0.0
-            seconds += len(load.latencies) / load.qps
-            pooled.latencies += load.latencies
-            pooled.qps = len(pooled.latencies) / seconds
-            pooled.errors += load.errors
-        self.rss_mb.append(rss)
+    def add(self, other: Figures) -> None:
+        """Pool another round of the same path into these figures."""
+        self.direct.encode_ms += other.direct.encode_ms
+        self.direct.query_ms += other.direct.query_ms
+        for concurrency, load in other.loads.items():
+            mine = self.loads[concurrency]
+            seconds = len(mine.latencies) / mine.qps + len(load.latencies) / load.qps
+            mine.latencies += load.latencies
+            mine.qps = len(mine.latencies) / seconds
+            mine.errors += load.errors
+        self.rss_mb += other.rss_mb
 
 
 HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
@@ -178,7 +178,7 @@ def main() -> None:
     for name in order:
         found = measure(home, name, texts[: args.requests], sample)
         if name in figures:
-            figures[name].add(found.direct, found.loads, found.rss_mb[0])
+            figures[name].add(found)
         else:
             figures[name] = found
     print("\nboth rounds pooled:")
