@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
@@ -103,7 +103,7 @@ class Retriever:
             dense=dense_vec,
             sparse=sparse_vec,
             filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
-            limit=2 * fetch,  # a heading and its document's first chunk collapse into one
+            limit=fetch,
             prefetch_limit=max(cfg.prefetch_limit, 2 * fetch),
             fusion=cfg.fusion,
             rrf_k=cfg.rrf_k,
@@ -112,6 +112,8 @@ class Retriever:
             exact=cfg.exact,
             fusion_site=cfg.fusion_site,
         )
+        if hybrid_query.engine_fused:  # the engine ranks a heading and its first chunk apart,
+            hybrid_query = replace(hybrid_query, limit=2 * fetch)  # and they collapse into one
         hits: list[Hit] = []
         if dense_vec is not None or sparse_vec is not None:
             hits = collapse_headings(self.reader.query(hybrid_query, timings), fetch)

@@ -15,7 +15,7 @@ from catalyst_search.index.schema import (
     heading_point_id,
     point_id,
 )
-from catalyst_search.retrieval.hybrid import Retriever
+from catalyst_search.retrieval.hybrid import RetrievalConfig, Retriever
 from catalyst_search.retrieval.results import collapse_headings
 from catalyst_search.settings import Settings
 from tests.conftest import icd_records
@@ -81,6 +81,28 @@ def test_searches_show_a_document_once_with_its_heading_indexed(
             assert not any(r.hit.payload.get("chunk_kind") for r in sparse_only.hits)
     finally:
         retriever.reader.close()
+
+
+def test_payloads_are_loaded_for_the_results_alone_unless_the_engine_fuses(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    """Client fusion maps a heading onto its first chunk, so its top hits are distinct and the
+    index loads payloads for ``top_k`` of them; the engine ranks the two apart, so twice that."""
+    points = points_from_records(icd_records(60), tenant="default", dense=dense, sparse=sparse)
+    with EmbeddedWriter.open(settings.index_dir, lock_timeout_s=5) as writer:
+        writer.upsert(points)
+        writer.publish()
+    reader = EmbeddedReader(settings.index_dir)
+    asked: list[int] = []
+    query = reader.query
+    reader.query = lambda q, timings=None: asked.append(q.limit) or query(q, timings)  # type: ignore[method-assign]
+    try:
+        for site, limit in (("client", 7), ("engine", 14)):
+            retriever = Retriever(reader, dense, sparse, RetrievalConfig(fusion_site=site))
+            result = retriever.search(tenant_id="default", query="diabetes mellitus", top_k=7)
+            assert asked[-1] == limit and len(result.hits) == 7
+    finally:
+        reader.close()
 
 
 def test_a_heading_hit_from_engine_fusion_carries_its_first_chunks_id() -> None:
