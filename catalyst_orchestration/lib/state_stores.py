@@ -56,12 +56,22 @@ def open_state(settings: Settings) -> StateBackend:
 
 def index_meta(state: StateBackend, settings: Settings, make: Callable[[], IndexMeta]) -> IndexMeta:
     """The index-wide settings the first writer fixed: in PostgreSQL beside the manifest when
-    the state is there (every host agrees), else in a file beside the embedded index."""
+    the state is there (every host agrees), else in a file beside the embedded index.
+
+    An embedded index gets the file in either case: the search service reads the encoder
+    record from it (it has no state store), and refuses an index another encoder wrote."""
+    index_dir = Path(settings.index_dir)
     if isinstance(state, PostgresStateStore):
         held = state.index_meta(settings.collection)
-        return held or state.fix_index_meta(settings.collection, make())
-    meta = load_meta(Path(settings.index_dir), settings.collection)
+        held = held or state.fix_index_meta(settings.collection, make())
+        if (
+            settings.index_backend == "embedded"
+            and load_meta(index_dir, settings.collection) != held
+        ):
+            save_meta(index_dir, settings.collection, held)  # PostgreSQL's record is the one
+        return held
+    meta = load_meta(index_dir, settings.collection)
     if meta is None:
         meta = make()
-        save_meta(settings.index_dir, settings.collection, meta)
+        save_meta(index_dir, settings.collection, meta)
     return meta

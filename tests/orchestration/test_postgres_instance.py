@@ -55,3 +55,27 @@ def test_ingest_runs_are_stored_in_postgres(catalyst_home, tmp_path, monkeypatch
             (summary["run_id"], "ASSET_MATERIALIZATION"),
         )
         assert cur.fetchone()[0] == 4
+
+
+def test_an_embedded_index_shows_the_encoder_record_postgres_holds(settings, pg_database):
+    """With the state in PostgreSQL, the record the first writer fixed there is also written
+    beside the embedded index, where the search service reads it: a stale file is replaced,
+    and a service whose encoder differs from the recorded one refuses to start."""
+    from catalyst_orchestration.lib.pg_state import PostgresStateStore
+    from catalyst_orchestration.lib.state_stores import index_meta
+    from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch
+    from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
+    from catalyst_search.retrieval.factory import build_retriever
+
+    ours = IndexMeta(bm25_avg_len=20.0, dense_model=DenseEncoder.name, dense_precision="fp32")
+    other = IndexMeta(bm25_avg_len=20.0, dense_model=DenseEncoder.name, dense_precision="int8")
+    save_meta(settings.index_dir, settings.collection, ours)  # stale: PostgreSQL holds other
+    state = PostgresStateStore(pg_database)
+    try:
+        state.fix_index_meta(settings.collection, other)  # another encoder's ingest came first
+        held = index_meta(state, settings, lambda: pytest.fail("PostgreSQL holds the record"))
+    finally:
+        state.close()
+    assert held == other == load_meta(settings.index_dir, settings.collection)
+    with pytest.raises(EncoderMismatch, match="int8"):
+        build_retriever(settings)
