@@ -89,11 +89,31 @@ class Traffic:
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of process ``pid`` and its children (the service's index readers)."""
+    return (_rss_kb(pid) + sum(_rss_kb(child) for child in _children(pid))) / 1024
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:  # it exited meanwhile
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # not a process, or one that exited
+            continue
+        if parent == pid:
+            found.append(int(entry.name))
+    return found
 
 
 def row(label: str, s: dict[str, float]) -> str:

@@ -98,7 +98,11 @@ class Direct:
 
 def direct(home: Path, env: dict[str, str], texts: list[str]) -> Direct:
     """In-process query encode and backend query times, one search at a time."""
-    settings = load_settings(home=home, **{k[9:].lower(): v for k, v in env.items()})
+    settings = load_settings(
+        home=home,
+        index_processes=0,  # the index in this process: the direct cost has no pipe in it
+        **{k[9:].lower(): v for k, v in env.items()},
+    )
     retriever = build_retriever(settings)
     found = Direct([], [])
     try:

@@ -7,12 +7,19 @@ from catalyst_search.index.meta import load_meta
 from catalyst_search.settings import Settings
 
 
-def open_reader(settings: Settings) -> IndexReader:
-    """The reader for the configured backend."""
+def open_reader(settings: Settings, *, processes: int = 0) -> IndexReader:
+    """The reader for the configured backend; the embedded one queried from ``processes``
+    helper processes (0: in this one)."""
     if settings.index_backend == "server":
         from catalyst_search.index.server.reader import ServerReader
 
         return ServerReader.connect(settings)
+    if processes:
+        from catalyst_search.index.embedded.process_reader import ProcessReader
+
+        return ProcessReader(
+            settings.index_dir, refresh_s=settings.index_refresh_s, processes=processes
+        )
     from catalyst_search.index.embedded.reader import EmbeddedReader
 
     return EmbeddedReader(settings.index_dir, refresh_s=settings.index_refresh_s)

@@ -94,7 +94,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
-    reader = open_reader(settings)
+    reader = open_reader(settings, processes=settings.index_processes)  # (the embedded index)
     dense = DenseEncoder.from_settings(settings)
     try:
         dense.check_index(recorded_encoder(settings, reader))  # before seconds of model loading

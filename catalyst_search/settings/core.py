@@ -114,6 +114,13 @@ class Settings(
     index_refresh_s: float = Field(
         0.5, ge=0, description="How often readers look for a new version."
     )
+    index_processes: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="Helper processes the search service queries the embedded index in (0: "
+        "its own process). Qdrant Edge holds the GIL while it searches (docs/performance.md).",
+    )
     writer_lock_timeout_s: float = Field(60.0, ge=0)
     versions_kept: int = Field(2, ge=1)
 

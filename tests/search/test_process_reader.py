@@ -1,0 +1,114 @@
+"""The embedded index queried from helper processes (the search service's default): the same
+answers as the reader in the service's own process, new versions seen, a dead helper replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from catalyst_search.api.app import create_app
+from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.contract import HybridQuery, IndexNotReady
+from catalyst_search.index.embedded.process_reader import ProcessReader
+from catalyst_search.index.embedded.reader import EmbeddedReader
+from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.index.filters import tenant_filter
+from catalyst_search.settings import Settings
+from tests.conftest import icd_records
+from tests.helpers.index import points_from_records
+
+
+def _publish(root: Path, records: list[dict], dense: DenseEncoder, sparse: SparseEncoder) -> str:
+    with EmbeddedWriter.open(root, lock_timeout_s=5) as writer:
+        writer.upsert(points_from_records(records, tenant="default", dense=dense, sparse=sparse))
+        return writer.publish()
+
+
+def _query(text: str, dense: DenseEncoder, sparse: SparseEncoder) -> HybridQuery:
+    return HybridQuery(
+        dense.encode([text])[0].tolist(),
+        sparse.encode_query(text),
+        tenant_filter("default", None),
+        limit=10,
+        fusion="dbsf",
+        hnsw_ef=256,
+    )
+
+
+def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    records = icd_records(120)
+    first = _publish(settings.index_dir, records[:80], dense, sparse)
+    here = EmbeddedReader(settings.index_dir, refresh_s=0)
+    there = ProcessReader(settings.index_dir, refresh_s=0, processes=2)
+    try:
+        assert there.version == here.version == first
+        for text in ("type 2 diabetes with hyperglycemia", "thyroid nodule", "iodine"):
+            query = _query(text, dense, sparse)
+            timings: dict[str, float] = {}
+            assert there.query(query, timings) == here.query(query)
+            assert set(timings) == {"prefetch", "fusion"}
+        everything = tenant_filter("default", None)
+        assert there.count(everything) == here.count(everything) == 80
+        ids = [hit.id for hit in here.query(_query("thyroid", dense, sparse))]
+        assert there.dense_vectors(ids) == here.dense_vectors(ids)
+
+        second = _publish(settings.index_dir, records[80:], dense, sparse)
+        assert there.refresh() == second  # the helper asked swaps to it
+        for _ in range(2):  # and every helper does by its next read
+            assert there.count(everything) == 120
+        assert there.version == second
+    finally:
+        there.close()
+        here.close()
+
+
+def test_an_index_not_published_yet_is_not_ready(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    try:
+        assert reader.version is None
+        with pytest.raises(IndexNotReady, match="no index version"):
+            reader.query(_query("diabetes", dense, sparse))
+    finally:
+        reader.close()
+
+
+def test_a_helper_that_dies_is_replaced_and_the_read_asked_again(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    _publish(settings.index_dir, icd_records(40), dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    try:
+        (pid,) = reader.pids
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert reader.count(tenant_filter("default", None)) == 40
+        (replacement,) = reader.pids
+        assert replacement not in (None, pid)
+    finally:
+        reader.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        reader.count(tenant_filter("default", None))
+    with pytest.raises(ProcessLookupError):  # stopped and reaped
+        os.kill(replacement, 0)
+
+
+def test_the_service_queries_the_embedded_index_from_a_helper_by_default(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    _publish(settings.index_dir, icd_records(60), dense, sparse)
+    for processes, kind in ((1, ProcessReader), (0, EmbeddedReader)):
+        app = create_app(settings.model_copy(update={"index_processes": processes}))
+        with TestClient(app) as client:
+            assert type(app.state.retriever.reader) is kind
+            assert client.get("/readyz").json()["ready"] is True
+            body = client.post("/search", json={"query": "thyroid", "top_k": 3}).json()
+            assert len(body["results"]) == 3
