@@ -61,9 +61,9 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
 
         second = _publish(settings.index_dir, records[80:], dense, sparse)
         assert there.refresh() == second  # the helper asked swaps to it
-        for _ in range(2):  # and every helper does by its next read
+        for _ in range(2):  # and the other by its next read (they take turns)
             assert there.count(everything) == 120
-        assert there.version == second
+            assert there.version == second
     finally:
         there.close()
         here.close()
@@ -75,8 +75,35 @@ def test_an_index_not_published_yet_is_not_ready(
     reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
     try:
         assert reader.version is None
+        before = reader.pids
         with pytest.raises(IndexNotReady, match="no index version"):
             reader.query(_query("diabetes", dense, sparse))
+        assert reader.pids == before  # the read's own error: the helper stays
+    finally:
+        reader.close()
+
+
+def test_a_helper_that_cannot_open_the_index_says_why(settings: Settings) -> None:
+    (settings.index_dir / "versions" / "v00000001").mkdir(parents=True)
+    (settings.index_dir / "CURRENT").write_text("v00000001")  # a version with nothing in it
+    with pytest.raises(Exception, match="no segments were loaded"):
+        ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+
+
+def test_a_helper_that_stops_answering_is_killed_and_replaced(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    _publish(settings.index_dir, icd_records(30), dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1, read_timeout_s=1)
+    try:
+        (pid,) = reader.pids
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # alive, silent
+        with pytest.raises(TimeoutError, match="did not answer in 1s"):
+            reader.count(tenant_filter("default", None))
+        with pytest.raises(ProcessLookupError):  # killed and reaped
+            os.kill(pid, 0)
+        assert reader.count(tenant_filter("default", None)) == 30  # a new helper
     finally:
         reader.close()
 
