@@ -90,18 +90,19 @@ class Traffic:
 
 def rss_mb(pid: int) -> float:
     """Resident memory of process ``pid`` and its children (the service's index readers)."""
-    return (_rss_kb(pid) + sum(_rss_kb(child) for child in _children(pid))) / 1024
+    return process_rss_mb(pid) + sum(process_rss_mb(child) for child in _children(pid))
 
 
-def _rss_kb(pid: int) -> int:
+def process_rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` alone; 0 once it has exited."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                    return int(line.split()[1]) / 1024
     except OSError:  # it exited meanwhile
         pass
-    return 0
+    return 0.0
 
 
 def _children(pid: int) -> list[int]:

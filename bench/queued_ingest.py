@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.async_ingest import service_and_daemon, wait
 from bench.common import CORPUS, ROOT
+from bench.load import process_rss_mb
 
 TERMINAL = {"succeeded", "completed_with_errors", "failed", "cancelled"}
 
@@ -46,16 +47,6 @@ def run_processes() -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 class Sampler(threading.Thread):
     """Every 0.25 s: the run workers alive and their resident memory together."""
 
@@ -69,7 +60,7 @@ class Sampler(threading.Thread):
         while not self.stop.wait(0.25):
             pids = run_processes()
             self.peak_runs = max(self.peak_runs, len(pids))
-            self.peak_mb = max(self.peak_mb, sum(rss_mb(p) for p in pids))
+            self.peak_mb = max(self.peak_mb, sum(process_rss_mb(p) for p in pids))
 
 
 def scenario(records: list[dict], jobs: int, limit: int | None, label: str) -> None:
