@@ -105,6 +105,19 @@ def process_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional memory of process ``pid`` and its children: a page they share (the index's
+    files, mapped by the service and its helper alike) counts once, split between them."""
+    total = 0.0
+    for each in (pid, *_children(pid)):
+        try:
+            with open(f"/proc/{each}/smaps_rollup") as rollup:
+                total += next(int(ln.split()[1]) for ln in rollup if ln.startswith("Pss:")) / 1024
+        except (OSError, StopIteration):  # it exited meanwhile
+            pass
+    return total
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -2,7 +2,9 @@
 baseline (sentence-transformers, one encoder call per search) and the default path (ONNX
 Runtime with the query batcher), beside the direct cost of the same queries in-process
 (query encode + backend query), all measured in one run: two rounds per path in ABBA order
-(torch, onnx, onnx, torch), pooled, since this machine's speed drifts over minutes.
+(torch, onnx, onnx, torch), pooled, since this machine's speed drifts over minutes. Memory is
+the service's with its index helper: RSS adds up both processes' resident pages, PSS counts a
+page they share (the index's files) once.
 
     python bench/search.py [--requests N] [--only onnx+batcher]
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, percentile
-from bench.load import rss_mb
+from bench.load import pss_mb, rss_mb
 from bench.service import running_service
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import load_settings
@@ -113,8 +115,7 @@ def direct(home: Path, env: dict[str, str], texts: list[str]) -> Direct:
             found.encode_ms.append(timings["encode"])
             found.query_ms.append(timings["prefetch"] + timings["fusion"])
     finally:
-        retriever.dense.close()
-        retriever.reader.close()
+        retriever.close()
     return found
 
 
@@ -125,6 +126,7 @@ class Figures:
     direct: Direct
     loads: dict[int, Load]
     rss_mb: list[float]
+    pss_mb: list[float]
 
     def add(self, other: Figures) -> None:
         """Pool another round of the same path into these figures."""
@@ -137,6 +139,7 @@ class Figures:
             mine.qps = len(mine.latencies) / seconds
             mine.errors += load.errors
         self.rss_mb += other.rss_mb
+        self.pss_mb += other.pss_mb
 
 
 HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
@@ -155,11 +158,11 @@ def measure(home: Path, name: str, texts: list[str], sample: list[str]) -> Figur
     with running_service(home, {**SERVICE_ENV, **env}) as service:
         run_load(service.url, texts[:40], 2)  # warm-up
         loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
-        rss = rss_mb(service.pid)
+        rss, pss = rss_mb(service.pid), pss_mb(service.pid)
     for concurrency, load in loads.items():
         print(load.row(str(concurrency)))
-    print(f"service resident memory after the load: {rss:.0f} MB")
-    return Figures(found, loads, [rss])
+    print(f"service memory after the load: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
+    return Figures(found, loads, [rss], [pss])
 
 
 def main() -> None:
@@ -191,7 +194,10 @@ def main() -> None:
         print(HEADER)
         for concurrency, load in sorted(fig.loads.items()):
             print(load.row(str(concurrency)))
-        print(f"service resident memory after the load: {max(fig.rss_mb):.0f} MB (highest)")
+        print(
+            f"service memory after the load (highest): RSS {max(fig.rss_mb):.0f} MB, "
+            f"PSS {max(fig.pss_mb):.0f} MB"
+        )
     if len(figures) == 2:
         base, new = figures["torch"], figures["onnx+batcher"]
         c8_base, c8_new, c1_new = base.loads[8], new.loads[8], new.loads[1]

@@ -86,8 +86,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
             app.state.feedback.close()
             app.state.authenticator.close()
             if retriever is None:
-                app.state.retriever.dense.close()
-                app.state.retriever.reader.close()
+                app.state.retriever.close()
 
     app = FastAPI(
         title="CatalystIndex search",

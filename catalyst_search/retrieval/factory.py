@@ -95,9 +95,13 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
     reader = open_reader(settings, processes=settings.index_processes)  # (the embedded index)
+    alone_reader = None  # beside helper processes: for a search with no other in flight
     dense = DenseEncoder.from_settings(settings)
     try:
         dense.check_index(recorded_encoder(settings, reader))  # before seconds of model loading
+        helpers = settings.index_backend == "embedded" and settings.index_processes > 0
+        if helpers and settings.index_alone_in_process:
+            alone_reader = open_reader(settings)
     except Exception:
         reader.close()
         raise
@@ -111,4 +115,5 @@ def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) ->
         retrieval_config(settings),
         chain=build_chain(settings, dense, metrics, reader.dense_vectors),
         metrics=metrics,
+        alone_reader=alone_reader,
     )
