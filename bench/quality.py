@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -66,7 +67,7 @@ def main() -> None:
         f" with {dense.runtime} and with torch)"
     )
 
-    variants = [
+    variants: list[tuple[str, dict[str, Any]]] = [
         (f"hybrid {settings.fusion}, torch queries", dict(fusion=settings.fusion, torch=True)),
         ("dense", dict(use_dense=True, use_sparse=False)),
         ("sparse", dict(use_dense=False, use_sparse=True)),
@@ -97,7 +98,7 @@ def main() -> None:
                         filter=tenant_filter("default", extra),
                         limit=FETCH,
                         prefetch_limit=settings.prefetch_limit,
-                        fusion=opts.get("fusion", "rrf"),  # type: ignore[arg-type]
+                        fusion=opts.get("fusion", "rrf"),
                         rrf_k=int(opts.get("rrf_k", settings.rrf_k)),
                         hnsw_ef=int(opts.get("hnsw_ef", settings.hnsw_ef)),
                         exact=bool(opts.get("exact", settings.exact_search)),
