@@ -95,25 +95,17 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 def build_retriever(settings: Settings, metrics: SearchMetrics | None = None) -> Retriever:
     metrics = metrics or SearchMetrics()
     reader = open_reader(settings, processes=settings.index_processes)  # (the embedded index)
-    alone_reader = None  # beside helper processes: for a search with no other in flight
     dense = DenseEncoder.from_settings(settings)
     try:
         dense.check_index(recorded_encoder(settings, reader))  # before seconds of model loading
-        helpers = settings.index_backend == "embedded" and settings.index_processes > 0
-        if helpers and settings.index_alone_in_process:
-            alone_reader = open_reader(settings)
-    except Exception:
+        dense.load().share_query_calls(
+            max_batch=settings.query_batch_max, wait_ms=settings.query_batch_wait_ms
+        )
+        chain = build_chain(settings, dense, metrics, reader.dense_vectors)
+    except Exception:  # a bad setting or model: the helper processes and batcher stop too
+        dense.close()
         reader.close()
         raise
-    dense.load().share_query_calls(
-        max_batch=settings.query_batch_max, wait_ms=settings.query_batch_wait_ms
-    )
     return Retriever(
-        reader,
-        dense,
-        SparseEncoder(),
-        retrieval_config(settings),
-        chain=build_chain(settings, dense, metrics, reader.dense_vectors),
-        metrics=metrics,
-        alone_reader=alone_reader,
+        reader, dense, SparseEncoder(), retrieval_config(settings), chain=chain, metrics=metrics
     )

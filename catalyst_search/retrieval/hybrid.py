@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from catalyst_search.embed.dense import DenseEncoder
@@ -53,14 +50,8 @@ class Retriever:
         chain: RerankChain | None = None,
         metrics: SearchMetrics | None = None,
         boosts: BoostSource | None = None,
-        alone_reader: IndexReader | None = None,
     ) -> None:
         self.reader = reader
-        # reads for a search with no other in flight: the in-process reader beside helper
-        # processes, whose pipe adds two hand-overs (docs/performance.md)
-        self.alone_reader = alone_reader
-        self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
         self.dense = dense
         self.sparse = sparse
         self.config = config or RetrievalConfig()
@@ -100,85 +91,66 @@ class Retriever:
         debug: bool = False,
         query_id: str = "",
     ) -> RetrievalResult:
-        with self._counted():
-            timings: dict[str, float] = {}
-            reasons: list[str] = []
-            started = time.perf_counter()
-            dense_vec, sparse_vec = self._encode(query, retrieval, timings, reasons)
-            cfg = self.config
-            fetch = max(top_k, cfg.rerank_candidates) if mode == "premium" else top_k
-            live = self.boosts.for_tenant(tenant_id) if self.boosts else None
-            fetch = max(fetch, BOOST_WINDOW) if live else fetch
-            hybrid_query = HybridQuery(
-                dense=dense_vec,
-                sparse=sparse_vec,
-                filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
-                limit=fetch,
-                prefetch_limit=max(cfg.prefetch_limit, 2 * fetch),
-                fusion=cfg.fusion,
-                rrf_k=cfg.rrf_k,
-                weights=cfg.weights,
-                hnsw_ef=cfg.hnsw_ef,
-                exact=cfg.exact,
-                fusion_site=cfg.fusion_site,
+        timings: dict[str, float] = {}
+        reasons: list[str] = []
+        started = time.perf_counter()
+        dense_vec, sparse_vec = self._encode(query, retrieval, timings, reasons)
+        cfg = self.config
+        fetch = max(top_k, cfg.rerank_candidates) if mode == "premium" else top_k
+        live = self.boosts.for_tenant(tenant_id) if self.boosts else None
+        fetch = max(fetch, BOOST_WINDOW) if live else fetch
+        hybrid_query = HybridQuery(
+            dense=dense_vec,
+            sparse=sparse_vec,
+            filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
+            limit=fetch,
+            prefetch_limit=max(cfg.prefetch_limit, 2 * fetch),
+            fusion=cfg.fusion,
+            rrf_k=cfg.rrf_k,
+            weights=cfg.weights,
+            hnsw_ef=cfg.hnsw_ef,
+            exact=cfg.exact,
+            fusion_site=cfg.fusion_site,
+        )
+        if hybrid_query.engine_fused:  # the engine ranks a heading and its first chunk apart,
+            hybrid_query = replace(hybrid_query, limit=2 * fetch)  # and they collapse into one
+        hits: list[Hit] = []
+        if dense_vec is not None or sparse_vec is not None:
+            hits = collapse_headings(self.reader.query(hybrid_query, timings), fetch)
+        ranked = [RankedHit(hit, hit.score) for hit in hits]
+        if live is not None:
+            ranked = live.apply(ranked, query)
+        result = RetrievalResult(
+            hits=ranked, index_version=self.reader.version, mode=mode, track=track
+        )
+        result.boost_version = live.version if live else None
+        if mode == "premium" and ranked:
+            self._rerank(result, query, tenant_id, query_id, timings)
+        elif mode == "premium":
+            result.rerank_tier = self.chain.requested_tier if self.chain else FUSED
+        result.hits = result.hits[:top_k]
+        if reasons:
+            result.degraded = True
+            result.degradation_reason = ",".join(
+                reasons + ([result.degradation_reason] if result.degradation_reason else [])
             )
-            if hybrid_query.engine_fused:  # the engine ranks a heading and its first chunk apart,
-                hybrid_query = replace(hybrid_query, limit=2 * fetch)  # and they collapse into one
-            hits: list[Hit] = []
-            reader = self._reader_now()
-            if dense_vec is not None or sparse_vec is not None:
-                hits = collapse_headings(reader.query(hybrid_query, timings), fetch)
-            ranked = [RankedHit(hit, hit.score) for hit in hits]
-            if live is not None:
-                ranked = live.apply(ranked, query)
-            result = RetrievalResult(
-                hits=ranked, index_version=reader.version, mode=mode, track=track
-            )
-            result.boost_version = live.version if live else None
-            if mode == "premium" and ranked:
-                self._rerank(result, query, tenant_id, query_id, timings)
-            elif mode == "premium":
-                result.rerank_tier = self.chain.requested_tier if self.chain else FUSED
-            result.hits = result.hits[:top_k]
-            if reasons:
-                result.degraded = True
-                result.degradation_reason = ",".join(
-                    reasons + ([result.degradation_reason] if result.degradation_reason else [])
-                )
-                for reason in reasons:
-                    self.metrics.degradations.labels(
-                        reason=reason, requested_tier="dense", tier="sparse"
-                    ).inc()
-            timings["total"] = _ms_since(started)
-            result.timings_ms = timings
-            self._observe(result)
-            if debug:
-                result.debug = debug_bundle(result, hybrid_query)
-            return result
-
-    @contextlib.contextmanager
-    def _counted(self) -> Iterator[None]:
-        """Counts the searches in flight, for ``_reader_now``."""
-        with self._in_flight_lock:
-            self._in_flight += 1
-        try:
-            yield
-        finally:
-            with self._in_flight_lock:
-                self._in_flight -= 1
-
-    def _reader_now(self) -> IndexReader:
-        """The in-process reader for a search alone, else the shared one (the helpers)."""
-        if self.alone_reader is not None and self._in_flight == 1:
-            return self.alone_reader
-        return self.reader
+            for reason in reasons:
+                self.metrics.degradations.labels(
+                    reason=reason, requested_tier="dense", tier="sparse"
+                ).inc()
+        timings["total"] = _ms_since(started)
+        result.timings_ms = timings
+        self._observe(result)
+        if debug:
+            result.debug = debug_bundle(result, hybrid_query)
+        return result
 
     def close(self) -> None:
-        """Stop the encoder's batcher and the readers (a retriever the service built)."""
-        self.dense.close()
-        self.reader.close()
-        if self.alone_reader is not None:
-            self.alone_reader.close()
+        """Stop the encoder's batcher and close the reader (a retriever the service built)."""
+        try:
+            self.dense.close()
+        finally:
+            self.reader.close()
 
     def _rerank(
         self,

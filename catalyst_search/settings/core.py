@@ -121,13 +121,6 @@ class Settings(
         description="Helper processes the search service queries the embedded index in (0: "
         "its own process). Qdrant Edge holds the GIL while it searches (docs/performance.md).",
     )
-    index_alone_in_process: bool = Field(
-        True,
-        description="With index helper processes: a search that finds no other search in "
-        "flight queries a reader in the service's own process instead, without the pipe's "
-        "two hand-overs (about 60 MB more memory; docs/performance.md). False: every search "
-        "through the helpers.",
-    )
     writer_lock_timeout_s: float = Field(60.0, ge=0)
     versions_kept: int = Field(2, ge=1)
 

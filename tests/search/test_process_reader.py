@@ -1,14 +1,11 @@
 """The embedded index queried from helper processes (the search service's default): the same
-answers as the reader in the service's own process, new versions seen, a dead helper replaced;
-a search alone reads in the service's process."""
+answers as the reader in the service's own process, new versions seen, a dead helper replaced."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,9 +19,8 @@ from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.index.filters import tenant_filter
-from catalyst_search.index.schema import Hit
-from catalyst_search.retrieval.hybrid import Retriever
-from catalyst_search.settings import Settings
+from catalyst_search.retrieval.factory import build_retriever
+from catalyst_search.settings import Settings, SettingsError
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
 
@@ -138,65 +134,20 @@ def test_the_service_queries_the_embedded_index_from_a_helper_by_default(
     settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
 ) -> None:
     _publish(settings.index_dir, icd_records(60), dense, sparse)
-    variants = (
-        (1, True, ProcessReader, EmbeddedReader),  # a search alone reads in-process
-        (1, False, ProcessReader, type(None)),
-        (0, True, EmbeddedReader, type(None)),
-    )
-    for processes, alone_in_process, kind, alone_kind in variants:
-        update = {"index_processes": processes, "index_alone_in_process": alone_in_process}
-        app = create_app(settings.model_copy(update=update))
+    for processes, kind in ((1, ProcessReader), (0, EmbeddedReader)):
+        app = create_app(settings.model_copy(update={"index_processes": processes}))
         with TestClient(app) as client:
             assert type(app.state.retriever.reader) is kind
-            assert type(app.state.retriever.alone_reader) is alone_kind
             assert client.get("/readyz").json()["ready"] is True
             body = client.post("/search", json={"query": "thyroid", "top_k": 3}).json()
             assert len(body["results"]) == 3
 
 
-def test_a_search_alone_reads_in_process_and_one_beside_another_through_the_helpers(
-    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+def test_a_retriever_that_cannot_be_built_leaves_no_helper_running(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
 ) -> None:
-    _publish(settings.index_dir, icd_records(60), dense, sparse)
-    helpers = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
-    here = EmbeddedReader(settings.index_dir, refresh_s=0)
-    retriever = Retriever(helpers, dense, sparse, alone_reader=here)
-    served: list[str] = []
-    for name, reader in (("helpers", helpers), ("here", here)):
-        monkeypatch.setattr(reader, "query", _recorded(reader.query, name, served))
-    entered, release = threading.Event(), threading.Event()
-    encode = dense.encode_query
-
-    def held(text: str) -> list[float]:  # the search for "held" waits in its encode
-        if text == "held":
-            entered.set()
-            release.wait(10)
-        return encode(text)
-
-    monkeypatch.setattr(dense, "encode_query", held)
-    try:
-        alone = retriever.search(tenant_id="default", query="thyroid nodule")
-        assert served == ["here"]
-        with ThreadPoolExecutor(1) as pool:
-            first = pool.submit(retriever.search, tenant_id="default", query="held")
-            assert entered.wait(10)
-            beside = retriever.search(tenant_id="default", query="thyroid nodule")
-            release.set()
-            first.result(timeout=30)
-        assert served == ["here", "helpers", "here"]  # "held" read alone again
-        assert [r.hit.id for r in beside.hits] == [r.hit.id for r in alone.hits]
-        assert beside.index_version == alone.index_version == helpers.version
-    finally:
-        release.set()
-        helpers.close()
-        here.close()
-
-
-def _recorded(
-    query: Callable[..., list[Hit]], name: str, served: list[str]
-) -> Callable[..., list[Hit]]:
-    def recorded(*args: object, **kwargs: object) -> list[Hit]:
-        served.append(name)
-        return query(*args, **kwargs)
-
-    return recorded
+    _publish(settings.index_dir, icd_records(20), dense, sparse)
+    assert not multiprocessing.active_children()
+    with pytest.raises(SettingsError, match="unknown tier"):  # after the helper started
+        build_retriever(settings.model_copy(update={"rerank_tiers": "local,nosuch"}))
+    assert not multiprocessing.active_children()  # stopped and reaped
