@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from catalyst_search.api.app import create_app
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
+from catalyst_search.index.embedded.helper import Helper
 from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.writer import EmbeddedWriter
@@ -62,13 +65,59 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
         assert there.dense_vectors(ids) == here.dense_vectors(ids)
 
         second = _publish(settings.index_dir, records[80:], dense, sparse)
-        assert there.refresh() == second  # the helper asked swaps to it
-        for _ in range(2):  # and the other by its next read (they take turns)
+        _wait_for_version(there, second)  # new helpers, started in the background
+        for _ in range(2):  # both helpers
             assert there.count(everything) == 120
             assert there.version == second
     finally:
         there.close()
         here.close()
+
+
+def _wait_for_version(reader: ProcessReader, version: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while reader.refresh() != version:
+        assert time.monotonic() < deadline, f"still serving {reader.version}"
+        time.sleep(0.05)
+
+
+def test_a_new_version_is_served_by_new_helpers_while_the_old_ones_answer(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = icd_records(60)
+    first = _publish(settings.index_dir, records[:40], dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    everything = tenant_filter("default", None)
+    starting, go_on = threading.Event(), threading.Event()
+    start = reader._start
+
+    def held_start(generation: int) -> Helper:  # the new generation waits until told to go on
+        if generation > 0:
+            starting.set()
+            assert go_on.wait(30)
+        return start(generation)
+
+    monkeypatch.setattr(reader, "_start", held_start)
+    try:
+        (old,) = reader.pids
+        second = _publish(settings.index_dir, records[40:], dense, sparse)
+        assert reader.refresh() == first  # looked, and started new helpers in the background
+        assert starting.wait(10)
+        for _ in range(3):  # meanwhile the old helper answers, from the old version
+            assert reader.count(everything) == 40
+        assert reader.version == first and reader.pids == [old]
+        go_on.set()
+        _wait_for_version(reader, second)
+        assert reader.count(everything) == 60
+        (new,) = reader.pids
+        assert new != old
+        deadline = time.monotonic() + 30
+        while _alive(old):  # the old helper is stopped and reaped once the new one serves
+            assert time.monotonic() < deadline, "the old helper was not stopped"
+            time.sleep(0.05)
+    finally:
+        go_on.set()
+        reader.close()
 
 
 def test_an_index_not_published_yet_is_not_ready(
@@ -151,3 +200,11 @@ def test_a_retriever_that_cannot_be_built_leaves_no_helper_running(
     with pytest.raises(SettingsError, match="unknown tier"):  # after the helper started
         build_retriever(settings.model_copy(update={"rerank_tiers": "local,nosuch"}))
     assert not multiprocessing.active_children()  # stopped and reaped
+
+
+def _alive(pid: int | None) -> bool:
+    try:
+        os.kill(pid or 0, 0)
+    except ProcessLookupError:
+        return False
+    return True

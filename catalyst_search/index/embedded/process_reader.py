@@ -15,129 +15,32 @@ caller's and the helper stays. A helper that does not answer within ``read_timeo
 killed (the caller gets ``TimeoutError``) and another started on the next read. Closing the
 reader stops the helpers; a helper whose service died without closing it sees its pipe close
 and exits.
+
+A new version is not loaded by the helpers serving reads: loading one holds a helper for as
+long as Qdrant Edge takes (about a second for the ICD index), and every read would queue
+behind it. The pool looks for a new version (at most every ``refresh_s``, a read of
+``CURRENT``) and starts a new generation of helpers on it in the background; reads go on to the
+old ones until the new ones are ready, then the old ones are stopped (a busy one when its read
+ends) and their version's lease with them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
-import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from catalyst_search.index.contract import HybridQuery
+from catalyst_search.index.embedded import versions
+from catalyst_search.index.embedded.helper import Helper, HelperLost
 from catalyst_search.index.filters import FilterSpec
 from catalyst_search.index.schema import Hit
 
 log = logging.getLogger("catalyst_search.index")
-
-
-class HelperLost(RuntimeError):
-    """An index reader process exited (its pipe closed or broke) before it answered."""
-
-
-def _serve(conn: Connection, root: str, refresh_s: float) -> None:
-    """A helper's loop: one read at a time, until told to close or its service is gone."""
-    from catalyst_search.index.embedded.reader import EmbeddedReader
-
-    for stop in (signal.SIGINT, signal.SIGTERM):  # the service stops us when it has finished
-        signal.signal(stop, signal.SIG_IGN)  # (a closed pipe, if it could not)
-    try:
-        reader = EmbeddedReader(Path(root), refresh_s=refresh_s)
-    except Exception as exc:  # a damaged index: the service reports why it cannot start
-        _send_error(conn, exc, None)
-        return
-    conn.send(("ok", None, reader.version))
-    try:
-        while True:
-            try:
-                op, arg = conn.recv()
-            except EOFError:
-                return
-            if op == "close":
-                return
-            try:
-                answer = _answer(reader, op, arg)
-            except Exception as exc:  # the caller raises it (IndexNotReady, a bad filter, ...)
-                _send_error(conn, exc, reader.version)
-            else:
-                conn.send(("ok", answer, reader.version))
-    finally:
-        reader.close()
-
-
-def _send_error(conn: Connection, exc: Exception, version: str | None) -> None:
-    try:
-        conn.send(("error", exc, version))
-    except Exception:  # an exception that does not pickle (nothing was sent: it pickles first)
-        conn.send(("error", RuntimeError(repr(exc)), version))
-
-
-def _answer(reader: Any, op: str, arg: Any) -> Any:
-    if op == "query":
-        timings: dict[str, float] = {}
-        return reader.query(arg, timings), timings
-    if op == "count":
-        return reader.count(arg)
-    if op == "dense_vectors":
-        return reader.dense_vectors(arg)
-    if op == "refresh":
-        return reader.refresh()
-    raise ValueError(f"unknown read {op!r}")
-
-
-class _Helper:
-    def __init__(self, root: Path, refresh_s: float, timeout_s: float) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        self.conn, theirs = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(theirs, str(root), refresh_s), name="index-reader", daemon=True
-        )
-        self.process.start()
-        theirs.close()
-        self.timeout_s = timeout_s
-        self.version: str | None = None
-        try:
-            status, value = self._reply(max(timeout_s, 60.0))  # start-up imports take a while
-        except BaseException:
-            self.stop()
-            raise
-        if status == "error":
-            self.stop()
-            raise value
-
-    def call(self, op: str, arg: Any) -> tuple[str, Any]:
-        """("ok", answer) or ("error", what the read raised); HelperLost or TimeoutError when
-        the helper cannot be trusted any more (the caller stops it)."""
-        try:
-            self.conn.send((op, arg))
-        except (EOFError, OSError) as exc:
-            raise HelperLost("the index reader process exited") from exc
-        return self._reply(self.timeout_s)
-
-    def _reply(self, timeout_s: float) -> tuple[str, Any]:
-        try:
-            reply = self.conn.recv() if self.conn.poll(timeout_s) else None
-        except (EOFError, OSError) as exc:
-            raise HelperLost("the index reader process exited") from exc
-        if reply is None:
-            raise TimeoutError(f"the index reader process did not answer in {timeout_s:g}s")
-        status, value, self.version = reply
-        return status, value
-
-    def stop(self, patience_s: float = 5.0) -> None:
-        with contextlib.suppress(EOFError, OSError):
-            self.conn.send(("close", None))
-        self.process.join(timeout=patience_s)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=5)
-        self.conn.close()
 
 
 class ProcessReader:
@@ -148,14 +51,19 @@ class ProcessReader:
     ) -> None:
         if processes < 1:
             raise ValueError("a ProcessReader needs at least one process")
-        self._args = (root, refresh_s, read_timeout_s)
-        self._idle: deque[_Helper] = deque()  # first in, first out: every helper stays fresh
+        self._root, self._refresh_s, self._processes = root, refresh_s, processes
+        self._timeout_s = read_timeout_s
+        self._idle: deque[Helper] = deque()  # first in, first out: every helper stays fresh
         self._missing = 0  # helpers lost, started again by the next read that finds none idle
+        self._generation = 0  # helpers of an older one are stopped when their read ends
+        self._swapping = False  # a new generation is starting
+        self._swapper: threading.Thread | None = None
+        self._checked_at = time.monotonic()
         self._ready = threading.Condition()
         self._closed = False
         try:
             for _ in range(processes):
-                self._idle.append(_Helper(*self._args))
+                self._idle.append(Helper(root, read_timeout_s))
         except BaseException:
             self.close()
             raise
@@ -171,7 +79,10 @@ class ProcessReader:
         with self._ready:
             return [helper.process.pid for helper in self._idle]
 
-    def _checkout(self) -> _Helper:
+    def _start(self, generation: int) -> Helper:
+        return Helper(self._root, self._timeout_s, generation)
+
+    def _checkout(self) -> Helper:
         with self._ready:
             while not self._idle and not self._missing and not self._closed:
                 self._ready.wait()
@@ -180,26 +91,31 @@ class ProcessReader:
             if self._idle:
                 return self._idle.popleft()
             self._missing -= 1
+            generation = self._generation
         try:
-            return _Helper(*self._args)
+            return self._start(generation)
         except BaseException:
-            self._checkin(None)
+            self._checkin(None, generation)
             raise
 
-    def _checkin(self, helper: _Helper | None) -> None:
+    def _checkin(self, helper: Helper | None, generation: int) -> None:
         with self._ready:
-            closed = self._closed
-            if helper is None:
+            current = generation == self._generation and not self._closed
+            if current and helper is None:
                 self._missing += 1
-            elif not closed:
+            elif current and helper is not None:
                 self._idle.append(helper)
+                if self._version is None:  # the first version, loaded in place
+                    self._version = helper.version
             self._ready.notify()
-        if closed and helper is not None:  # closed while this read ran
+        if not current and helper is not None:  # closed, or an older generation's
             helper.stop()
 
     def _call(self, op: str, arg: Any = None) -> Any:
+        self._look_for_new_version()
         first = self._checkout()
-        helper: _Helper | None = first
+        generation = first.generation
+        helper: Helper | None = first
         try:
             try:
                 status, value = first.call(op, arg)
@@ -207,7 +123,7 @@ class ProcessReader:
                 log.warning("an index reader process exited; starting another")
                 first.stop()
                 helper = None
-                again = helper = _Helper(*self._args)
+                again = helper = self._start(generation)
                 status, value = again.call(op, arg)  # a read: safe to ask again
         except BaseException as exc:  # lost, silent, or its answer left unread: never reused
             if helper is not None:
@@ -215,15 +131,57 @@ class ProcessReader:
                 helper = None
             raise
         finally:
-            if helper is not None:
-                self._version = helper.version
-            self._checkin(helper)
+            self._checkin(helper, generation)
         if status == "error":
             raise value
         return value
 
+    def _look_for_new_version(self, *, force: bool = False) -> None:
+        """Start a generation of helpers on a newer published version, in the background."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self._refresh_s:
+            return
+        self._checked_at = now
+        newest = versions.current_version(self._root)
+        with self._ready:
+            if self._swapping or self._closed or self._version in (None, newest) or not newest:
+                return  # (no version yet: the helpers load the first one in place)
+            self._swapping = True
+        self._swapper = threading.Thread(target=self._swap, name="index-reader-swap", daemon=True)
+        self._swapper.start()
+
+    def _swap(self) -> None:
+        fresh: list[Helper] = []
+        try:
+            for _ in range(self._processes):
+                fresh.append(self._start(self._generation + 1))
+        except Exception:  # the old helpers go on serving; the next look tries again
+            log.exception("could not start index readers on the new version")
+            for helper in fresh:
+                helper.stop()
+            fresh = []
+        with self._ready:
+            self._swapping = False
+            old: list[Helper] = []
+            if fresh and not self._closed:
+                self._generation += 1
+                old, self._idle = list(self._idle), deque(fresh)
+                self._missing = 0
+                self._version = fresh[0].version
+                self._ready.notify_all()
+            elif fresh:
+                old = fresh  # closed meanwhile
+        for helper in old:
+            helper.stop()
+        if fresh and old is not fresh:
+            log.info("index readers now serve version %s", self._version)
+
     def refresh(self) -> str | None:
-        return self._call("refresh")
+        """The version served; a newer one is started in the background (see the module)."""
+        self._look_for_new_version(force=True)
+        if self._version is None:
+            return self._call("refresh")  # the first version: a helper loads it in place
+        return self._version
 
     def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
         hits, took = self._call("query", query)
@@ -244,3 +202,5 @@ class ProcessReader:
             self._ready.notify_all()
         for helper in helpers:
             helper.stop()
+        if self._swapper is not None:  # a generation still starting stops itself
+            self._swapper.join(timeout=30)
