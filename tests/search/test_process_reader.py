@@ -17,6 +17,7 @@ from catalyst_search.api.app import create_app
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
+from catalyst_search.index.embedded import process_reader
 from catalyst_search.index.embedded.helper import Helper
 from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
@@ -88,16 +89,7 @@ def test_a_new_version_is_served_by_new_helpers_while_the_old_ones_answer(
     first = _publish(settings.index_dir, records[:40], dense, sparse)
     reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
     everything = tenant_filter("default", None)
-    starting, go_on = threading.Event(), threading.Event()
-    start = reader._start
-
-    def held_start(generation: int) -> Helper:  # the new generation waits until told to go on
-        if generation > 0:
-            starting.set()
-            assert go_on.wait(30)
-        return start(generation)
-
-    monkeypatch.setattr(reader, "_start", held_start)
+    starting, go_on = _hold_new_generations(monkeypatch)
     try:
         (old,) = reader.pids
         second = _publish(settings.index_dir, records[40:], dense, sparse)
@@ -118,6 +110,84 @@ def test_a_new_version_is_served_by_new_helpers_while_the_old_ones_answer(
     finally:
         go_on.set()
         reader.close()
+
+
+def _hold_new_generations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[threading.Event, threading.Event]:
+    """Helpers of a new generation start only once the second event is set."""
+    starting, go_on = threading.Event(), threading.Event()
+
+    def held(root: Path, timeout_s: float, version: str | None, generation: int = 0) -> Helper:
+        if generation > 0:
+            starting.set()
+            go_on.wait(30)
+        return Helper(root, timeout_s, version, generation)
+
+    monkeypatch.setattr(process_reader, "Helper", held)
+    return starting, go_on
+
+
+def test_a_version_whose_helpers_cannot_start_is_reported_once_and_the_old_one_served(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _publish(settings.index_dir, icd_records(30), dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    started: list[str | None] = []
+
+    def counted(root: Path, timeout_s: float, version: str | None, generation: int = 0) -> Helper:
+        started.append(version)
+        return Helper(root, timeout_s, version, generation)
+
+    monkeypatch.setattr(process_reader, "Helper", counted)
+    try:
+        (settings.index_dir / "versions" / "v00000009").mkdir()  # a version with nothing in it
+        (settings.index_dir / "CURRENT").write_text("v00000009")
+        assert reader.refresh() == first
+        deadline = time.monotonic() + 60
+        while reader._swapping or not started:  # the new generation's attempt, to its end
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for _ in range(5):  # looked at again and again: not tried again
+            assert reader.refresh() == first
+            assert reader.count(tenant_filter("default", None)) == 30
+        assert started == ["v00000009"]
+    finally:
+        reader.close()
+
+
+def test_a_helper_restarted_after_a_crash_serves_the_pools_version(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = icd_records(50)
+    first = _publish(settings.index_dir, records[:20], dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    _, go_on = _hold_new_generations(monkeypatch)  # the new version's generation waits
+    try:
+        _publish(settings.index_dir, records[20:], dense, sparse)
+        (pid,) = reader.pids
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert reader.count(tenant_filter("default", None)) == 20  # restarted: still the first
+        assert reader.version == first
+    finally:
+        go_on.set()
+        reader.close()
+
+
+def test_closing_while_a_new_generation_starts_leaves_no_helper_running(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = icd_records(40)
+    _publish(settings.index_dir, records[:20], dense, sparse)
+    reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
+    starting, go_on = _hold_new_generations(monkeypatch)
+    _publish(settings.index_dir, records[20:], dense, sparse)
+    reader.refresh()
+    assert starting.wait(10)
+    threading.Timer(0.5, go_on.set).start()  # the start goes on while close() waits for it
+    reader.close()
+    assert not multiprocessing.active_children()
 
 
 def test_an_index_not_published_yet_is_not_ready(

@@ -1,8 +1,9 @@
 """One index reader process: an ``EmbeddedReader`` answering reads over a pipe (``_serve``),
 and the service's handle on it (``Helper``). ``process_reader.py`` keeps a pool of them.
 
-A helper serves the version it opened with: it loads a version only when it had none (the
-first publish). A newer version is served by new helpers the pool starts beside the old ones.
+A helper serves the version it was started for and never swaps: a newer version is served by
+new helpers the pool starts beside the old ones. One started before the first publish loads
+the first version in place.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ class HelperLost(RuntimeError):
     """An index reader process exited (its pipe closed or broke) before it answered."""
 
 
-def _serve(conn: Connection, root: str) -> None:
+def _serve(conn: Connection, root: str, version: str | None) -> None:
     """A helper's loop: one read at a time, until told to close or its service is gone."""
     from catalyst_search.index.embedded.reader import EmbeddedReader
 
     for stop in (signal.SIGINT, signal.SIGTERM):  # the service stops us when it has finished
         signal.signal(stop, signal.SIG_IGN)  # (a closed pipe, if it could not)
     try:
-        reader = EmbeddedReader(Path(root), refresh_s=math.inf)  # no swap: a new helper does
+        reader = EmbeddedReader(Path(root), refresh_s=math.inf, version=version)
     except Exception as exc:  # a damaged index: the service reports why it cannot start
         _send_error(conn, exc, None)
         return
@@ -71,11 +72,13 @@ def _answer(reader: Any, op: str, arg: Any) -> Any:
 
 
 class Helper:
-    def __init__(self, root: Path, timeout_s: float, generation: int = 0) -> None:
+    def __init__(
+        self, root: Path, timeout_s: float, version: str | None = None, generation: int = 0
+    ) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         self.conn, theirs = context.Pipe()
         self.process = context.Process(
-            target=_serve, args=(theirs, str(root)), name="index-reader", daemon=True
+            target=_serve, args=(theirs, str(root), version), name="index-reader", daemon=True
         )
         self.process.start()
         theirs.close()

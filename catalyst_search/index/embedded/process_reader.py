@@ -18,10 +18,14 @@ and exits.
 
 A new version is not loaded by the helpers serving reads: loading one holds a helper for as
 long as Qdrant Edge takes (about a second for the ICD index), and every read would queue
-behind it. The pool looks for a new version (at most every ``refresh_s``, a read of
-``CURRENT``) and starts a new generation of helpers on it in the background; reads go on to the
-old ones until the new ones are ready, then the old ones are stopped (a busy one when its read
-ends) and their version's lease with them.
+behind it. The pool looks for a new version (a read of ``CURRENT``, at most every
+``refresh_s`` on reads and at every ``refresh``) and starts a new generation of helpers on it
+in the background; reads go on to the old ones until the new ones are ready, then the old
+ones are stopped (a busy one when its read ends) and their version's lease with them. Every
+helper of a generation serves its version, one restarted after a crash too; only helpers
+started before the first publish load the first version in place. A version whose helpers
+cannot start is reported once and not tried again; the old helpers go on serving until the
+next publish.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class ProcessReader:
         self._idle: deque[Helper] = deque()  # first in, first out: every helper stays fresh
         self._missing = 0  # helpers lost, started again by the next read that finds none idle
         self._generation = 0  # helpers of an older one are stopped when their read ends
+        self._version = versions.current_version(root)  # None: they load the first in place
+        self._failed: str | None = None  # a version helpers could not open: not tried again
         self._swapping = False  # a new generation is starting
         self._swapper: threading.Thread | None = None
         self._checked_at = time.monotonic()
@@ -63,11 +69,11 @@ class ProcessReader:
         self._closed = False
         try:
             for _ in range(processes):
-                self._idle.append(Helper(root, read_timeout_s))
+                self._idle.append(self._start(0))
         except BaseException:
             self.close()
             raise
-        self._version = self._idle[0].version
+        self._version = self._version or self._idle[0].version
 
     @property
     def version(self) -> str | None:
@@ -80,7 +86,8 @@ class ProcessReader:
             return [helper.process.pid for helper in self._idle]
 
     def _start(self, generation: int) -> Helper:
-        return Helper(self._root, self._timeout_s, generation)
+        """A helper on the version served now (the pool's, so a restart does not move it)."""
+        return Helper(self._root, self._timeout_s, self._version, generation)
 
     def _checkout(self) -> Helper:
         with self._ready:
@@ -108,8 +115,8 @@ class ProcessReader:
                 if self._version is None:  # the first version, loaded in place
                     self._version = helper.version
             self._ready.notify()
-        if not current and helper is not None:  # closed, or an older generation's
-            helper.stop()
+        if not current and helper is not None:  # closed, or an older generation's: not on
+            threading.Thread(target=helper.stop, name="index-reader-stop", daemon=True).start()
 
     def _call(self, op: str, arg: Any = None) -> Any:
         self._look_for_new_version()
@@ -123,7 +130,11 @@ class ProcessReader:
                 log.warning("an index reader process exited; starting another")
                 first.stop()
                 helper = None
-                again = helper = self._start(generation)
+                if generation == self._generation:
+                    again = helper = self._start(generation)  # its replacement
+                else:  # an older generation's: a current helper answers instead
+                    again = helper = self._checkout()
+                    generation = again.generation
                 status, value = again.call(op, arg)  # a read: safe to ask again
         except BaseException as exc:  # lost, silent, or its answer left unread: never reused
             if helper is not None:
@@ -144,37 +155,47 @@ class ProcessReader:
         self._checked_at = now
         newest = versions.current_version(self._root)
         with self._ready:
-            if self._swapping or self._closed or self._version in (None, newest) or not newest:
+            if self._swapping or self._closed or self._version is None or not newest:
                 return  # (no version yet: the helpers load the first one in place)
+            if newest in (self._version, self._failed):
+                return
             self._swapping = True
-        self._swapper = threading.Thread(target=self._swap, name="index-reader-swap", daemon=True)
-        self._swapper.start()
+            self._swapper = threading.Thread(
+                target=self._swap, args=(newest,), name="index-reader-swap", daemon=True
+            )
+            self._swapper.start()
 
-    def _swap(self) -> None:
+    def _swap(self, newest: str) -> None:
         fresh: list[Helper] = []
+        swapped = False
         try:
             for _ in range(self._processes):
-                fresh.append(self._start(self._generation + 1))
-        except Exception:  # the old helpers go on serving; the next look tries again
-            log.exception("could not start index readers on the new version")
-            for helper in fresh:
+                if self._closed:
+                    break
+                fresh.append(Helper(self._root, self._timeout_s, newest, self._generation + 1))
+        except Exception as exc:  # the old helpers go on serving
+            self._failed = newest
+            log.warning(
+                "index readers could not open version %s (still serving %s): %s",
+                newest,
+                self._version,
+                exc,
+            )
+        finally:
+            with self._ready:
+                self._swapping = False
+                swapped = len(fresh) == self._processes and not self._closed
+                old = fresh
+                if swapped:
+                    self._generation += 1
+                    old, self._idle = list(self._idle), deque(fresh)
+                    self._missing = 0
+                    self._version = newest
+                    self._ready.notify_all()
+            for helper in old:  # the old generation's idle helpers, or the unused new ones
                 helper.stop()
-            fresh = []
-        with self._ready:
-            self._swapping = False
-            old: list[Helper] = []
-            if fresh and not self._closed:
-                self._generation += 1
-                old, self._idle = list(self._idle), deque(fresh)
-                self._missing = 0
-                self._version = fresh[0].version
-                self._ready.notify_all()
-            elif fresh:
-                old = fresh  # closed meanwhile
-        for helper in old:
-            helper.stop()
-        if fresh and old is not fresh:
-            log.info("index readers now serve version %s", self._version)
+        if swapped:
+            log.info("index readers now serve version %s", newest)
 
     def refresh(self) -> str | None:
         """The version served; a newer one is started in the background (see the module)."""
@@ -199,8 +220,9 @@ class ProcessReader:
         with self._ready:
             self._closed = True
             helpers, self._idle = self._idle, deque()
+            swapper = self._swapper
             self._ready.notify_all()
         for helper in helpers:
             helper.stop()
-        if self._swapper is not None:  # a generation still starting stops itself
-            self._swapper.join(timeout=30)
+        if swapper is not None:  # a generation still starting stops what it started
+            swapper.join(timeout=60.0 * self._processes + 10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -36,9 +37,11 @@ class EmbeddedReader:
     query arrives; ``version`` reports the loaded one without touching the disk.
     """
 
-    def __init__(self, root: Path, *, refresh_s: float = 0.5) -> None:
+    def __init__(self, root: Path, *, refresh_s: float = 0.5, version: str | None = None) -> None:
+        """``version``: serve that one and never swap (an index helper process's reader)."""
         self._root = root
-        self._refresh_s = refresh_s
+        self._refresh_s = math.inf if version else refresh_s
+        self._pinned = version
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._checked_at = 0.0
@@ -57,7 +60,7 @@ class EmbeddedReader:
         if not force and self._loaded is not None and fresh:
             return self.version
         self._checked_at = now
-        name = versions.current_version(self._root)
+        name = self._pinned or versions.current_version(self._root)
         if name is None or (self._loaded and self._loaded.name == name):
             return self.version
         with self._lock:
