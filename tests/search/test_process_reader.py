@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,8 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
         assert there.dense_vectors(ids) == here.dense_vectors(ids)
 
         second = _publish(settings.index_dir, records[80:], dense, sparse)
-        _wait_for_version(there, second)  # new helpers, started in the background
+        # new helpers, started in the background
+        _eventually(lambda: there.refresh() == second, f"{second} served")
         for _ in range(2):  # both helpers
             assert there.count(everything) == 120
             assert there.version == second
@@ -75,10 +77,11 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
         here.close()
 
 
-def _wait_for_version(reader: ProcessReader, version: str, timeout_s: float = 60) -> None:
+def _eventually(holds: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    """Wait until ``holds()``; fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while reader.refresh() != version:
-        assert time.monotonic() < deadline, f"still serving {reader.version}"
+    while not holds():
+        assert time.monotonic() < deadline, f"not within {timeout_s:g}s: {what}"
         time.sleep(0.05)
 
 
@@ -92,6 +95,7 @@ def test_a_new_version_is_served_by_new_helpers_while_the_old_ones_answer(
     starting, go_on = _hold_new_generations(monkeypatch)
     try:
         (old,) = reader.pids
+        assert old is not None
         second = _publish(settings.index_dir, records[40:], dense, sparse)
         assert reader.refresh() == first  # looked, and started new helpers in the background
         assert starting.wait(10)
@@ -99,14 +103,12 @@ def test_a_new_version_is_served_by_new_helpers_while_the_old_ones_answer(
             assert reader.count(everything) == 40
         assert reader.version == first and reader.pids == [old]
         go_on.set()
-        _wait_for_version(reader, second)
+        _eventually(lambda: reader.refresh() == second, f"{second} served")
         assert reader.count(everything) == 60
         (new,) = reader.pids
         assert new != old
-        deadline = time.monotonic() + 30
-        while _alive(old):  # the old helper is stopped and reaped once the new one serves
-            assert time.monotonic() < deadline, "the old helper was not stopped"
-            time.sleep(0.05)
+        # the old helper is stopped and reaped once the new one serves
+        _eventually(lambda: not _alive(old), "the old helper stopped", timeout_s=30)
     finally:
         go_on.set()
         reader.close()
@@ -144,10 +146,7 @@ def test_a_version_whose_helpers_cannot_start_is_reported_once_and_the_old_one_s
         (settings.index_dir / "versions" / "v00000009").mkdir()  # a version with nothing in it
         (settings.index_dir / "CURRENT").write_text("v00000009")
         assert reader.refresh() == first
-        deadline = time.monotonic() + 60
-        while reader._swapping or not started:  # the new generation's attempt, to its end
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _eventually(lambda: bool(started) and not reader._swapping, "the new generation's try")
         for _ in range(5):  # looked at again and again: not tried again
             assert reader.refresh() == first
             assert reader.count(tenant_filter("default", None)) == 30
@@ -272,9 +271,9 @@ def test_a_retriever_that_cannot_be_built_leaves_no_helper_running(
     assert not multiprocessing.active_children()  # stopped and reaped
 
 
-def _alive(pid: int | None) -> bool:
+def _alive(pid: int) -> bool:
     try:
-        os.kill(pid or 0, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     return True
