@@ -63,8 +63,8 @@ def rebuild(
             f"{alias!r} is a plain collection, not an alias: re-create it as an alias "
             "(docs/deploy.md) before the first rebuild"
         )
-    aliases.ensure_served(client, alias)
-    new = aliases.next_collection(client, alias)
+    aliases.ensure_served(client, alias, settings.encoder_precision)
+    new = aliases.next_collection(client, alias, settings.encoder_precision)
     staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
     try:
         done = _fill(client, settings, new, staging, state, acquirer, dense, sparse, progress)

@@ -18,10 +18,10 @@ import numpy as np
 from catalyst_search.embed.batcher import QueryBatcher
 from catalyst_search.index.schema import DENSE_MODEL, DENSE_PRECISION, DENSE_SIZE
 from catalyst_search.settings import Settings, get_settings
-from catalyst_search.settings.encoder import EncoderRuntime
+from catalyst_search.settings.encoder import EncoderPrecision, EncoderRuntime
 
 MODEL_NAME = DENSE_MODEL
-PRECISION = DENSE_PRECISION  # both runtimes; an index records it (IndexMeta.dense_precision)
+PRECISION: EncoderPrecision = DENSE_PRECISION  # an index records it (IndexMeta.dense_precision)
 
 
 class EncoderMismatch(RuntimeError):
@@ -40,7 +40,13 @@ def model_path() -> Path:
 
 
 @lru_cache(maxsize=4)
-def _runtime(kind: EncoderRuntime, models_dir: Path, batch_size: int, threads: int) -> Runtime:
+def _runtime(
+    kind: EncoderRuntime,
+    precision: EncoderPrecision,
+    models_dir: Path,
+    batch_size: int,
+    threads: int,
+) -> Runtime:
     """One loaded runtime per process and configuration: the weights are read-only."""
     if kind == "torch":
         from catalyst_search.embed.torch_runtime import TorchRuntime
@@ -49,7 +55,7 @@ def _runtime(kind: EncoderRuntime, models_dir: Path, batch_size: int, threads: i
     from catalyst_search.embed.onnx_export import exported_model
     from catalyst_search.embed.onnx_runtime import OnnxRuntime
 
-    onnx_path = exported_model(models_dir, model_path())
+    onnx_path = exported_model(models_dir, model_path(), precision)
     return OnnxRuntime(onnx_path, model_path(), batch_size=batch_size, threads=threads)
 
 
@@ -57,7 +63,6 @@ class DenseEncoder:
     """Batched, normalized MiniLM embeddings (cosine == dot product). Loads on first use."""
 
     name = MODEL_NAME
-    precision = PRECISION
     size = DENSE_SIZE
 
     def __init__(
@@ -67,11 +72,15 @@ class DenseEncoder:
         runtime: EncoderRuntime = "onnx",
         models_dir: Path | None = None,
         threads: int = 0,
+        precision: EncoderPrecision = PRECISION,
     ) -> None:
         self.batch_size = batch_size
         self.runtime = runtime
         self.models_dir = (models_dir or get_settings().models_dir).resolve()
         self.threads = threads
+        if precision != "fp32" and runtime == "torch":
+            raise ValueError(f"the torch runtime encodes in fp32 only, not {precision}")
+        self.precision = precision
         self.batcher: QueryBatcher | None = None
         self._load_lock = threading.Lock()
         self._loaded: Runtime | None = None
@@ -83,6 +92,7 @@ class DenseEncoder:
             runtime=settings.encoder_runtime,
             models_dir=settings.models_dir,
             threads=settings.encoder_threads,
+            precision=settings.encoder_precision,
         )
 
     @property
@@ -94,7 +104,7 @@ class DenseEncoder:
         with self._load_lock:
             if self._loaded is None:
                 self._loaded = _runtime(
-                    self.runtime, self.models_dir, self.batch_size, self.threads
+                    self.runtime, self.precision, self.models_dir, self.batch_size, self.threads
                 )
             return self._loaded
 

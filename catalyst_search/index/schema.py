@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "sparse"
 DENSE_SIZE = 384
 #: The dense encoder whose vectors the index holds, recorded with it (model, precision).
 DENSE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-DENSE_PRECISION = "fp32"
+DENSE_PRECISION: Final = "fp32"  # the default; CATALYST_ENCODER_PRECISION=int8 the other
 
 #: Bump when the payload layout or point id scheme changes: every document is re-embedded.
 SCHEMA_VERSION = 2

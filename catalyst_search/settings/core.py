@@ -189,6 +189,11 @@ class Settings(
                 "CATALYST_PROFILE=production keeps nothing on local disk, but these are: "
                 + "; ".join(problems)
             )
+        if self.encoder_precision == "int8" and self.encoder_runtime == "torch":
+            raise ValueError(
+                "CATALYST_ENCODER_PRECISION=int8 runs on ONNX Runtime only: set "
+                "CATALYST_ENCODER_RUNTIME=onnx or CATALYST_ENCODER_PRECISION=fp32"
+            )
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
                 "CATALYST_CHUNK_OVERLAP must be smaller than CATALYST_CHUNK_TOKENS "

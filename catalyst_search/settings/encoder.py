@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 EncoderRuntime = Literal["onnx", "torch"]
+EncoderPrecision = Literal["fp32", "int8"]
 
 
 class EncoderFields(BaseSettings):
@@ -23,6 +24,12 @@ class EncoderFields(BaseSettings):
         description="onnx: MiniLM exported to ONNX (fp32, parity-checked against torch at "
         "export, cached under CATALYST_HOME/models); torch: sentence-transformers. Both give "
         "the same vectors, so an index written by one is searched by the other.",
+    )
+    encoder_precision: EncoderPrecision = Field(
+        "fp32",
+        description="fp32, or int8 (ONNX Runtime only): the weights quantized per channel, "
+        "encoding about 1.7x as fast with the same nDCG on the ICD dev set "
+        "(docs/performance.md). The index records it: ingest and search must use the same.",
     )
     encoder_threads: int = Field(
         0, ge=0, le=256, description="Threads per encoder call (0: one per core)."

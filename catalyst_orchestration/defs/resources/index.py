@@ -52,7 +52,7 @@ class QdrantIndexResource(dg.ConfigurableResource):
             return IndexMeta(
                 bm25_avg_len=avg_len,
                 dense_model=DenseEncoder.name,
-                dense_precision=DenseEncoder.precision,
+                dense_precision=cfg.encoder_precision,
             )
 
         return index_meta(state, cfg, make)

@@ -12,6 +12,7 @@ import re
 
 from qdrant_client import QdrantClient, models
 
+from catalyst_search.index.schema import DENSE_PRECISION
 from catalyst_search.index.server.conversion import ensure_collection
 
 
@@ -24,14 +25,14 @@ def target(client: QdrantClient, name: str) -> str | None:
     return name if client.collection_exists(name) else None
 
 
-def ensure_served(client: QdrantClient, name: str) -> str:
+def ensure_served(client: QdrantClient, name: str, precision: str = DENSE_PRECISION) -> str:
     """The physical collection behind ``name``, creating ``<name>__v1`` and the alias when
     neither exists yet."""
     current = target(client, name)
     if current is not None:
         return current
     first = f"{name}__v1"
-    ensure_collection(client, first)
+    ensure_collection(client, first, precision)
     client.update_collection_aliases(
         change_aliases_operations=[
             models.CreateAliasOperation(
@@ -42,14 +43,14 @@ def ensure_served(client: QdrantClient, name: str) -> str:
     return first
 
 
-def next_collection(client: QdrantClient, name: str) -> str:
+def next_collection(client: QdrantClient, name: str, precision: str = DENSE_PRECISION) -> str:
     """A new physical collection for a rebuild of ``name`` (created, empty, with its indexes)."""
     taken = [c.name for c in client.get_collections().collections]
     numbers = [
         int(m.group(1)) for c in taken if (m := re.fullmatch(rf"{re.escape(name)}__v(\d+)", c))
     ]
     fresh = f"{name}__v{max(numbers, default=0) + 1}"
-    ensure_collection(client, fresh)
+    ensure_collection(client, fresh, precision)
     return fresh
 
 

@@ -52,8 +52,11 @@ def connect(settings: Settings) -> QdrantClient:
     )
 
 
-def ensure_collection(client: QdrantClient, collection: str) -> None:
-    """Create the collection and its payload indexes if missing (idempotent)."""
+def ensure_collection(
+    client: QdrantClient, collection: str, precision: str = DENSE_PRECISION
+) -> None:
+    """Create the collection and its payload indexes if missing (idempotent); it records the
+    dense encoder whose vectors it holds."""
     if not client.collection_exists(collection):
         client.create_collection(
             collection,
@@ -63,7 +66,7 @@ def ensure_collection(client: QdrantClient, collection: str) -> None:
             sparse_vectors_config={
                 SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)
             },
-            metadata={"dense_model": DENSE_MODEL, "dense_precision": DENSE_PRECISION},
+            metadata={"dense_model": DENSE_MODEL, "dense_precision": precision},
         )
     for key, kind in qdrant_shapes.payload_indexes():
         client.create_payload_index(collection, key, field_schema=_INDEX_SCHEMAS[kind])

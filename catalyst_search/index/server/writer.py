@@ -30,7 +30,9 @@ class ServerWriter:
     def connect(cls, settings: Settings) -> ServerWriter:
         client = conversion.connect(settings)
         # the payload indexes of this release on the collection served, old or new
-        conversion.ensure_collection(client, aliases.ensure_served(client, settings.collection))
+        precision = settings.encoder_precision
+        served = aliases.ensure_served(client, settings.collection, precision)
+        conversion.ensure_collection(client, served, precision)
         return cls(client, settings.collection, ensure=False)
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
