@@ -17,9 +17,11 @@ QUERIES = DATA / "queries_dev.jsonl.gz"
 RESULTS = ROOT / "bench" / "results"
 
 
-def bench_home(name: str = "icd-home") -> Path:
-    """Where the benchmark index lives (override with CATALYST_BENCH_HOME)."""
-    return Path(os.environ.get("CATALYST_BENCH_HOME", RESULTS / name)).resolve()
+def bench_home(name: str = "icd-home", precision: str = "fp32") -> Path:
+    """Where the benchmark index lives (override with CATALYST_BENCH_HOME); the index an int8
+    encoder wrote lies beside it, its name ending in ``-int8``."""
+    home = Path(os.environ.get("CATALYST_BENCH_HOME", RESULTS / name)).resolve()
+    return home if precision == "fp32" else home.with_name(f"{home.name}-{precision}")
 
 
 def use_home(home: Path) -> None:
@@ -35,8 +37,9 @@ def load_queries(limit: int | None = None) -> list[dict[str, Any]]:
     return queries[:limit] if limit else queries
 
 
-def ensure_index(home: Path) -> None:
-    """Ingest the ICD corpus through Dagster into ``home`` unless it already holds it."""
+def ensure_index(home: Path, precision: str = "fp32") -> None:
+    """Ingest the ICD corpus through Dagster into ``home`` unless it already holds it, with
+    the dense encoder in ``precision``."""
     use_home(home)
     if (home / "index" / "CURRENT").exists():
         return
@@ -45,7 +48,8 @@ def ensure_index(home: Path) -> None:
 
     print(f"building the ICD index in {home} through Dagster (several minutes)...", flush=True)
     started = time.perf_counter()
-    summary = run_ingest(CORPUS, tenant="default", settings=load_settings())
+    settings = load_settings(encoder_precision=precision)
+    summary = run_ingest(CORPUS, tenant="default", settings=settings)
     if not summary["success"]:
         raise SystemExit(f"ingest failed: run {summary['run_id']}")
     print(f"  built in {time.perf_counter() - started:.0f}s", flush=True)

@@ -5,12 +5,16 @@ Dense, sparse and hybrid over the same index in one run, each with and without t
 premium against economy, and economy before and after a simulated feedback session
 (bench/feedback_session.py: votes on half the queries, measured on the other half).
 
-    python bench/quality.py [--limit N] [--only-feedback]
+    python bench/quality.py [--limit N] [--only-feedback] [--precision int8]
+
+``--precision int8`` measures the index an int8 encoder wrote (built on first use), with int8
+queries; the "torch queries" rows are fp32 queries against it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,9 +46,11 @@ def main() -> None:
         "--only-feedback", action="store_true", help="the feedback session alone (quicker)"
     )
     parser.add_argument("--only-premium", action="store_true", help="economy against premium")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32")
     args = parser.parse_args()
-    home = bench_home()
-    ensure_index(home)
+    os.environ["CATALYST_ENCODER_PRECISION"] = args.precision  # the ingest's and the queries'
+    home = bench_home(precision=args.precision)
+    ensure_index(home, args.precision)
     settings = load_settings(home=home)
     queries = load_queries(args.limit)
     if args.only_premium:

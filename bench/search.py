@@ -1,8 +1,9 @@
 """Search latency and throughput of ``POST /search`` at concurrency 1 and 8, for the torch
-baseline (sentence-transformers, one encoder call per search) and the default path (ONNX
-Runtime with the query batcher), beside the direct cost of the same queries in-process
-(query encode + backend query), all measured in one run: two rounds per path in ABBA order
-(torch, onnx, onnx, torch), pooled, since this machine's speed drifts over minutes. Memory is
+baseline (sentence-transformers, one encoder call per search), the default path (ONNX
+Runtime with the query batcher) and the same with the int8 encoder over the index it wrote,
+beside the direct cost of the same queries in-process (query encode + backend query), all
+measured in one run: two rounds per path in mirrored order (torch, onnx, int8, int8, onnx,
+torch), pooled, since this machine's speed drifts over minutes. Memory is
 the service's with its index helper: RSS adds up both processes' resident pages, PSS counts a
 page they share (the index's files) once.
 
@@ -34,6 +35,7 @@ from catalyst_search.settings import load_settings
 PATHS = {
     "torch": {"CATALYST_ENCODER_RUNTIME": "torch", "CATALYST_QUERY_BATCH_MAX": "1"},
     "onnx+batcher": {"CATALYST_ENCODER_RUNTIME": "onnx"},
+    "onnx-int8+batcher": {"CATALYST_ENCODER_RUNTIME": "onnx", "CATALYST_ENCODER_PRECISION": "int8"},
 }
 #: Both: no per-tenant rate limit in the way of the measurement (one tenant sends everything).
 SERVICE_ENV = {"CATALYST_RATE_SEARCH": "100000/second"}  # a short window: few entries
@@ -147,8 +149,13 @@ HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
 )
 
 
-def measure(home: Path, name: str, texts: list[str], sample: list[str]) -> Figures:
-    env = PATHS[name]
+def home_of(name: str) -> Path:
+    """The index ``name``'s encoder wrote (the int8 one has its own)."""
+    return bench_home(precision=PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32"))
+
+
+def measure(name: str, texts: list[str], sample: list[str]) -> Figures:
+    env, home = PATHS[name], home_of(name)
     found = direct(home, env, texts)
     print(
         f"\n{name}: direct, in-process: encode p50 {statistics.median(found.encode_ms):.2f} ms, "
@@ -170,20 +177,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     parser.add_argument("--only", choices=sorted(PATHS), help="measure one path only")
     args = parser.parse_args()
-    home = bench_home()
-    ensure_index(home)
+    for name in [args.only] if args.only else PATHS:
+        ensure_index(home_of(name), PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32"))
     texts = [q["query"] for q in load_queries()]
     sample = texts[args.requests : 2 * args.requests]
-    # ABBA: the machine's speed drifts over minutes, so each path is measured twice, in an
-    # order that puts both at the same mean time; the figures pool both rounds.
-    order = [args.only] * 2 if args.only else ["torch", "onnx+batcher", "onnx+batcher", "torch"]
+    # mirrored: the machine's speed drifts over minutes, so each path is measured twice, in
+    # an order that puts all at the same mean time; the figures pool both rounds.
+    order = [args.only] * 2 if args.only else [*PATHS, *reversed(PATHS)]
     print(
-        f"index in {home}; {os.cpu_count()} cores; {args.requests} requests per level and round; "
-        f"rounds: {', '.join(order)}"
+        f"indexes in {home_of('torch')}(-int8); {os.cpu_count()} cores; {args.requests} "
+        f"requests per level and round; rounds: {', '.join(order)}"
     )
     figures: dict[str, Figures] = {}
     for name in order:
-        found = measure(home, name, texts[: args.requests], sample)
+        found = measure(name, texts[: args.requests], sample)
         if name in figures:
             figures[name].add(found)
         else:
@@ -198,14 +205,18 @@ def main() -> None:
             f"service memory after the load (highest): RSS {max(fig.rss_mb):.0f} MB, "
             f"PSS {max(fig.pss_mb):.0f} MB"
         )
-    if len(figures) == 2:
-        base, new = figures["torch"], figures["onnx+batcher"]
-        c8_base, c8_new, c1_new = base.loads[8], new.loads[8], new.loads[1]
-        c1_p50 = percentile(c1_new.latencies, 50)
-        errors = sum(load.errors for fig in figures.values() for load in fig.loads.values())
+    if "torch" not in figures:
+        return
+    c8_base = figures["torch"].loads[8]
+    for name, new in figures.items():
+        if name == "torch":
+            continue
+        c8_new, c1_p50 = new.loads[8], percentile(new.loads[1].latencies, 50)
+        errors = sum(load.errors for load in new.loads.values())
         print(
-            f"\nconcurrency 8: {c8_new.qps / c8_base.qps:.2f}x the torch baseline's throughput "
-            f"(target >= 4x), p95 {percentile(c8_new.latencies, 95):.1f} ms (target <= 80)"
+            f"\n{name}: concurrency 8: {c8_new.qps / c8_base.qps:.2f}x the torch baseline's "
+            f"throughput (target >= 4x), p95 {percentile(c8_new.latencies, 95):.1f} ms "
+            "(target <= 80)"
         )
         print(
             f"concurrency 1: HTTP p50 {c1_p50:.1f} ms = {c1_p50 / new.direct.cost:.2f}x the direct "
