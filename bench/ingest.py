@@ -10,6 +10,7 @@ reports its time apart, so neither pipeline pays it (nor carries torch loaded fo
 check) inside the timed ingest.
 
     python bench/ingest.py [--limit N]     # N documents of the ICD corpus (default: all 46,920)
+    python bench/ingest.py --only onnx --precision int8   # the int8 encoder, rate and ratio
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ ENCODER_SAMPLE = 4000
 RUNTIMES = ("onnx", "torch")
 
 
-def encoder_docs_per_s(runtime: str, texts: list[str]) -> float:
+def encoder_docs_per_s(runtime: str, texts: list[str], precision: str = "fp32") -> float:
     """Documents per second the encoder alone embeds: all their chunks, in ingest's batches."""
     chunker = Chunker()
     embed_texts = [c.embed_text for t in texts for c in chunker.chunk(t)]
     embed_texts.sort(key=len)  # as the index step orders them
-    encoder = DenseEncoder(runtime=runtime, batch_size=32).load()  # type: ignore[arg-type]
+    encoder = DenseEncoder(
+        runtime=runtime,  # type: ignore[arg-type]
+        batch_size=32,
+        precision=precision,  # type: ignore[arg-type]
+    ).load()
     encoder.encode(embed_texts[:64])  # warm-up
     started = time.perf_counter()
     for start in range(0, len(embed_texts), 256):
@@ -48,13 +53,14 @@ def encoder_docs_per_s(runtime: str, texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def prepare_export() -> None:
+def prepare_export(precision: str) -> None:
     """The parity-checked ONNX export in the shared model cache, made now if it is missing."""
     os.environ.setdefault("CATALYST_MODEL_CACHE", str(RESULTS / "models"))
     code = (
         "import os, pathlib; from catalyst_search.embed.dense import model_path; "
         "from catalyst_search.embed.onnx_export import exported_model; "
-        "print(exported_model(pathlib.Path(os.environ['CATALYST_MODEL_CACHE']), model_path()))"
+        "print(exported_model(pathlib.Path(os.environ['CATALYST_MODEL_CACHE']), model_path(), "
+        f"{precision!r}))"
     )
     started = time.perf_counter()
     path = subprocess.run(
@@ -67,6 +73,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="ingest only the first N documents")
     parser.add_argument("--only", choices=RUNTIMES, help="one runtime only")
+    parser.add_argument(
+        "--precision", choices=["fp32", "int8"], default="fp32", help="the onnx runtime's"
+    )
     args = parser.parse_args()
     with gzip.open(CORPUS, "rt") as handle:
         lines = handle.readlines()
@@ -80,14 +89,17 @@ def main() -> None:
     step = max(1, len(lines) // ENCODER_SAMPLE)
     texts = [json.loads(line)["text"] for line in lines[::step][:ENCODER_SAMPLE]]
     print(f"{len(lines)} documents; {os.cpu_count()} cores")
-    prepare_export()
+    prepare_export(args.precision)
     rates: dict[str, tuple[float, float]] = {}
     try:
         for runtime in RUNTIMES:
             if args.only and runtime != args.only:
                 continue
             os.environ["CATALYST_ENCODER_RUNTIME"] = runtime  # the run's resources read it
-            rates[runtime] = one_runtime(runtime, source, work / f"home-{runtime}", texts, lines)
+            precision = args.precision if runtime == "onnx" else "fp32"
+            os.environ["CATALYST_ENCODER_PRECISION"] = precision
+            home = work / f"home-{runtime}"
+            rates[runtime] = one_runtime(runtime, source, home, texts, lines, precision)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if len(rates) == 2:
@@ -99,7 +111,7 @@ def main() -> None:
 
 
 def one_runtime(
-    runtime: str, source: Path, home: Path, texts: list[str], lines: list[str]
+    runtime: str, source: Path, home: Path, texts: list[str], lines: list[str], precision: str
 ) -> tuple[float, float]:
     use_home(home)
     from catalyst_orchestration.ingest import run_ingest
@@ -116,10 +128,11 @@ def one_runtime(
         started = time.perf_counter()
         again = run_ingest(source, tenant="default", settings=load_settings())
         again_s = time.perf_counter() - started
-    encoder = encoder_docs_per_s(runtime, texts)
+    encoder = encoder_docs_per_s(runtime, texts, precision)
     pipeline = len(lines) / first_s
     print(
-        f"\n[{runtime}] first ingest through Dagster: {first_s:8.1f} s  {pipeline:8.1f} docs/s "
+        f"\n[{runtime} {precision}] first ingest through Dagster: {first_s:8.1f} s  "
+        f"{pipeline:8.1f} docs/s "
         f"({summary['chunks_written']} points, index {summary['index_version']})"
     )
     print(
