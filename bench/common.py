@@ -48,8 +48,19 @@ def ensure_index(home: Path, precision: str = "fp32") -> None:
 
     print(f"building the ICD index in {home} through Dagster (several minutes)...", flush=True)
     started = time.perf_counter()
-    settings = load_settings(encoder_precision=precision)
-    summary = run_ingest(CORPUS, tenant="default", settings=settings)
+    from catalyst_search.settings import get_settings
+
+    before = os.environ.get("CATALYST_ENCODER_PRECISION")
+    os.environ["CATALYST_ENCODER_PRECISION"] = precision  # what the run's resources read
+    get_settings.cache_clear()
+    try:
+        summary = run_ingest(CORPUS, tenant="default", settings=load_settings())
+    finally:
+        if before is None:
+            del os.environ["CATALYST_ENCODER_PRECISION"]
+        else:
+            os.environ["CATALYST_ENCODER_PRECISION"] = before
+        get_settings.cache_clear()
     if not summary["success"]:
         raise SystemExit(f"ingest failed: run {summary['run_id']}")
     print(f"  built in {time.perf_counter() - started:.0f}s", flush=True)

@@ -24,7 +24,7 @@ from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.feedback.boosts import BOOST_WINDOW, FixedBoosts, LiveBoosts
 from catalyst_search.feedback.store import FeedbackStore
-from catalyst_search.index.factory import open_reader
+from catalyst_search.index.factory import open_reader, recorded_encoder
 from catalyst_search.retrieval.factory import retrieval_config
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
@@ -100,6 +100,11 @@ def evaluate_version(
     queries = eval_queries(settings)
     events = read_all(settings.artifacts_dir)
     reader = open_reader(settings)
+    try:
+        dense.check_index(recorded_encoder(settings, reader))  # its vectors, its encoder
+    except Exception:
+        reader.close()
+        raise
     retriever = Retriever(reader, dense, SparseEncoder(), retrieval_config(settings))
     report = Evaluation()
     try:

@@ -16,16 +16,14 @@ from typing import Protocol
 import numpy as np
 
 from catalyst_search.embed.batcher import QueryBatcher
+from catalyst_search.index.meta import EncoderMismatch as EncoderMismatch  # (its home before)
+from catalyst_search.index.meta import mismatch
 from catalyst_search.index.schema import DENSE_MODEL, DENSE_PRECISION, DENSE_SIZE
 from catalyst_search.settings import Settings, get_settings
 from catalyst_search.settings.encoder import EncoderPrecision, EncoderRuntime
 
 MODEL_NAME = DENSE_MODEL
 PRECISION: EncoderPrecision = DENSE_PRECISION  # an index records it (IndexMeta.dense_precision)
-
-
-class EncoderMismatch(RuntimeError):
-    """The index was written by a different dense encoder than the one configured."""
 
 
 class Runtime(Protocol):
@@ -135,8 +133,4 @@ class DenseEncoder:
     def check_index(self, recorded: tuple[str, str] | None) -> None:
         """Refuse an index whose vectors came from another model or precision."""
         if recorded is not None and tuple(recorded) != self.identity:
-            raise EncoderMismatch(
-                f"the index was written by {recorded[0]} ({recorded[1]}), this service encodes "
-                f"with {self.name} ({self.precision}); rebuild the index (the rebuild_index job) "
-                "or configure the encoder that wrote it"
-            )
+            raise mismatch((recorded[0], recorded[1]), self.name, self.precision)

@@ -127,9 +127,13 @@ def _export(model_dir: Path, path: Path) -> None:
 
 
 def _quantize(fp32: Path, path: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32, path, weight_type=QuantType.QInt8, per_channel=True)
+    # the model, not its path: given a path, onnxruntime writes a scratch file beside it, which
+    # two processes quantizing at once would share (and a read-only cache would refuse)
+    model = onnx.load(fp32)
+    quantize_dynamic(model, path, weight_type=QuantType.QInt8, per_channel=True)
 
 
 def parity(model_dir: Path, onnx_path: Path, precision: str = "fp32") -> dict[str, float | int]:

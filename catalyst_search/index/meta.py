@@ -9,6 +9,25 @@ from pathlib import Path
 from catalyst_search.index.schema import SCHEMA_VERSION
 
 
+class EncoderMismatch(RuntimeError):
+    """The index was written by a different dense encoder than the one configured."""
+
+
+def mismatch(recorded: tuple[str, str], model: str, precision: str) -> EncoderMismatch:
+    """The refusal, with the way out: a precision is fixed when an index is first written."""
+    if recorded[0] == model:
+        fix = (
+            f"ingest into a new collection (CATALYST_COLLECTION) to use {precision}, or set "
+            f"CATALYST_ENCODER_PRECISION={recorded[1]}"
+        )
+    else:
+        fix = "rebuild the index (the rebuild_index job) or configure the encoder that wrote it"
+    return EncoderMismatch(
+        f"the index was written by {recorded[0]} ({recorded[1]}), this process encodes with "
+        f"{model} ({precision}); {fix}"
+    )
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     """What every writer of one index must agree on."""

@@ -139,7 +139,7 @@ def test_a_failing_encoder_fails_every_waiting_query_and_close_refuses() -> None
 def test_the_service_refuses_an_index_another_encoder_wrote(settings: Settings) -> None:
     meta = IndexMeta(bm25_avg_len=20.0, dense_model=DenseEncoder.name, dense_precision="int8")
     save_meta(settings.index_dir, settings.collection, meta)
-    with pytest.raises(EncoderMismatch, match=r"written by .*int8.*rebuild"):
+    with pytest.raises(EncoderMismatch, match=r"written by .*int8.*new collection"):
         build_retriever(settings)
 
 

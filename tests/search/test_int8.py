@@ -14,7 +14,7 @@ from catalyst_search.embed import onnx_export
 from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch, model_path
 from catalyst_search.index.meta import load_meta
 from catalyst_search.retrieval.factory import build_retriever
-from catalyst_search.settings import SettingsError, get_settings, load_settings
+from catalyst_search.settings import Settings, SettingsError, get_settings, load_settings
 from tests.conftest import icd_records, write_jsonl
 from tests.orchestration.helpers import ingest
 
@@ -44,7 +44,7 @@ def test_int8_is_a_checked_quantization_that_ranks_as_fp32(
     for encoded in (int8.encode(documents), int8.encode(queries)):
         assert np.allclose(np.linalg.norm(encoded, axis=1), 1.0, atol=1e-5)
     cosine = np.sum(dense.encode(documents) * int8.encode(documents), axis=1)
-    assert cosine.min() > 0.97
+    assert cosine.min() > 0.97 and cosine.max() < 0.9999  # close to fp32, and not fp32
 
     def mrr(encoder: DenseEncoder) -> float:
         ranked = np.argsort(-(encoder.encode(queries) @ encoder.encode(documents).T), axis=1)
@@ -91,20 +91,31 @@ def test_an_int8_ingest_records_int8_and_only_int8_searches_it(
         refused, _ = ingest(
             write_jsonl(tmp_path / "more.jsonl", icd_records(prefix="E1")), instance
         )
-    assert not refused.success
+    errors = [e.step_failure_data.error for e in refused.all_node_events if e.is_step_failure]
+    assert any(e and "written by" in e.message and "(int8)" in e.message for e in errors)
 
 
-def test_a_qdrant_collection_written_in_int8_records_it(settings, tmp_path) -> None:
-    from qdrant_client import QdrantClient
-
-    from catalyst_search.index.server import aliases
+def test_a_qdrant_collection_records_int8_and_a_writer_of_the_other_precision_is_refused(
+    catalyst_home, tmp_path
+) -> None:
     from catalyst_search.index.server.reader import ServerReader
+    from catalyst_search.index.server.writer import ServerWriter
 
-    client = QdrantClient(path=str(tmp_path / "qdrant"))
-    aliases.ensure_served(client, settings.collection, "int8")
-    recorded = ServerReader(client, settings.collection, refresh_s=0).recorded_encoder()
+    def server(precision: str) -> Settings:
+        return load_settings(
+            index_backend="server",
+            qdrant_url=f"path:{tmp_path / 'qdrant'}",
+            encoder_precision=precision,
+        )
+
+    writer = ServerWriter.connect(server("int8"))  # creates the collection, recording int8
+    reader = ServerReader(writer._client, server("int8").collection, refresh_s=0)
+    recorded = reader.recorded_encoder()
     assert recorded == (DenseEncoder.name, "int8")
     DenseEncoder(precision="int8").check_index(recorded)
     with pytest.raises(EncoderMismatch, match="int8"):
         DenseEncoder().check_index(recorded)
-    client.close()
+    writer.close()
+    with pytest.raises(EncoderMismatch, match=r"\(int8\).*\(fp32\).*new collection"):
+        ServerWriter.connect(server("fp32"))
+    ServerWriter.connect(server("int8")).close()  # the same precision writes on

@@ -72,6 +72,16 @@ def ensure_collection(
         client.create_payload_index(collection, key, field_schema=_INDEX_SCHEMAS[kind])
 
 
+def recorded_encoder(client: QdrantClient, collection: str) -> tuple[str, str]:
+    """The dense encoder ``collection`` records; one created before the record was kept holds
+    MiniLM fp32 vectors, the only ones written then."""
+    metadata = client.get_collection(collection).config.metadata or {}
+    return (
+        str(metadata.get("dense_model", DENSE_MODEL)),
+        str(metadata.get("dense_precision", DENSE_PRECISION)),
+    )
+
+
 def point_key(raw: object) -> str:
     """Qdrant's id as the canonical UUID string the embedded backend returns."""
     return str(uuid.UUID(str(raw)))

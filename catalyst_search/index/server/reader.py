@@ -65,13 +65,10 @@ class ServerReader:
         return self._version
 
     def recorded_encoder(self) -> tuple[str, str] | None:
-        """The dense encoder the served collection records (None: created before it did)."""
+        """The dense encoder the served collection records (None: no collection yet)."""
         if self.refresh() is None:
             return None
-        metadata = self._client.get_collection(self._served).config.metadata or {}
-        if "dense_model" not in metadata:
-            return None
-        return str(metadata["dense_model"]), str(metadata.get("dense_precision", "fp32"))
+        return conversion.recorded_encoder(self._client, self._served)
 
     def _require_collection(self) -> None:
         if self.refresh() is None:

@@ -8,7 +8,8 @@ from qdrant_client import QdrantClient, models
 
 from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.filters import FilterSpec
-from catalyst_search.index.schema import DENSE_VECTOR, ChunkPoint
+from catalyst_search.index.meta import mismatch
+from catalyst_search.index.schema import DENSE_MODEL, DENSE_VECTOR, ChunkPoint
 from catalyst_search.index.server import aliases, conversion
 from catalyst_search.settings import Settings
 
@@ -32,6 +33,10 @@ class ServerWriter:
         # the payload indexes of this release on the collection served, old or new
         precision = settings.encoder_precision
         served = aliases.ensure_served(client, settings.collection, precision)
+        recorded = conversion.recorded_encoder(client, served)
+        if recorded != (DENSE_MODEL, precision):  # never mix two encoders' vectors
+            client.close()
+            raise mismatch(recorded, DENSE_MODEL, precision)
         conversion.ensure_collection(client, served, precision)
         return cls(client, settings.collection, ensure=False)
 
