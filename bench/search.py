@@ -149,9 +149,13 @@ HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
 )
 
 
+def precision_of(name: str) -> str:
+    return PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32")
+
+
 def home_of(name: str) -> Path:
     """The index ``name``'s encoder wrote (the int8 one has its own)."""
-    return bench_home(precision=PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32"))
+    return bench_home(precision=precision_of(name))
 
 
 def measure(name: str, texts: list[str], sample: list[str]) -> Figures:
@@ -178,7 +182,7 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(PATHS), help="measure one path only")
     args = parser.parse_args()
     for name in [args.only] if args.only else PATHS:
-        ensure_index(home_of(name), PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32"))
+        ensure_index(home_of(name), precision_of(name))
     texts = [q["query"] for q in load_queries()]
     sample = texts[args.requests : 2 * args.requests]
     # mirrored: the machine's speed drifts over minutes, so each path is measured twice, in

@@ -100,14 +100,10 @@ def evaluate_version(
     queries = eval_queries(settings)
     events = read_all(settings.artifacts_dir)
     reader = open_reader(settings)
-    try:
-        dense.check_index(recorded_encoder(settings, reader))  # its vectors, its encoder
-    except Exception:
-        reader.close()
-        raise
     retriever = Retriever(reader, dense, SparseEncoder(), retrieval_config(settings))
     report = Evaluation()
     try:
+        dense.check_index(recorded_encoder(settings, reader))  # its vectors, its encoder
         for tenant in tenants:
             blob = store.get_boosts(tenant, version)
             candidate = LiveBoosts(version, blob) if blob else None
