@@ -3,7 +3,8 @@ baseline (sentence-transformers, one encoder call per search), the default path 
 Runtime with the query batcher) and the same with the int8 encoder over the index it wrote,
 beside the direct cost of the same queries in-process (query encode + backend query), all
 measured in one run: two rounds per path in mirrored order (torch, onnx, int8, int8, onnx,
-torch), pooled, since this machine's speed drifts over minutes. Memory is
+torch), pooled, since this machine's speed drifts over minutes. Within a round the direct
+cost and concurrency 1 take turns, 50 searches each, over the same queries. Memory is
 the service's with its index helper: RSS adds up both processes' resident pages, PSS counts a
 page they share (the index's files) once.
 
@@ -13,22 +14,21 @@ page they share (the index's files) once.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, percentile
+from bench.http_load import Client, Load, one_at_a_time, run_load
 from bench.load import pss_mb, rss_mb
 from bench.service import running_service
 from catalyst_search.retrieval.factory import build_retriever
+from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import load_settings
 
 #: name -> the service's environment: the torch baseline encodes each search on its own.
@@ -39,54 +39,7 @@ PATHS = {
 }
 #: Both: no per-tenant rate limit in the way of the measurement (one tenant sends everything).
 SERVICE_ENV = {"CATALYST_RATE_SEARCH": "100000/second"}  # a short window: few entries
-
-
-@dataclass
-class Load:
-    latencies: list[float]
-    qps: float
-    errors: int
-
-    def row(self, label: str) -> str:
-        p50, p95, p99 = (percentile(self.latencies, q) for q in (50, 95, 99))
-        return f"{label:>20} {p50:8.1f} {p95:8.1f} {p99:8.1f} {self.qps:7.1f} {self.errors:>6}"
-
-
-def run_load(url: str, queries: list[str], concurrency: int) -> Load:
-    """``queries`` through ``POST /search`` from ``concurrency`` threads, one kept-alive
-    connection each. The client is the standard library's ``http.client``: it shares the two
-    cores with the service, and ``requests`` spent about 1.5 ms of CPU per search of its own
-    (measured on 2026-12-03), which a load generator should not take from what it measures."""
-    import threading
-
-    host, port = url.split("//", 1)[1].rsplit(":", 1)
-    connections: dict[int, http.client.HTTPConnection] = {}
-    headers = {"content-type": "application/json"}
-
-    def one(text: str) -> tuple[float, int]:
-        conn = connections.setdefault(
-            threading.get_ident(), http.client.HTTPConnection(host, int(port), timeout=60)
-        )
-        body = json.dumps({"query": text, "top_k": 10})
-        started = time.perf_counter()
-        try:
-            conn.request("POST", "/search", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            conn.close()  # reconnects on the next request
-            status = 0
-        return (time.perf_counter() - started) * 1000, status
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(one, queries))
-    wall = time.perf_counter() - started
-    for conn in connections.values():
-        conn.close()
-    errors = sum(1 for _, status in results if status != 200)
-    return Load([ms for ms, _ in results], len(results) / wall, errors)
+BLOCK = 50  # searches per turn of the direct cost and HTTP at concurrency 1
 
 
 @dataclass
@@ -100,25 +53,22 @@ class Direct:
         return statistics.median(self.encode_ms) + statistics.median(self.query_ms)
 
 
-def direct(home: Path, env: dict[str, str], texts: list[str]) -> Direct:
-    """In-process query encode and backend query times, one search at a time."""
+def direct_retriever(home: Path, env: dict[str, str]) -> Retriever:
+    """The service's retriever in this process, the index in it too: no pipe, no HTTP."""
     settings = load_settings(
         home=home,
         index_processes=0,  # the index in this process: the direct cost has no pipe in it
         **{k[9:].lower(): v for k, v in env.items()},
     )
-    retriever = build_retriever(settings)
-    found = Direct([], [])
-    try:
-        for text in texts[:20]:  # warm-up
-            retriever.search(tenant_id="default", query=text)
-        for text in texts:
-            timings = retriever.search(tenant_id="default", query=text).timings_ms
-            found.encode_ms.append(timings["encode"])
-            found.query_ms.append(timings["prefetch"] + timings["fusion"])
-    finally:
-        retriever.close()
-    return found
+    return build_retriever(settings)
+
+
+def direct(retriever: Retriever, texts: list[str], found: Direct) -> None:
+    """Query encode and backend query times of ``texts``, one search at a time, into ``found``."""
+    for text in texts:
+        timings = retriever.search(tenant_id="default", query=text).timings_ms
+        found.encode_ms.append(timings["encode"])
+        found.query_ms.append(timings["prefetch"] + timings["fusion"])
 
 
 @dataclass
@@ -135,11 +85,7 @@ class Figures:
         self.direct.encode_ms += other.direct.encode_ms
         self.direct.query_ms += other.direct.query_ms
         for concurrency, load in other.loads.items():
-            mine = self.loads[concurrency]
-            seconds = len(mine.latencies) / mine.qps + len(load.latencies) / load.qps
-            mine.latencies += load.latencies
-            mine.qps = len(mine.latencies) / seconds
-            mine.errors += load.errors
+            self.loads[concurrency].add(load)
         self.rss_mb += other.rss_mb
         self.pss_mb += other.pss_mb
 
@@ -158,18 +104,37 @@ def home_of(name: str) -> Path:
     return bench_home(precision=precision_of(name))
 
 
+def concurrency_one(
+    name: str, url: str, warm_up: list[str], sample: list[str]
+) -> tuple[Direct, Load]:
+    """The direct cost and ``POST /search`` one at a time, taking turns in blocks of ``BLOCK``
+    searches over the same queries, so that the machine's speed drifting between the two does
+    not skew their ratio. Both are warmed up alike on ``warm_up`` first: a fresh reader's
+    first few hundred queries are slower (the index's pages, the encoder's first calls). The
+    in-process retriever is closed before the service's other loads."""
+    found, one = Direct([], []), Load([], 1.0, 0)
+    with closing(direct_retriever(home_of(name), PATHS[name])) as retriever:
+        client = Client(url)
+        direct(retriever, warm_up, Direct([], []))
+        one_at_a_time(client, warm_up)
+        for start in range(0, len(sample), BLOCK):
+            direct(retriever, sample[start : start + BLOCK], found)
+            one.add(one_at_a_time(client, sample[start : start + BLOCK]))
+        client.close()
+    return found, one
+
+
 def measure(name: str, texts: list[str], sample: list[str]) -> Figures:
-    env, home = PATHS[name], home_of(name)
-    found = direct(home, env, texts)
+    """One round of ``name``: concurrency 1 beside the direct cost, then concurrency 8."""
+    with running_service(home_of(name), {**SERVICE_ENV, **PATHS[name]}) as service:
+        found, one = concurrency_one(name, service.url, texts, sample)
+        loads = {1: one, 8: run_load(service.url, sample, 8)}
+        rss, pss = rss_mb(service.pid), pss_mb(service.pid)
     print(
         f"\n{name}: direct, in-process: encode p50 {statistics.median(found.encode_ms):.2f} ms, "
         f"backend query p50 {statistics.median(found.query_ms):.2f} ms"
     )
     print(HEADER)
-    with running_service(home, {**SERVICE_ENV, **env}) as service:
-        run_load(service.url, texts[:40], 2)  # warm-up
-        loads = {c: run_load(service.url, sample, c) for c in (1, 8)}
-        rss, pss = rss_mb(service.pid), pss_mb(service.pid)
     for concurrency, load in loads.items():
         print(load.row(str(concurrency)))
     print(f"service memory after the load: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
