@@ -18,9 +18,12 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         return OK
     version = info["index_version"] or "none loaded (ingest documents first)"
     chunks = "-" if info["chunks"] is None else info["chunks"]
+    encoder = info["encoder"]
     sys.stdout.write(
         f"index {version} ({info['backend']}, collection {info['collection']}, "
-        f"fusion {info['fusion']})\ntenant {info['tenant_id']}: {chunks} chunks\n"
+        f"fusion {info['fusion']})\n"
+        f"encoder {encoder['model']} {encoder['precision']} ({encoder['runtime']})\n"
+        f"tenant {info['tenant_id']}: {chunks} chunks\n"
     )
     rows = [
         [t["tier"], "hosted" if t["hosted"] else "local", t["state"], t.get("detail") or ""]
@@ -33,6 +36,6 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     index = sub.add_parser("index", help="the served index")
     index_sub = index.add_subparsers(dest="index_command", required=True)
-    info = index_sub.add_parser("info", help="version, your chunks, rerank tiers")
+    info = index_sub.add_parser("info", help="version, encoder, your chunks, rerank tiers")
     add_common(info)
     info.set_defaults(func=cmd_info)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from catalyst_search import cli
+from catalyst_search.index.schema import DENSE_MODEL
 from catalyst_search.settings import load_settings
 from tests.client.test_sdk import _publish
 from tests.conftest import icd_records, write_jsonl
@@ -135,9 +136,11 @@ def test_index_info_and_doctor_report_what_is_there(indexed, capsys):
     info = _json(capsys)
     assert info["tenant_id"] == "default" and info["chunks"] > 0 and info["index_version"]
     assert [t["tier"] for t in info["rerank_tiers"]] == ["local"]
+    assert info["encoder"] == {"model": DENSE_MODEL, "precision": "fp32", "runtime": "onnx"}
     assert cli.main(["index", "info", "--server", indexed]) == 0
     out = capsys.readouterr().out
     assert f"tenant default: {info['chunks']} chunks" in out and "RERANK TIER" in out
+    assert f"encoder {DENSE_MODEL} fp32 (onnx)" in out
     assert cli.main(["doctor", "--json", "--server", indexed]) == 0
     checks = {c["name"]: c["state"] for c in _json(capsys)["checks"]}
     assert checks["service"] == checks["index"] == checks["credential"] == "ok"

@@ -26,6 +26,14 @@ class RerankTier(BaseModel):
     detail: str | None = None
 
 
+class EncoderInfo(BaseModel):
+    """The dense encoder the service embeds queries with: the one the index recorded."""
+
+    model: str
+    precision: Literal["fp32", "int8"]
+    runtime: Literal["onnx", "torch"]
+
+
 class IndexInfo(BaseModel):
     backend: str
     collection: str
@@ -33,4 +41,5 @@ class IndexInfo(BaseModel):
     tenant_id: str
     chunks: int | None = None
     fusion: str
+    encoder: EncoderInfo
     rerank_tiers: list[RerankTier]

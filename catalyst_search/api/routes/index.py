@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from catalyst_search.api.deps import RetrieverDep, SettingsDep, caller
 from catalyst_search.api.models.errors import errors
-from catalyst_search.api.models.health import IndexInfo, RerankTier
+from catalyst_search.api.models.health import EncoderInfo, IndexInfo, RerankTier
 from catalyst_search.auth.principal import Principal
 from catalyst_search.index.filters import tenant_filter
 
@@ -18,9 +18,10 @@ IndexCaller = Annotated[Principal, Depends(caller("search"))]
 
 @router.get("/index", response_model=IndexInfo, responses=errors(401, 403))
 def index_info(retriever: RetrieverDep, settings: SettingsDep, who: IndexCaller) -> IndexInfo:
-    """The served index version, the caller's chunks in it, and the rerank tiers with their
-    state (``closed`` is healthy; ``open`` is skipped until it resets; ``unavailable`` was
-    switched off at start-up, with the reason)."""
+    """The served index version, the caller's chunks in it, the dense encoder queries are
+    embedded with (the one the index recorded: the service refuses to start with another), and
+    the rerank tiers with their state (``closed`` is healthy; ``open`` is skipped until it
+    resets; ``unavailable`` was switched off at start-up, with the reason)."""
     version = retriever.reader.refresh()
     chunks = retriever.reader.count(tenant_filter(who.tenant_id)) if version else None
     chain = retriever.chain
@@ -45,5 +46,10 @@ def index_info(retriever: RetrieverDep, settings: SettingsDep, who: IndexCaller)
         tenant_id=who.tenant_id,
         chunks=chunks,
         fusion=settings.fusion,
+        encoder=EncoderInfo(
+            model=retriever.dense.name,
+            precision=retriever.dense.precision,
+            runtime=retriever.dense.runtime,
+        ),
         rerank_tiers=tiers,
     )
