@@ -16,6 +16,8 @@ import os
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -130,10 +132,37 @@ def _quantize(fp32: Path, path: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    log.info("quantizing the ONNX export to int8 (weights per channel): %s", path.parent.name)
     # the model, not its path: given a path, onnxruntime writes a scratch file beside it, which
     # two processes quantizing at once would share (and a read-only cache would refuse)
     model = onnx.load(fp32)
-    quantize_dynamic(model, path, weight_type=QuantType.QInt8, per_channel=True)
+    with _quiet_root_logging():
+        quantize_dynamic(model, path, weight_type=QuantType.QInt8, per_channel=True)
+
+
+_QUANTIZER = f"onnxruntime{os.sep}quantization{os.sep}"
+
+
+@contextmanager
+def _quiet_root_logging() -> Iterator[None]:
+    """ONNX Runtime's quantizer logs through the root logger's functions (``logging.info``,
+    ``logging.warning``): about 40 lines a model, and in a process whose root logger has no
+    handler each call first runs ``logging.basicConfig``, leaving a stderr handler behind. For
+    the call, a ``NullHandler`` keeps ``basicConfig`` from running and a filter drops the
+    quantizer's own records (another thread's records to the root logger still pass)."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+
+    def not_the_quantizer(record: logging.LogRecord) -> bool:
+        return _QUANTIZER not in record.pathname
+
+    root.addHandler(placeholder)
+    root.addFilter(not_the_quantizer)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_the_quantizer)
+        root.removeHandler(placeholder)
 
 
 def parity(model_dir: Path, onnx_path: Path, precision: str = "fp32") -> dict[str, float | int]:
