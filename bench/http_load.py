@@ -17,8 +17,12 @@ HEADERS = {"content-type": "application/json"}
 @dataclass
 class Load:
     latencies: list[float]
-    qps: float
+    wall_s: float
     errors: int
+
+    @property
+    def qps(self) -> float:
+        return len(self.latencies) / self.wall_s if self.wall_s else 0.0
 
     def row(self, label: str) -> str:
         p50, p95, p99 = (percentile(self.latencies, q) for q in (50, 95, 99))
@@ -26,9 +30,8 @@ class Load:
 
     def add(self, other: Load) -> None:
         """Pool ``other`` into this one (throughput over both's time)."""
-        seconds = len(self.latencies) / self.qps + len(other.latencies) / other.qps
         self.latencies += other.latencies
-        self.qps = len(self.latencies) / seconds
+        self.wall_s += other.wall_s
         self.errors += other.errors
 
 
@@ -71,7 +74,10 @@ def run_load(url: str, queries: list[str], concurrency: int) -> Load:
     clients: dict[int, Client] = {}
 
     def one(text: str) -> tuple[float, int]:
-        return clients.setdefault(threading.get_ident(), Client(url)).search(text)
+        client = clients.get(threading.get_ident())
+        if client is None:
+            client = clients[threading.get_ident()] = Client(url)
+        return client.search(text)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -84,4 +90,4 @@ def run_load(url: str, queries: list[str], concurrency: int) -> Load:
 
 def _load(results: list[tuple[float, int]], wall: float) -> Load:
     errors = sum(1 for _, status in results if status != 200)
-    return Load([ms for ms, _ in results], len(results) / wall, errors)
+    return Load([ms for ms, _ in results], wall, errors)

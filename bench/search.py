@@ -108,19 +108,26 @@ def concurrency_one(
     name: str, url: str, warm_up: list[str], sample: list[str]
 ) -> tuple[Direct, Load]:
     """The direct cost and ``POST /search`` one at a time, taking turns in blocks of ``BLOCK``
-    searches over the same queries, so that the machine's speed drifting between the two does
-    not skew their ratio. Both are warmed up alike on ``warm_up`` first: a fresh reader's
-    first few hundred queries are slower (the index's pages, the encoder's first calls). The
-    in-process retriever is closed before the service's other loads."""
-    found, one = Direct([], []), Load([], 1.0, 0)
-    with closing(direct_retriever(home_of(name), PATHS[name])) as retriever:
-        client = Client(url)
+    searches over the same queries (each going first in every other turn), so that the
+    machine's speed drifting between the two does not skew their ratio. Both are warmed up
+    alike on ``warm_up`` first: a fresh reader's first few hundred queries are slower (the
+    index's pages, the encoder's first calls). The in-process retriever is closed before the
+    service's other loads."""
+    found, one = Direct([], []), Load([], 0.0, 0)
+    with (
+        closing(direct_retriever(home_of(name), PATHS[name])) as retriever,
+        closing(Client(url)) as client,
+    ):
         direct(retriever, warm_up, Direct([], []))
         one_at_a_time(client, warm_up)
-        for start in range(0, len(sample), BLOCK):
-            direct(retriever, sample[start : start + BLOCK], found)
-            one.add(one_at_a_time(client, sample[start : start + BLOCK]))
-        client.close()
+        for n, start in enumerate(range(0, len(sample), BLOCK)):
+            block = sample[start : start + BLOCK]
+            if n % 2:  # in turn first: neither always meets the other's idle moment
+                one.add(one_at_a_time(client, block))
+                direct(retriever, block, found)
+            else:
+                direct(retriever, block, found)
+                one.add(one_at_a_time(client, block))
     return found, one
 
 
