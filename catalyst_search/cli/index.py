@@ -18,12 +18,16 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         return OK
     version = info["index_version"] or "none loaded (ingest documents first)"
     chunks = "-" if info["chunks"] is None else info["chunks"]
-    encoder = info["encoder"]
+    encoder = info.get("encoder")  # a service older than the field has none
     sys.stdout.write(
         f"index {version} ({info['backend']}, collection {info['collection']}, "
         f"fusion {info['fusion']})\n"
-        f"encoder {encoder['model']} {encoder['precision']} ({encoder['runtime']})\n"
-        f"tenant {info['tenant_id']}: {chunks} chunks\n"
+        + (
+            f"encoder {encoder['model']} {encoder['precision']} ({encoder['runtime']})\n"
+            if encoder
+            else ""
+        )
+        + f"tenant {info['tenant_id']}: {chunks} chunks\n"
     )
     rows = [
         [t["tier"], "hosted" if t["hosted"] else "local", t["state"], t.get("detail") or ""]

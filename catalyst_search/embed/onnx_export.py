@@ -146,23 +146,26 @@ _QUANTIZER = f"onnxruntime{os.sep}quantization{os.sep}"
 @contextmanager
 def _quiet_root_logging() -> Iterator[None]:
     """ONNX Runtime's quantizer logs through the root logger's functions (``logging.info``,
-    ``logging.warning``): about 40 lines a model, and in a process whose root logger has no
-    handler each call first runs ``logging.basicConfig``, leaving a stderr handler behind. For
-    the call, a ``NullHandler`` keeps ``basicConfig`` from running and a filter drops the
-    quantizer's own records (another thread's records to the root logger still pass)."""
+    ``logging.warning``): about 40 lines of advice a model, and in a process whose root logger
+    has no handler each call first runs ``logging.basicConfig``, leaving a stderr handler
+    behind. For the call, a filter drops the quantizer's records below ERROR, and on a root
+    logger without handlers a ``NullHandler`` keeps ``basicConfig`` from running (so for those
+    seconds a warning another thread logs there misses logging's last-resort stderr output)."""
     root = logging.getLogger()
-    placeholder = logging.NullHandler()
+    placeholder = None if root.handlers else logging.NullHandler()
 
     def not_the_quantizer(record: logging.LogRecord) -> bool:
-        return _QUANTIZER not in record.pathname
+        return record.levelno >= logging.ERROR or _QUANTIZER not in record.pathname
 
-    root.addHandler(placeholder)
+    if placeholder is not None:
+        root.addHandler(placeholder)
     root.addFilter(not_the_quantizer)
     try:
         yield
     finally:
         root.removeFilter(not_the_quantizer)
-        root.removeHandler(placeholder)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
 
 
 def parity(model_dir: Path, onnx_path: Path, precision: str = "fp32") -> dict[str, float | int]:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from catalyst_search.settings.encoder import EncoderPrecision, EncoderRuntime
+
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
@@ -27,11 +29,12 @@ class RerankTier(BaseModel):
 
 
 class EncoderInfo(BaseModel):
-    """The dense encoder the service embeds queries with: the one the index recorded."""
+    """The dense encoder the service embeds queries with: the one the index recorded, or the
+    configured one while the index records none (nothing ingested yet)."""
 
     model: str
-    precision: Literal["fp32", "int8"]
-    runtime: Literal["onnx", "torch"]
+    precision: EncoderPrecision
+    runtime: EncoderRuntime
 
 
 class IndexInfo(BaseModel):

@@ -19,7 +19,7 @@ IndexCaller = Annotated[Principal, Depends(caller("search"))]
 @router.get("/index", response_model=IndexInfo, responses=errors(401, 403))
 def index_info(retriever: RetrieverDep, settings: SettingsDep, who: IndexCaller) -> IndexInfo:
     """The served index version, the caller's chunks in it, the dense encoder queries are
-    embedded with (the one the index recorded: the service refuses to start with another), and
+    embedded with (the service refuses to start with another than the one the index records), and
     the rerank tiers with their state (``closed`` is healthy; ``open`` is skipped until it
     resets; ``unavailable`` was switched off at start-up, with the reason)."""
     version = retriever.reader.refresh()
