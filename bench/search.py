@@ -79,9 +79,11 @@ class Figures:
     loads: dict[int, Load]
     rss_mb: list[float]
     pss_mb: list[float]
+    c1_ratios: list[float]  # each round's concurrency 1 p50 over its own direct cost
 
     def add(self, other: Figures) -> None:
         """Pool another round of the same path into these figures."""
+        self.c1_ratios += other.c1_ratios
         self.direct.encode_ms += other.direct.encode_ms
         self.direct.query_ms += other.direct.query_ms
         for concurrency, load in other.loads.items():
@@ -145,7 +147,8 @@ def measure(name: str, texts: list[str], sample: list[str]) -> Figures:
     for concurrency, load in loads.items():
         print(load.row(str(concurrency)))
     print(f"service memory after the load: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
-    return Figures(found, loads, [rss], [pss])
+    ratio = percentile(loads[1].latencies, 50) / found.cost
+    return Figures(found, loads, [rss], [pss], [ratio])
 
 
 def main() -> None:
@@ -196,7 +199,8 @@ def main() -> None:
         )
         print(
             f"concurrency 1: HTTP p50 {c1_p50:.1f} ms = {c1_p50 / new.direct.cost:.2f}x the direct "
-            f"encode + backend query {new.direct.cost:.1f} ms (target <= 1.3x); errors {errors}"
+            f"encode + backend query {new.direct.cost:.1f} ms (target <= 1.3x; rounds "
+            f"{', '.join(f'{r:.2f}x' for r in new.c1_ratios)}); errors {errors}"
         )
 
 
