@@ -18,10 +18,10 @@ IndexCaller = Annotated[Principal, Depends(caller("search"))]
 
 @router.get("/index", response_model=IndexInfo, responses=errors(401, 403))
 def index_info(retriever: RetrieverDep, settings: SettingsDep, who: IndexCaller) -> IndexInfo:
-    """The served index version, the caller's chunks in it, the dense encoder queries are
-    embedded with (the service refuses to start with another than the one the index records), and
-    the rerank tiers with their state (``closed`` is healthy; ``open`` is skipped until it
-    resets; ``unavailable`` was switched off at start-up, with the reason)."""
+    """The served index version, the caller's chunks in it, the dense encoder that embeds the
+    queries (the service does not start with one other than the index records), and the rerank
+    tiers with their state (``closed`` is healthy; ``open`` is skipped until it resets;
+    ``unavailable`` was switched off at start-up, with the reason)."""
     version = retriever.reader.refresh()
     chunks = retriever.reader.count(tenant_filter(who.tenant_id)) if version else None
     chain = retriever.chain
