@@ -100,14 +100,16 @@ class Dispatcher:
             return "outbox"
 
     def drain(self, *, limit: int = 100) -> int:
-        """Move waiting requests to the queue; stops at the first failure. Returns how many."""
+        """Move waiting requests to the queue; stops at the first failure, and makes what it
+        claimed but did not deliver visible again at once. Returns how many it moved."""
         moved = 0
         with self._lock:
-            for delivery in self.outbox.claim(limit=limit, visibility_s=30):
+            claimed = self.outbox.claim(limit=limit, visibility_s=30)
+            for n, delivery in enumerate(claimed):
                 try:
                     self._deliver(delivery.message)
                 except QUEUE_ERRORS:
-                    self.outbox.release([delivery.message_id])
+                    self.outbox.release([d.message_id for d in claimed[n:]])
                     break
                 self.outbox.ack([delivery.message_id])
                 moved += 1
