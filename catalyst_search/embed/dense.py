@@ -17,7 +17,7 @@ import numpy as np
 
 from catalyst_search.embed.batcher import QueryBatcher
 from catalyst_search.index.meta import EncoderMismatch as EncoderMismatch  # (its home before)
-from catalyst_search.index.meta import mismatch
+from catalyst_search.index.meta import require_encoder
 from catalyst_search.index.schema import DENSE_MODEL, DENSE_PRECISION, DENSE_SIZE
 from catalyst_search.settings import Settings, get_settings
 from catalyst_search.settings.encoder import EncoderPrecision, EncoderRuntime
@@ -132,5 +132,4 @@ class DenseEncoder:
 
     def check_index(self, recorded: tuple[str, str] | None) -> None:
         """Refuse an index whose vectors came from another model or precision."""
-        if recorded is not None and tuple(recorded) != self.identity:
-            raise mismatch((recorded[0], recorded[1]), self.name, self.precision)
+        require_encoder(recorded, self.name, self.precision)

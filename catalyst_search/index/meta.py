@@ -13,8 +13,11 @@ class EncoderMismatch(RuntimeError):
     """The index was written by a different dense encoder than the one configured."""
 
 
-def mismatch(recorded: tuple[str, str], model: str, precision: str) -> EncoderMismatch:
-    """The refusal, with the way out: a precision is fixed when an index is first written."""
+def require_encoder(recorded: tuple[str, str] | None, model: str, precision: str) -> None:
+    """Refuse an index whose vectors came from another model or precision (``recorded`` None:
+    nothing recorded yet), naming the way out: a precision is fixed when it is first written."""
+    if recorded is None or tuple(recorded) == (model, precision):
+        return
     if recorded[0] == model:
         fix = (
             f"ingest into a new collection (CATALYST_COLLECTION) to use {precision}, or set "
@@ -22,7 +25,7 @@ def mismatch(recorded: tuple[str, str], model: str, precision: str) -> EncoderMi
         )
     else:
         fix = "rebuild the index (the rebuild_index job) or configure the encoder that wrote it"
-    return EncoderMismatch(
+    raise EncoderMismatch(
         f"the index was written by {recorded[0]} ({recorded[1]}), this process encodes with "
         f"{model} ({precision}); {fix}"
     )

@@ -8,7 +8,7 @@ from qdrant_client import QdrantClient, models
 
 from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.filters import FilterSpec
-from catalyst_search.index.meta import mismatch
+from catalyst_search.index.meta import EncoderMismatch, require_encoder
 from catalyst_search.index.schema import DENSE_MODEL, DENSE_VECTOR, ChunkPoint
 from catalyst_search.index.server import aliases, conversion
 from catalyst_search.settings import Settings
@@ -33,10 +33,11 @@ class ServerWriter:
         # the payload indexes of this release on the collection served, old or new
         precision = settings.encoder_precision
         served = aliases.ensure_served(client, settings.collection, precision)
-        recorded = conversion.recorded_encoder(client, served)
-        if recorded != (DENSE_MODEL, precision):  # never mix two encoders' vectors
+        try:  # never mix two encoders' vectors
+            require_encoder(conversion.recorded_encoder(client, served), DENSE_MODEL, precision)
+        except EncoderMismatch:
             client.close()
-            raise mismatch(recorded, DENSE_MODEL, precision)
+            raise
         conversion.ensure_collection(client, served, precision)
         return cls(client, settings.collection, ensure=False)
 
