@@ -18,17 +18,14 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         return OK
     version = info["index_version"] or "none loaded (ingest documents first)"
     chunks = "-" if info["chunks"] is None else info["chunks"]
-    encoder = info.get("encoder")  # a service older than the field has none
-    sys.stdout.write(
+    lines = [
         f"index {version} ({info['backend']}, collection {info['collection']}, "
-        f"fusion {info['fusion']})\n"
-        + (
-            f"encoder {encoder['model']} {encoder['precision']} ({encoder['runtime']})\n"
-            if encoder
-            else ""
-        )
-        + f"tenant {info['tenant_id']}: {chunks} chunks\n"
-    )
+        f"fusion {info['fusion']})"
+    ]
+    if encoder := info.get("encoder"):  # a service older than the field has none
+        lines.append(f"encoder {encoder['model']} {encoder['precision']} ({encoder['runtime']})")
+    lines.append(f"tenant {info['tenant_id']}: {chunks} chunks")
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
     rows = [
         [t["tier"], "hosted" if t["hosted"] else "local", t["state"], t.get("detail") or ""]
         for t in info["rerank_tiers"]
