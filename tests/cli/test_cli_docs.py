@@ -58,7 +58,9 @@ def test_every_example_in_the_cli_doc_runs_as_printed(tmp_path):
         script += [f"echo '{MARK.format(n)}'", command]
     (tmp_path / "dagster").mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", tmp_path / "dagster" / "dagster.yaml")
+    # none of our settings but the run's shared model cache (a fresh home would export again)
     env = {key: value for key, value in os.environ.items() if not key.startswith("CATALYST_")} | {
+        "CATALYST_MODEL_CACHE": os.environ["CATALYST_MODEL_CACHE"],
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "CATALYST_HOME": str(tmp_path / "catalyst"),
         "DAGSTER_HOME": str(tmp_path / "dagster"),
