@@ -4,6 +4,9 @@ p50/p95/p99, QPS, errors and the service's resident memory over time. Bounded: e
 has a fixed duration, every request a timeout; it stops by itself.
 
     python bench/load.py [--soak-minutes 10] [--report bench/results/load.md]
+
+The ingest and the service take the encoder from the environment, as in a deployment:
+``CATALYST_ENCODER_PRECISION=int8 python bench/load.py`` measures the int8 encoder end to end.
 """
 
 from __future__ import annotations
@@ -144,7 +147,14 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=RESULTS / "load.md")
     args = parser.parse_args()
     texts = [q["query"] for q in load_queries()]
-    lines = [f"# Load and soak ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n"]
+    encoder = ", ".join(
+        f"{name} {os.environ.get(f'CATALYST_ENCODER_{name.upper()}', default)}"
+        for name, default in (("runtime", "onnx"), ("precision", "fp32"))
+    )
+    lines = [
+        f"# Load and soak ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n",
+        f"Encoder: {encoder} (the ingest's and the service's).\n",
+    ]
     table = (
         "| phase | requests | QPS | p50 ms | p95 ms | p99 ms | errors |\n"
         "|---|---|---|---|---|---|---|"
