@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import CORPUS, DATA, RESULTS, load_queries, percentile
 from bench.service import running_service
+from catalyst_search.settings import load_settings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "corpus"
 TIMEOUT_S = 10
@@ -147,10 +148,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=RESULTS / "load.md")
     args = parser.parse_args()
     texts = [q["query"] for q in load_queries()]
-    encoder = ", ".join(
-        f"{name} {os.environ.get(f'CATALYST_ENCODER_{name.upper()}', default)}"
-        for name, default in (("runtime", "onnx"), ("precision", "fp32"))
-    )
+    settings = load_settings()  # the environment's, as the ingest and the service read it
+    encoder = f"runtime {settings.encoder_runtime}, precision {settings.encoder_precision}"
     lines = [
         f"# Load and soak ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)\n",
         f"Encoder: {encoder} (the ingest's and the service's).\n",
