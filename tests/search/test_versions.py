@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 
 import pytest
@@ -105,3 +106,30 @@ def test_published_copy_keeps_files_sparse(tmp_path, points):
 
     live, copy = tmp_path / "live", versions.version_dir(tmp_path, name)
     assert disk_usage(copy) <= disk_usage(live) * 1.1 + 64 * 1024
+
+
+def test_a_version_is_on_disk_before_current_names_it(tmp_path, points, monkeypatch):
+    """Every file and folder of a new version, then the rename that made it one, then CURRENT:
+    fsynced in that order, so a power cut cannot leave CURRENT naming a version half on disk."""
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
+        writer.upsert(points)
+        monkeypatch.setattr(os, "fsync", recording)
+        name = writer.publish()
+        monkeypatch.undo()
+
+    version = versions.version_dir(tmp_path, name)
+    staged = str(version.with_name(f".staging-{name}"))
+    order = [path.replace(staged, str(version)) for path in synced]
+    everything = [str(version), *(str(p) for p in version.rglob("*"))]
+    assert len(everything) > 20 and set(everything) <= set(order)
+    renamed = order.index(str(tmp_path / "versions"))
+    current = next(n for n, path in enumerate(order) if path.startswith(f"{tmp_path}/.CURRENT."))
+    assert max(order.index(path) for path in everything) < renamed < current
+    assert order[current + 1 :] == [str(tmp_path)]  # CURRENT's own rename last

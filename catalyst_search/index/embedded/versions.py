@@ -73,11 +73,44 @@ def _write_atomic(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the rename itself
 
 
 def copy_tree_sparse(src: Path, dst: Path) -> None:
-    """Copy a shard directory keeping holes: Qdrant preallocates large sparse files."""
-    subprocess.run(["cp", "-a", "--sparse=always", str(src), str(dst)], check=True)
+    """Copy a shard directory keeping holes (Qdrant preallocates large sparse files), and make
+    the copy durable before returning: a version that ``CURRENT`` names, or a writer's shard
+    rebuilt from one, must not be half on disk after a power cut.
+
+    Blocks are shared where the filesystem can (XFS with reflink, btrfs; GNU cp 9 does this by
+    default, the flag makes older ones do it too): the copy then takes milliseconds however
+    large the shard, and a block written afterwards on either side is copied first, so a
+    published version never changes. Elsewhere (ext4) every byte is copied. Not hard links:
+    Qdrant Edge writes into a shard's files when it loads it (docs/architecture.md).
+    """
+    subprocess.run(
+        ["cp", "-a", "--sparse=always", "--reflink=auto", str(src), str(dst)], check=True
+    )
+    fsync_tree(dst)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file under ``root``, then every directory from the deepest up to ``root``
+    and its parent (so the entries, ``root``'s own included, are durable too)."""
+    folders = [root]
+    for top, dirs, files in os.walk(root):
+        for name in files:
+            _fsync(Path(top) / name, os.O_RDONLY)
+        folders += [Path(top) / name for name in dirs]
+    for folder in [*reversed(folders), root.parent]:
+        _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _version_number(name: str) -> int:
@@ -101,6 +134,7 @@ def publish(root: Path, live: Path) -> str:
     shutil.rmtree(staging, ignore_errors=True)
     copy_tree_sparse(live, staging)
     os.replace(staging, version_dir(root, name))
+    _fsync(root / "versions", os.O_RDONLY | os.O_DIRECTORY)  # the rename, before CURRENT
     _write_atomic(root / "CURRENT", name)
     return name
 
