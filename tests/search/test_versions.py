@@ -133,3 +133,23 @@ def test_a_version_is_on_disk_before_current_names_it(tmp_path, points, monkeypa
     current = next(n for n, path in enumerate(order) if path.startswith(f"{tmp_path}/.CURRENT."))
     assert max(order.index(path) for path in everything) < renamed < current
     assert order[current + 1 :] == [str(tmp_path)]  # CURRENT's own rename last
+
+
+def test_the_dirty_mark_is_on_disk_before_the_first_write(tmp_path, points, monkeypatch):
+    """Qdrant Edge writes the live shard in place with no WAL: a power cut mid-ingest must find
+    ``live.dirty`` (and rebuild the shard from CURRENT), so its name is fsynced before the first
+    write, once, not at every write."""
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
+        monkeypatch.setattr(os, "fsync", recording)
+        writer.upsert(points[:10])
+        assert synced == [str(tmp_path)] and (tmp_path / "live.dirty").exists()
+        writer.upsert(points[10:])
+        writer.delete(tenant_filter("nobody"))
+        assert synced == [str(tmp_path)]

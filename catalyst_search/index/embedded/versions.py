@@ -105,6 +105,12 @@ def fsync_tree(root: Path) -> None:
         _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
 
 
+def create_durably(path: Path) -> None:
+    """Create the empty file ``path`` (if missing) and make its name durable in its folder."""
+    path.touch()
+    _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+
+
 def _fsync(path: Path, flags: int) -> None:
     fd = os.open(path, flags)
     try:

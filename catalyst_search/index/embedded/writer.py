@@ -58,7 +58,11 @@ class EmbeddedWriter:
         return qe.EdgeShard.load(str(live))
 
     def _mark_dirty(self) -> None:
-        (self._root / "live.dirty").touch()
+        """Before the first write to ``live/``: Qdrant Edge writes it in place, with no WAL, so
+        the mark must reach the disk before any of those writes can (once per publish)."""
+        marker = self._root / "live.dirty"
+        if not marker.exists():
+            versions.create_durably(marker)
 
     def upsert(self, points: Sequence[ChunkPoint]) -> None:
         if not points:
