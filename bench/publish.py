@@ -8,11 +8,13 @@ index's (a 384-float dense vector, a short sparse one, a chunk's payload), optim
 
 On ext4 both copy every byte, and publish then waits for them to reach the disk; on XFS
 (reflink=1) and btrfs the copy shares the shard's blocks, so it does not grow with the index.
+It also prints what Qdrant Edge writes into a published copy when a reader loads it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import statistics
 import subprocess
@@ -65,6 +67,35 @@ def disk_used_mb(path: Path) -> float:
     return (usage.total - usage.free) / 2**20
 
 
+def files(root: Path) -> dict[str, tuple[int, str]]:
+    """Each file under ``root``: (modification time in ns, sha256 of its bytes)."""
+    return {
+        str(path.relative_to(root)): (
+            path.stat().st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def loads_write(version: Path) -> None:
+    """What loading a published copy writes into it, at its first load and its second: why
+    versions do not share files by hard links (docs/architecture.md)."""
+    for load in ("first", "second"):
+        before = files(version)
+        qe.EdgeShard.load(str(version)).close()
+        after = files(version)
+        kept = before.keys() & after.keys()
+        print(
+            f"  {load} load of a published copy: {len(before)} files, "
+            f"{sum(before[f][0] != after[f][0] for f in kept)} rewritten, "
+            f"{sum(before[f][1] != after[f][1] for f in kept)} with other bytes "
+            f"({', '.join(sorted(f for f in kept if before[f][1] != after[f][1])) or 'none'}), "
+            f"{len(before.keys() - after.keys())} removed, {len(after.keys() - before.keys())} new"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", type=Path, default=RESULTS, help="where the shard is built")
@@ -101,7 +132,9 @@ def main() -> None:
                 times[name].append((time.perf_counter() - started) * 1000)
                 grew[name].append(disk_used_mb(args.dir) - before)
             shutil.rmtree(Path(tmp) / f"copy-{n}")
-            shutil.rmtree(root / "versions")
+            for version in (root / "versions").iterdir():  # not the folder: not a first publish
+                shutil.rmtree(version)
+        loads_write(versions.version_dir(root, versions.publish(root, live)))
         for name in steps:
             print(
                 f"{name:>28}: median {statistics.median(times[name]):8.1f} ms "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from catalyst_search.index.embedded.writer import EmbeddedWriter
 from catalyst_search.index.filters import FilterSpec, tenant_filter
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
+
+ALL = FilterSpec()
 
 
 @pytest.fixture(scope="module")
@@ -108,48 +112,77 @@ def test_published_copy_keeps_files_sparse(tmp_path, points):
     assert disk_usage(copy) <= disk_usage(live) * 1.1 + 64 * 1024
 
 
-def test_a_version_is_on_disk_before_current_names_it(tmp_path, points, monkeypatch):
-    """Every file and folder of a new version, then the rename that made it one, then CURRENT:
-    fsynced in that order, so a power cut cannot leave CURRENT naming a version half on disk."""
-    synced: list[str] = []
+def _recording_fsync(monkeypatch, record):
+    """``os.fsync`` that first calls ``record`` with the path of the file it syncs."""
     fsync = os.fsync
 
     def recording(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        record(os.readlink(f"/proc/self/fd/{fd}"))
         fsync(fd)
 
+    monkeypatch.setattr(os, "fsync", recording)
+
+
+def test_a_version_is_on_disk_before_current_names_it(tmp_path, points, monkeypatch):
+    """On the first publish: the versions folder's name; every file and folder of the new
+    version; the rename that made it one; CURRENT; CURRENT's rename. fsynced in that order, so a
+    power cut cannot leave CURRENT naming a version half on disk."""
+    synced: list[str] = []
     with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
         writer.upsert(points)
-        monkeypatch.setattr(os, "fsync", recording)
+        _recording_fsync(monkeypatch, synced.append)
         name = writer.publish()
         monkeypatch.undo()
 
     version = versions.version_dir(tmp_path, name)
-    staged = str(version.with_name(f".staging-{name}"))
+    staged, folder = str(version.with_name(f".staging-{name}")), str(version.parent)
     order = [path.replace(staged, str(version)) for path in synced]
     everything = [str(version), *(str(p) for p in version.rglob("*"))]
     assert len(everything) > 20 and set(everything) <= set(order)
-    renamed = order.index(str(tmp_path / "versions"))
     current = next(n for n, path in enumerate(order) if path.startswith(f"{tmp_path}/.CURRENT."))
-    assert max(order.index(path) for path in everything) < renamed < current
+    assert order[0] == str(tmp_path)  # the new versions folder's name
+    assert max(order.index(path) for path in everything) < current
+    # the folder once as the copy's parent, and again after the rename, right before CURRENT
+    assert order[:current].count(folder) == 2 and order[current - 1] == folder
     assert order[current + 1 :] == [str(tmp_path)]  # CURRENT's own rename last
 
 
 def test_the_dirty_mark_is_on_disk_before_the_first_write(tmp_path, points, monkeypatch):
     """Qdrant Edge writes the live shard in place with no WAL: a power cut mid-ingest must find
     ``live.dirty`` (and rebuild the shard from CURRENT), so its name is fsynced before the first
-    write, once, not at every write."""
-    synced: list[str] = []
-    fsync = os.fsync
-
-    def recording(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        fsync(fd)
-
+    upsert or delete after a publish, once, not at every write."""
+    synced: list[tuple[str, int]] = []
     with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
-        monkeypatch.setattr(os, "fsync", recording)
+        _recording_fsync(monkeypatch, lambda path: synced.append((path, writer.count(ALL))))
         writer.upsert(points[:10])
-        assert synced == [str(tmp_path)] and (tmp_path / "live.dirty").exists()
+        assert synced == [(str(tmp_path), 0)]  # before the points were written
+        assert (tmp_path / "live.dirty").exists()
         writer.upsert(points[10:])
         writer.delete(tenant_filter("nobody"))
-        assert synced == [str(tmp_path)]
+        assert synced == [(str(tmp_path), 0)]
+        writer.publish()
+        synced.clear()
+        writer.delete(tenant_filter("nobody"))  # the first write after the publish: marked again
+        assert synced == [(str(tmp_path), len(points))]
+
+
+def test_a_rebuild_of_the_live_shard_cut_short_is_done_again(tmp_path, points, monkeypatch):
+    """A writer whose shard is gone rebuilds it from CURRENT; a power cut mid-copy must leave
+    the mark, or the next writer would take the half copy for its shard."""
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
+        writer.upsert(points)
+        writer.publish()
+    shutil.rmtree(tmp_path / "live")
+
+    def cut_short(src: Path, dst: Path) -> None:
+        shutil.copytree(src, dst)
+        raise OSError("the power went")
+
+    monkeypatch.setattr(versions, "copy_shard", cut_short)
+    with pytest.raises(OSError, match="power"):
+        EmbeddedWriter.open(tmp_path, lock_timeout_s=1)
+    monkeypatch.undo()
+    assert (tmp_path / "live.dirty").exists()
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
+        assert writer.count(ALL) == len(points)
+    assert not (tmp_path / "live.dirty").exists()

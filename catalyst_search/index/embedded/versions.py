@@ -5,7 +5,7 @@ Layout under the index root::
     writer.lock          exclusive flock held by the one writer
     live/                the writer's working shard
     live.dirty           present while live/ holds writes that were not published
-    versions/v00000042/  published, never modified again
+    versions/v00000042/  published; no writer touches it again
     CURRENT              name of the newest published version
     readers/<pid>-<id>   leases: the version each reading process has loaded
 
@@ -76,16 +76,17 @@ def _write_atomic(path: Path, text: str) -> None:
     _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the rename itself
 
 
-def copy_tree_sparse(src: Path, dst: Path) -> None:
+def copy_shard(src: Path, dst: Path) -> None:
     """Copy a shard directory keeping holes (Qdrant preallocates large sparse files), and make
     the copy durable before returning: a version that ``CURRENT`` names, or a writer's shard
     rebuilt from one, must not be half on disk after a power cut.
 
     Blocks are shared where the filesystem can (XFS with reflink, btrfs; GNU cp 9 does this by
     default, the flag makes older ones do it too): the copy then takes milliseconds however
-    large the shard, and a block written afterwards on either side is copied first, so a
-    published version never changes. Elsewhere (ext4) every byte is copied. Not hard links:
-    Qdrant Edge writes into a shard's files when it loads it (docs/architecture.md).
+    large the shard, and a block written afterwards on either side is copied first, so what the
+    writer does to ``live/`` later never reaches a version. Elsewhere (ext4) every byte is
+    copied. Not hard links: Qdrant Edge writes into a shard's files when it loads it
+    (docs/architecture.md).
     """
     subprocess.run(
         ["cp", "-a", "--sparse=always", "--reflink=auto", str(src), str(dst)], check=True
@@ -94,13 +95,15 @@ def copy_tree_sparse(src: Path, dst: Path) -> None:
 
 
 def fsync_tree(root: Path) -> None:
-    """fsync every file under ``root``, then every directory from the deepest up to ``root``
-    and its parent (so the entries, ``root``'s own included, are durable too)."""
+    """fsync every regular file under ``root``, then every directory from the deepest up to
+    ``root`` and its parent (so the entries, ``root``'s own included, are durable too).
+    Symbolic links are not followed (a shard has none)."""
     folders = [root]
     for top, dirs, files in os.walk(root):
-        for name in files:
-            _fsync(Path(top) / name, os.O_RDONLY)
-        folders += [Path(top) / name for name in dirs]
+        for path in (Path(top) / name for name in files):
+            if not path.is_symlink() and path.is_file():
+                _fsync(path, os.O_RDONLY)
+        folders += [Path(top) / name for name in dirs if not (Path(top) / name).is_symlink()]
     for folder in [*reversed(folders), root.parent]:
         _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
 
@@ -135,10 +138,12 @@ def publish(root: Path, live: Path) -> str:
     """Copy ``live`` into a new immutable version and point CURRENT at it."""
     existing = list_versions(root)
     name = f"{VERSION_PREFIX}{(_version_number(existing[-1]) + 1) if existing else 1:08d}"
-    (root / "versions").mkdir(parents=True, exist_ok=True)
+    if not (root / "versions").exists():
+        (root / "versions").mkdir(parents=True)
+        _fsync(root, os.O_RDONLY | os.O_DIRECTORY)  # its name, before CURRENT's can be
     staging = root / "versions" / f".staging-{name}"
     shutil.rmtree(staging, ignore_errors=True)
-    copy_tree_sparse(live, staging)
+    copy_shard(live, staging)
     os.replace(staging, version_dir(root, name))
     _fsync(root / "versions", os.O_RDONLY | os.O_DIRECTORY)  # the rename, before CURRENT
     _write_atomic(root / "CURRENT", name)

@@ -45,21 +45,23 @@ class EmbeddedWriter:
     def _open_live(root: Path) -> qe.EdgeShard:
         live, dirty = root / "live", root / "live.dirty"
         if dirty.exists() or not live.exists():
+            versions.create_durably(dirty)  # a power cut mid-rebuild: rebuilt again
             shutil.rmtree(live, ignore_errors=True)
             current = versions.current_version(root)
             if current:
-                versions.copy_tree_sparse(versions.version_dir(root, current), live)
+                versions.copy_shard(versions.version_dir(root, current), live)
                 shard = qe.EdgeShard.load(str(live))
             else:
                 shard = conversion.create_shard(live)
                 shard.flush()
+                versions.fsync_tree(live)
             dirty.unlink(missing_ok=True)
             return shard
         return qe.EdgeShard.load(str(live))
 
     def _mark_dirty(self) -> None:
-        """Before the first write to ``live/``: Qdrant Edge writes it in place, with no WAL, so
-        the mark must reach the disk before any of those writes can (once per publish)."""
+        """Before our first upsert or delete after a publish: Qdrant Edge writes ``live/`` in
+        place, with no WAL, so the mark must reach the disk before those writes can."""
         marker = self._root / "live.dirty"
         if not marker.exists():
             versions.create_durably(marker)
