@@ -73,7 +73,7 @@ def _write_atomic(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the rename itself
+    _fsync(path.parent, folder=True)  # the rename itself
 
 
 def copy_shard(src: Path, dst: Path) -> None:
@@ -102,20 +102,21 @@ def fsync_tree(root: Path) -> None:
     for top, dirs, files in os.walk(root):
         for path in (Path(top) / name for name in files):
             if not path.is_symlink() and path.is_file():
-                _fsync(path, os.O_RDONLY)
+                _fsync(path)
         folders += [Path(top) / name for name in dirs if not (Path(top) / name).is_symlink()]
-    for folder in [*reversed(folders), root.parent]:
-        _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+    for path in [*reversed(folders), root.parent]:
+        _fsync(path, folder=True)
 
 
 def create_durably(path: Path) -> None:
     """Create the empty file ``path`` (if missing) and make its name durable in its folder."""
     path.touch()
-    _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    _fsync(path.parent, folder=True)
 
 
-def _fsync(path: Path, flags: int) -> None:
-    fd = os.open(path, flags)
+def _fsync(path: Path, *, folder: bool = False) -> None:
+    """fsync the file ``path``, or with ``folder`` the directory (its entries: names, renames)."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
     try:
         os.fsync(fd)
     finally:
@@ -140,12 +141,12 @@ def publish(root: Path, live: Path) -> str:
     name = f"{VERSION_PREFIX}{(_version_number(existing[-1]) + 1) if existing else 1:08d}"
     if not (root / "versions").exists():
         (root / "versions").mkdir(parents=True)
-        _fsync(root, os.O_RDONLY | os.O_DIRECTORY)  # its name, before CURRENT's can be
+        _fsync(root, folder=True)  # its name, before CURRENT's can be
     staging = root / "versions" / f".staging-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     copy_shard(live, staging)
     os.replace(staging, version_dir(root, name))
-    _fsync(root / "versions", os.O_RDONLY | os.O_DIRECTORY)  # the rename, before CURRENT
+    _fsync(root / "versions", folder=True)  # the rename, before CURRENT
     _write_atomic(root / "CURRENT", name)
     return name
 
