@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.common import percentile
 
@@ -19,6 +19,8 @@ class Load:
     latencies: list[float]
     wall_s: float
     errors: int
+    #: one at a time only: each answer's ``timings_ms`` and its latency at the client, "client"
+    timings: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def qps(self) -> float:
@@ -31,6 +33,7 @@ class Load:
     def add(self, other: Load) -> None:
         """Pool ``other`` into this one (throughput over both's time)."""
         self.latencies += other.latencies
+        self.timings += other.timings
         self.wall_s += other.wall_s
         self.errors += other.errors
 
@@ -43,6 +46,7 @@ class Client:
     def __init__(self, url: str) -> None:
         host, port = url.split("//", 1)[1].rsplit(":", 1)
         self._conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.last_body = b""
 
     def search(self, text: str) -> tuple[float, int]:
         """One search: (milliseconds, HTTP status; 0 when the connection failed)."""
@@ -51,7 +55,7 @@ class Client:
         try:
             self._conn.request("POST", "/search", body=body, headers=HEADERS)
             response = self._conn.getresponse()
-            response.read()
+            self.last_body = response.read()
             status = response.status
         except (OSError, http.client.HTTPException):
             self._conn.close()  # reconnects on the next request
@@ -63,10 +67,18 @@ class Client:
 
 
 def one_at_a_time(client: Client, queries: list[str]) -> Load:
-    """``queries`` one after the other in this thread, on ``client``'s connection."""
+    """``queries`` one after the other in this thread, on ``client``'s connection, keeping
+    each answer's ``timings_ms`` (read after its latency was taken)."""
+    results, timings = [], []
     started = time.perf_counter()
-    results = [client.search(text) for text in queries]
-    return _load(results, time.perf_counter() - started)
+    for text in queries:
+        results.append(client.search(text))
+        ms, status = results[-1]
+        if status == 200:
+            timings.append({"client": ms, **json.loads(client.last_body)["timings_ms"]})
+    load = _load(results, time.perf_counter() - started)
+    load.timings = timings
+    return load
 
 
 def run_load(url: str, queries: list[str], concurrency: int) -> Load:

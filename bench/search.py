@@ -97,6 +97,29 @@ HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
 )
 
 
+def breakdown(load: Load) -> str:
+    """Where searches one at a time spent their time: each part's p50 over the searches (the
+    parts' p50s need not add up to the whole's). ``index`` is the index call as the service saw
+    it: the legs, fusion and payloads in the helper, and the pipe to it and back; ``HTTP and
+    the app`` is the client's latency less the retriever's total and the wait for a thread."""
+    parts: dict[str, list[float]] = {}
+    for t in load.timings:
+        index = t.get("index", t["prefetch"] + t["fusion"])  # in-process: no pipe
+        for name, ms in {
+            "client": t["client"],
+            "HTTP and the app": t["client"] - t["total"] - t["queue"],
+            "thread hand-over": t["queue"],
+            "encode": t["encode"],
+            "index": index,
+            "legs": t["prefetch"],
+            "fusion and payloads": t["fusion"],
+            "pipe": index - t["prefetch"] - t["fusion"],
+            "retriever's own": t["total"] - t["encode"] - index,
+        }.items():
+            parts.setdefault(name, []).append(ms)
+    return ", ".join(f"{name} {statistics.median(ms):.2f}" for name, ms in parts.items())
+
+
 def precision_of(name: str) -> str:
     return PATHS[name].get("CATALYST_ENCODER_PRECISION", "fp32")
 
@@ -147,6 +170,7 @@ def measure(name: str, texts: list[str], sample: list[str]) -> Figures:
     for concurrency, load in loads.items():
         print(load.row(str(concurrency)))
     print(f"service memory after the load: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
+    print(f"one at a time, p50 ms: {breakdown(loads[1])}")
     ratio = percentile(loads[1].latencies, 50) / found.cost
     return Figures(found, loads, [rss], [pss], [ratio])
 
@@ -184,6 +208,7 @@ def main() -> None:
             f"service memory after the load (highest): RSS {max(fig.rss_mb):.0f} MB, "
             f"PSS {max(fig.pss_mb):.0f} MB"
         )
+        print(f"one at a time, p50 ms: {breakdown(fig.loads[1])}")
     if "torch" not in figures:
         return
     c8_base = figures["torch"].loads[8]

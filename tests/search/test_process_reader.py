@@ -60,7 +60,8 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
             query = _query(text, dense, sparse)
             timings: dict[str, float] = {}
             assert there.query(query, timings) == here.query(query)
-            assert set(timings) == {"prefetch", "fusion"}
+            assert set(timings) == {"prefetch", "fusion", "index"}  # index: the whole call
+            assert timings["index"] >= timings["prefetch"] + timings["fusion"] - 0.002  # (rounding)
         everything = tenant_filter("default", None)
         assert there.count(everything) == here.count(everything) == 80
         ids = [hit.id for hit in here.query(_query("thyroid", dense, sparse))]

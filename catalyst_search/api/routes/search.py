@@ -50,9 +50,11 @@ async def search(
         raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
     filters = parse_filters(body.filters)
+    handed = time.perf_counter()
 
     def run() -> RetrievalResult:
-        return retriever.search(
+        queued = time.perf_counter() - handed  # waiting for a worker thread to take it
+        result = retriever.search(
             tenant_id=caller.tenant_id,
             query=body.query,
             top_k=body.top_k,
@@ -63,6 +65,8 @@ async def search(
             debug=body.debug,
             query_id=query_id,
         )
+        result.timings_ms["queue"] = round(queued * 1000, 3)
+        return result
 
     try:
         result = await asyncio.wait_for(run_in_threadpool(run), settings.search_timeout_s)
