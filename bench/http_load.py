@@ -69,15 +69,17 @@ class Client:
 def one_at_a_time(client: Client, queries: list[str]) -> Load:
     """``queries`` one after the other in this thread, on ``client``'s connection, keeping
     each answer's ``timings_ms`` (read after its latency was taken)."""
-    results, timings = [], []
+    results, bodies = [], []
     started = time.perf_counter()
     for text in queries:
         results.append(client.search(text))
-        ms, status = results[-1]
-        if status == 200:
-            timings.append({"client": ms, **json.loads(client.last_body)["timings_ms"]})
+        bodies.append(client.last_body)
     load = _load(results, time.perf_counter() - started)
-    load.timings = timings
+    load.timings = [
+        {"client": ms, **json.loads(body)["timings_ms"]}
+        for (ms, status), body in zip(results, bodies, strict=True)
+        if status == 200
+    ]
     return load
 
 

@@ -100,10 +100,13 @@ HEADER = "{:>20} {:>8} {:>8} {:>8} {:>7} {:>6}".format(
 def breakdown(load: Load) -> str:
     """Where searches one at a time spent their time: each part's p50 over the searches (the
     parts' p50s need not add up to the whole's). ``index`` is the index call as the service saw
-    it: the legs, fusion and payloads in the helper, and the pipe to it and back; ``HTTP and
-    the app`` is the client's latency less the retriever's total and the wait for a thread."""
+    it: the legs, fusion and payloads in the helper, the pipe to it and back, and any wait for
+    it; ``HTTP and the app`` is the client's latency less the retriever's total and the wait
+    for a thread (so the thread's hand-back to the event loop is in it)."""
     parts: dict[str, list[float]] = {}
     for t in load.timings:
+        if "prefetch" not in t or "fusion" not in t:  # fused in the engine, or no index call
+            continue
         index = t.get("index", t["prefetch"] + t["fusion"])  # in-process: no pipe
         for name, ms in {
             "client": t["client"],
@@ -117,6 +120,8 @@ def breakdown(load: Load) -> str:
             "retriever's own": t["total"] - t["encode"] - index,
         }.items():
             parts.setdefault(name, []).append(ms)
+    if not parts:
+        return "none of the answers had their index parts (fused in the engine?)"
     return ", ".join(f"{name} {statistics.median(ms):.2f}" for name, ms in parts.items())
 
 

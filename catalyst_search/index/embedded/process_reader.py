@@ -205,8 +205,10 @@ class ProcessReader:
         return self._version
 
     def query(self, query: HybridQuery, timings: dict[str, float] | None = None) -> list[Hit]:
-        """``timings`` gets the helper's ``prefetch`` and ``fusion`` and ``index``: the whole
-        call as this process saw it, so ``index`` less the two is what the pipe cost."""
+        """``timings`` gets the helper's ``prefetch`` and ``fusion``, and ``index``: the whole
+        call as this process saw it. ``index`` less the two is the pipe both ways (pickling
+        included) and any wait: for a free helper, for the periodic look at ``CURRENT``, for
+        another helper to start after one died."""
         started = time.perf_counter()
         hits, took = self._call("query", query)
         if timings is not None:
