@@ -9,6 +9,7 @@ sensor's run keys the same, so no run is launched twice.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -134,6 +135,10 @@ def drain_forever(dispatcher: Dispatcher, stop: threading.Event, interval_s: flo
             log.exception("outbox drain failed")
 
 
+#: What every job id looks like: a request's ``uuid4().hex``, a source watch's ``uuid5().hex``.
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def submit(
     dispatcher: Dispatcher,
     *,
@@ -155,7 +160,11 @@ def submit(
 
 
 def find_job(dispatcher: Dispatcher, job_id: str) -> Job | None:
-    """The job record, or a queued view of a job still waiting in the outbox."""
+    """The job record, or a queued view of a job still waiting in the outbox. An id unlike
+    every job id (32 hex digits) is no job: it never reaches a store (in Redis, a key of the
+    job's own, ``...:events``, names another kind of value)."""
+    if not JOB_ID.fullmatch(job_id):
+        return None
     try:
         job = dispatcher.jobs.get(job_id)
     except QUEUE_ERRORS:

@@ -64,13 +64,17 @@ def check_source(raw: str, *, rules: SourceRules, where: str = "source") -> str:
     if not path.is_absolute():
         raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
     require_under_roots(path, roots, where=where)
-    if not path.exists():
+    try:
+        exists, is_file, resolved = path.exists(), path.is_file(), path.resolve()
+    except OSError as exc:  # a name too long for the filesystem, a loop of links, ...
+        raise InvalidSource(f"{where}: not a usable path ({exc.strerror})") from None
+    if not exists:
         raise InvalidSource(f"{where}: {raw} does not exist on the ingest host")
-    if path.is_file() and not path.name.lower().endswith(RECORD_SUFFIXES):
+    if is_file and not path.name.lower().endswith(RECORD_SUFFIXES):
         raise InvalidSource(
             f"{where}: a file source must hold JSONL records ({', '.join(RECORD_SUFFIXES)})"
         )
-    return str(path.resolve())
+    return str(resolved)
 
 
 def check_sources(sources: list[str], *, rules: SourceRules) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import dagster as dg
 import pytest
@@ -58,6 +59,7 @@ def _run(instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
         (["/etc"], "outside the source roots"),
         (["{tmp}/../../etc"], "outside the source roots"),
         ([], "sources"),
+        (["{tmp}/" + "a" * 300], "not a usable path (File name too long)"),  # not a 500
     ],
 )
 def test_bulk_rejects_bad_sources(api, tmp_path, sources, fragment):
@@ -69,6 +71,7 @@ def test_bulk_rejects_bad_sources(api, tmp_path, sources, fragment):
 
 def test_unknown_job_is_404(api):
     assert api.get("/ingest/jobs/nope").status_code == 404
+    assert api.get(f"/ingest/jobs/{uuid.uuid4().hex}").status_code == 404
 
 
 def test_bulk_request_becomes_one_run_and_a_finished_job(api, tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from catalyst_search.ingest_requests.contract import IngestMessage
 from catalyst_search.ingest_requests.queue import SqliteQueue
 from catalyst_search.ingest_requests.redis_jobs import RedisJobStore
 from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+from catalyst_search.sqlite import connect
 from tests.helpers.services import delete_prefix, machine_redis, unique_prefix
 
 
@@ -139,3 +140,35 @@ def test_a_job_tells_its_story_as_events_resumable_after_any_id(store):
     assert store.events("j", after=events[-1].id, limit=100) == []
     assert store.events("j", after="not-an-id", limit=100) == events  # from the start
     assert store.events("other", after=None, limit=100) == []
+
+
+def test_an_id_unlike_a_job_id_finds_no_job_and_reaches_no_store(store, tmp_path):
+    import uuid
+
+    from catalyst_search.ingest_requests.dispatch import Dispatcher, find_job
+
+    job_id = uuid.uuid4().hex
+    store.create(job_id=job_id, tenant_id="t", sources=["/a"], metadata={})
+    store.run_started(job_id, "/a", run_id="r1")  # (in Redis: the job's events stream)
+    outbox = SqliteQueue(tmp_path / "outbox.sqlite", lazy=True)
+    dispatcher = Dispatcher(SqliteQueue(tmp_path / "queue.sqlite"), outbox, store)
+    found = find_job(dispatcher, job_id)
+    assert found is not None and found.tenant_id == "t"
+    for crafted in (f"{job_id}:events", f"{job_id}:webhooks", job_id.upper(), "x" * 64):
+        assert find_job(dispatcher, crafted) is None  # 404 at the API, not a store's error
+
+
+def test_the_outbox_finds_a_waiting_job_by_its_id(tmp_path):
+    outbox = SqliteQueue(tmp_path / "outbox.sqlite", lazy=True)
+    assert outbox.find("a" * 32) is None  # no file yet
+    for n in range(50):
+        outbox.publish(IngestMessage(f"{n:032x}", "t", [f"/s{n}"]))
+    assert outbox.find(f"{7:032x}") == IngestMessage(f"{7:032x}", "t", ["/s7"])
+    assert outbox.find("f" * 32) is None
+    with connect(outbox.path) as conn:  # through the index on the body's job id
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT body FROM ingest_queue "
+            "WHERE json_extract(body, '$.job_id') = ? LIMIT 1",
+            ("x",),
+        ).fetchall()
+    assert "ingest_queue_job" in str(plan)

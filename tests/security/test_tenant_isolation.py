@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import os
+import uuid
 from typing import Any
 
 import httpx
@@ -66,7 +67,7 @@ def world(tmp_path_factory, dense, sparse):
     job_ids: dict[str, list[str]] = {t: [] for t in TENANTS}
     for tenant in ("t0", "t1", "t2"):
         for n in range(3):
-            job_id = f"{tenant}-job-{n}"
+            job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}-job-{n}").hex  # a job id's shape
             jobs.create(job_id=job_id, tenant_id=tenant, sources=["/x"], metadata={})
             job_ids[tenant].append(job_id)
     all_points = [p for tenant_points in points.values() for p in tenant_points]
