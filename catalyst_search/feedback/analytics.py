@@ -46,7 +46,7 @@ def analytics(
         }
         for at, counts in sorted(rows.items())
     ]
-    queries = store.queries(tenant_id, start, end)
+    queries = store.queries(tenant_id, start, end, top=TOP)
     top = sorted(queries.items(), key=lambda q: (-q[1][0], q[0]))[:TOP]
     worst = sorted(((q, c) for q, c in queries.items() if c[1]), key=lambda q: (-q[1][1], q[0]))[
         :TOP

@@ -123,7 +123,9 @@ class RedisFeedbackStore:
                 found[hour] = {k: int(v) for k, v in values.items()}
         return found
 
-    def queries(self, tenant_id: str, start: float, end: float) -> dict[str, tuple[int, int]]:
+    def queries(
+        self, tenant_id: str, start: float, end: float, *, top: int
+    ) -> dict[str, tuple[int, int]]:
         days = list(range(day_of(start), int(end), 86400))
         pipe = self.client.pipeline(transaction=False)
         for day in days:
@@ -136,7 +138,12 @@ class RedisFeedbackStore:
                 totals.setdefault(query, [0, 0])[0] += int(value)
             for query, value in got[n + 1].items():
                 totals.setdefault(query, [0, 0])[1] += int(value)
-        return {query: (s, neg) for query, (s, neg) in totals.items()}
+        kept = {
+            query
+            for column in (0, 1)
+            for query, _ in sorted(totals.items(), key=lambda q: (-q[1][column], q[0]))[:top]
+        }  # (the days' hashes are read whole: a day's distinct queries bound it)
+        return {query: (totals[query][0], totals[query][1]) for query in kept}
 
     def put_boosts(
         self, tenant_id: str, version: str, boosts: dict[str, Any], stats: dict[str, Any]

@@ -141,14 +141,20 @@ class SqliteFeedbackStore:
             found.setdefault(int(hour), {})[name] = int(value)
         return found
 
-    def queries(self, tenant_id: str, start: float, end: float) -> dict[str, tuple[int, int]]:
+    def queries(
+        self, tenant_id: str, start: float, end: float, *, top: int
+    ) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
         with connect(self.path) as conn:
-            rows = conn.execute(
-                "SELECT query, SUM(searches), SUM(negatives) FROM query_counts "
-                "WHERE tenant_id = ? AND day >= ? AND day < ? GROUP BY query",
-                (tenant_id, day_of(start), end),
-            ).fetchall()
-        return {query: (int(s), int(n)) for query, s, n in rows}
+            for order in ("s DESC, query", "n DESC, query"):  # only these leave the database
+                rows = conn.execute(
+                    "SELECT query, SUM(searches) AS s, SUM(negatives) AS n FROM query_counts "
+                    "WHERE tenant_id = ? AND day >= ? AND day < ? GROUP BY query "
+                    f"ORDER BY {order} LIMIT ?",
+                    (tenant_id, day_of(start), end, top),
+                ).fetchall()
+                found |= {query: (int(s), int(n)) for query, s, n in rows}
+        return found
 
     def put_boosts(
         self, tenant_id: str, version: str, boosts: dict[str, Any], stats: dict[str, Any]

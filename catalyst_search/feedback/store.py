@@ -64,8 +64,11 @@ class FeedbackStore(Protocol):
         """Per hour (its start) in [start, end): the COUNTERS that are not zero."""
         ...
 
-    def queries(self, tenant_id: str, start: float, end: float) -> dict[str, tuple[int, int]]:
-        """Per normalized query over the days touching [start, end): (searches, negatives)."""
+    def queries(
+        self, tenant_id: str, start: float, end: float, *, top: int
+    ) -> dict[str, tuple[int, int]]:
+        """(searches, negatives) over the days touching [start, end) of the ``top`` normalized
+        queries searched most and the ``top`` with the most negatives (ties: by the query)."""
         ...
 
     def put_boosts(

@@ -84,7 +84,27 @@ def test_counters_add_up_per_hour_and_queries_per_day(store):
                                "negative": 1, "clicks": 1}  # fmt: skip
     assert counts[int(T0) + 3600] == {"searches": 1}
     assert store.counters("u", T0, T0 + 7200) == {}
-    assert store.queries("t", T0, T0 + 86400) == {"kidney disease": (3, 1)}
+    assert store.queries("t", T0, T0 + 86400, top=10) == {"kidney disease": (3, 1)}
+
+
+def test_only_the_top_queries_by_searches_and_by_negatives_leave_the_store(store):
+    records, events = [], []
+    for n in range(12):  # query n searched n + 1 times; queries 0 to 2 rated down 5 - n times
+        query = f"query {n:02d}"
+        for k in range(n + 1):
+            records.append(SearchRecord(f"q{n}-{k}", "t", query, {}, "economy", "text", [], T0))
+        for k in range(5 - n if n < 3 else 0):
+            events.append(FeedbackEvent(
+                event_id=FeedbackEvent.make_id(f"q{n}-{k}", "d", "vote"), query_id=f"q{n}-{k}",
+                tenant_id="t", query=query, document_id="d", chunk_id=None, rank=1, rating=-1,
+                kind="vote", comment="", at=T0 + 1,
+            ))  # fmt: skip
+    store.log_searches(records)
+    for event in events:
+        store.add_feedback(event)
+    top = store.queries("t", T0, T0 + 86400, top=2)
+    assert top == {"query 11": (12, 0), "query 10": (11, 0), "query 00": (1, 5),
+                   "query 01": (2, 4)}  # fmt: skip
 
 
 def test_boost_versions_one_live_per_tenant(store):

@@ -64,6 +64,17 @@ def test_search_rate_limit_answers_429_with_retry_after_and_recovers(limited):
     assert 'catalyst_rate_limited_total{action="search"}' in limited.get("/metrics").text
 
 
+def test_the_index_count_and_analytics_draw_on_the_search_rate(limited):
+    time.sleep(1.1)  # a fresh window
+    calls = [
+        lambda: limited.get("/index", headers=_as("t1")),
+        lambda: limited.get("/feedback/analytics", headers=_as("t1")),
+        lambda: limited.post("/search", json={"query": "goitre"}, headers=_as("t1")),
+    ]
+    assert [call().status_code for call in calls] == [200, 200, 200]
+    assert [call().status_code for call in calls] == [429, 429, 429]  # one budget: spent
+
+
 def test_a_body_over_the_limit_answers_413(limited):
     big = {"query": "x" * 3000}
     response = limited.post("/search", json=big, headers=_as("t1"))

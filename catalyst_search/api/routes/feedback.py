@@ -78,10 +78,10 @@ def submit(
     return FeedbackAccepted(event_id=event.event_id, recorded=recorded, rank=result.rank)
 
 
-@router.get("/analytics", response_model=Analytics, responses=errors(401, 403, 422))
+@router.get("/analytics", response_model=Analytics, responses=errors(401, 403, 422, 429))
 def feedback_analytics(
     request: Request,
-    caller: ReaderCaller,
+    caller: SearchCaller,  # rate-limited: it adds up to 400 days of counters
     search_log: SearchLogDep,
     start: Annotated[datetime | None, Query(alias="from", description="Default: 7 days ago.")]
     = None,

@@ -13,10 +13,10 @@ from catalyst_search.auth.principal import Principal
 from catalyst_search.index.filters import tenant_filter
 
 router = APIRouter(tags=["index"])
-IndexCaller = Annotated[Principal, Depends(caller("search"))]
+IndexCaller = Annotated[Principal, Depends(caller("search", limit="search"))]  # (a count)
 
 
-@router.get("/index", response_model=IndexInfo, responses=errors(401, 403))
+@router.get("/index", response_model=IndexInfo, responses=errors(401, 403, 429))
 def index_info(retriever: RetrieverDep, settings: SettingsDep, who: IndexCaller) -> IndexInfo:
     """The served index version, the caller's chunks in it, the dense encoder that embeds the
     queries (the service does not start with one other than the index records), and the rerank
