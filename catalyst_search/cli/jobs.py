@@ -35,6 +35,9 @@ def ended_code(status: str) -> int:
     return FAILED if status in ("failed", "cancelled") else OK
 
 
+SHOWN_FAILURES = 20
+
+
 def describe(job: IngestJob) -> None:
     """A job for people: status, progress, its sources, failures and webhooks."""
     shown = "?" if job.documents_total is None else job.documents_total
@@ -47,10 +50,16 @@ def describe(job: IngestJob) -> None:
     for source in job.sources:
         if source.error:
             sys.stdout.write(f"  {source.source}: {source.error}\n")
-    for failure in job.failures[:20]:
+    for failure in job.failures[:SHOWN_FAILURES]:
         sys.stdout.write(
             f"  failed {failure.location}: {failure.failure_class} {failure.error}: "
             f"{failure.message} (attempts: {failure.attempts})\n"
+        )
+    failed = sum(s.failures_total for s in job.sources)
+    if failed > SHOWN_FAILURES:
+        sys.stdout.write(
+            f"  ... {failed} failed documents in all: `catalystctl jobs follow {job.job_id} "
+            "--json` replays their document_failed events\n"
         )
     for hook in job.view.get("webhooks", []):
         sys.stdout.write(

@@ -113,9 +113,11 @@ class JobSource:
     step_retries: int  # step attempts retried after a transient failure
     documents_done: int
     documents_total: int | None
-    failures: list[DocumentFailure]
+    failures: list[DocumentFailure]  # the first ones (the service lists at most 100 of each)
     artifact_uris: list[str]
     error: str | None
+    failures_total: int = 0  # how many failed, listed or not
+    artifact_uris_total: int = 0
 
     @property
     def run_retries(self) -> int:
@@ -135,6 +137,10 @@ class JobSource:
             failures=[DocumentFailure.from_json(f) for f in data.get("failures", [])],
             artifact_uris=list(data.get("artifact_uris", [])),
             error=data.get("error"),
+            failures_total=int(data.get("failures_total", len(data.get("failures", [])))),
+            artifact_uris_total=int(
+                data.get("artifact_uris_total", len(data.get("artifact_uris", [])))
+            ),
         )
 
 

@@ -172,3 +172,36 @@ def test_the_outbox_finds_a_waiting_job_by_its_id(tmp_path):
             ("x",),
         ).fetchall()
     assert "ingest_queue_job" in str(plan)
+
+
+def test_a_job_view_lists_the_first_failures_and_artifacts_and_counts_them_all(
+    store, tmp_path, capsys
+):
+    import uuid
+
+    from catalyst_search.api.routes.jobs import MAX_LISTED, job_view
+    from catalyst_search.cli.jobs import describe
+    from catalyst_search.client.models import IngestJob
+    from catalyst_search.ingest_requests.dispatch import Dispatcher, find_job
+
+    job_id = uuid.uuid4().hex
+    store.create(job_id=job_id, tenant_id="t", sources=["/a"], metadata={})
+    store.run_started(job_id, "/a", run_id="r1")
+    failures = [{"location": f"/a/{n}.pdf", "error": "HTTP404"} for n in range(MAX_LISTED + 50)]
+    uris = [f"file:///artifacts/{n}" for n in range(3 * MAX_LISTED)]
+    store.run_finished(job_id, "/a", status="succeeded", failures=failures, artifact_uris=uris)
+    dispatcher = Dispatcher(
+        SqliteQueue(tmp_path / "q.sqlite"), SqliteQueue(tmp_path / "o.sqlite", lazy=True), store
+    )
+    job = find_job(dispatcher, job_id)
+    assert job is not None
+    (run,) = job_view(job, "http://dagster", dispatcher).sources
+    assert run.failures == failures[:MAX_LISTED] and run.failures_total == MAX_LISTED + 50
+    assert run.artifact_uris == uris[:MAX_LISTED] and run.artifact_uris_total == 3 * MAX_LISTED
+    assert run.retried == [] and run.retried_total == 0 and run.listed_at_most == MAX_LISTED
+    seen = IngestJob.from_json(job_view(job, "http://dagster", dispatcher).model_dump())
+    assert seen.sources[0].failures_total == MAX_LISTED + 50  # the SDK reads the counts
+    describe(seen)  # catalystctl jobs status: 20 of them, then how many there are in all
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  failed /a/") for line in lines) == 20
+    assert lines[-1].startswith(f"  ... {MAX_LISTED + 50} failed documents in all")

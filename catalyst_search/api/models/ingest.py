@@ -65,6 +65,13 @@ class SourceRunView(BaseModel):
         "the reasons of the failed tries (HTTP 429, timeout...) and the outcome.",
     )
     artifact_uris: list[str]
+    listed_at_most: int = Field(
+        description="Each of failures, retried and artifact_uris lists its first this many; "
+        "the *_total counts say how many there are (the job's event stream has every failure)."
+    )
+    failures_total: int
+    retried_total: int
+    artifact_uris_total: int
     error: str | None
 
 

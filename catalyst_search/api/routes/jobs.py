@@ -30,6 +30,9 @@ router = APIRouter(prefix="/ingest", tags=["ingest"])
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
 #: Jobs read to fill one filtered page, at most: a listing's cost stays bounded.
 MAX_SCANNED = 1000
+#: Failures, retried documents and artifact URIs a job view lists per source, at most: a job
+#: of 100k documents would otherwise answer megabytes (the counts say how many there are).
+MAX_LISTED = 100
 
 
 def _owned(dispatcher: Dispatcher, job_id: str, caller: Principal) -> Job:
@@ -192,9 +195,13 @@ def job_view(job: Job, dagster_ui: str, dispatcher: Dispatcher) -> JobView:
                 step_retries=run.step_retries,
                 documents_done=run.docs_done,
                 documents_total=run.docs_total,
-                failures=run.failures,
-                retried=run.retried,
-                artifact_uris=run.artifact_uris,
+                failures=run.failures[:MAX_LISTED],
+                retried=run.retried[:MAX_LISTED],
+                artifact_uris=run.artifact_uris[:MAX_LISTED],
+                listed_at_most=MAX_LISTED,
+                failures_total=len(run.failures),
+                retried_total=len(run.retried),
+                artifact_uris_total=len(run.artifact_uris),
                 error=run.error,
             )
             for run in job.runs
