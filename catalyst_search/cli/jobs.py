@@ -38,6 +38,10 @@ def ended_code(status: str) -> int:
 SHOWN_FAILURES = 20
 
 
+def _total(total: int | None) -> str:
+    return "?" if total is None else str(total)  # 0 is a total: an empty source
+
+
 def describe(job: IngestJob) -> None:
     """A job for people: status, progress, its sources, failures and webhooks."""
     shown = "?" if job.documents_total is None else job.documents_total
@@ -58,8 +62,8 @@ def describe(job: IngestJob) -> None:
     failed = sum(s.failures_total for s in job.sources)
     if failed > SHOWN_FAILURES:
         sys.stdout.write(
-            f"  ... {failed} failed documents in all: `catalystctl jobs follow {job.job_id} "
-            "--json` replays their document_failed events\n"
+            f"  ... {failed} failed documents in all (`catalystctl jobs follow {job.job_id} "
+            "--json` replays the first 100 of each run as document_failed events)\n"
         )
     for hook in job.view.get("webhooks", []):
         sys.stdout.write(
@@ -111,7 +115,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print_json(page.view)
         return OK
     rows = [
-        [j.job_id, j.status, f"{j.documents_done}/{j.documents_total or '?'}", j.sources,
+        [j.job_id, j.status, f"{j.documents_done}/{_total(j.documents_total)}", j.sources,
          when(j.created_at)]
         for j in page.jobs
     ]  # fmt: skip

@@ -30,6 +30,7 @@ class SearchResults:
     degraded: bool = False
     degradation_reason: str | None = None
     debug: dict[str, Any] | None = None  # with ``debug=True``: ranks, scores, stages, query
+    boost_version: str | None = None  # the feedback boosts that reordered the results, if any
     response: dict[str, Any] = field(default_factory=dict, repr=False)  # the whole answer
 
     @classmethod
@@ -46,6 +47,7 @@ class SearchResults:
             degraded=bool(data.get("degraded", False)),
             degradation_reason=data.get("degradation_reason"),
             debug=data.get("debug"),
+            boost_version=data.get("boost_version"),
             response=data,
         )
 
@@ -113,11 +115,14 @@ class JobSource:
     step_retries: int  # step attempts retried after a transient failure
     documents_done: int
     documents_total: int | None
-    failures: list[DocumentFailure]  # the first ones (the service lists at most 100 of each)
+    failures: list[DocumentFailure]  # the first ones (at most ``listed_at_most``)
     artifact_uris: list[str]
     error: str | None
     failures_total: int = 0  # how many failed, listed or not
     artifact_uris_total: int = 0
+    retried: list[dict[str, Any]] = field(default_factory=list)  # fetched after retries
+    retried_total: int = 0
+    listed_at_most: int | None = None  # each list's length at most (None: not said)
 
     @property
     def run_retries(self) -> int:
@@ -141,6 +146,9 @@ class JobSource:
             artifact_uris_total=int(
                 data.get("artifact_uris_total", len(data.get("artifact_uris", [])))
             ),
+            retried=list(data.get("retried", [])),
+            retried_total=int(data.get("retried_total", len(data.get("retried", [])))),
+            listed_at_most=data.get("listed_at_most"),
         )
 
 

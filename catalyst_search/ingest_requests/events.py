@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: per-document failures streamed per run; the job view has them all
+#: per-document failures streamed per run; the job record keeps them all (its view lists 100)
 MAX_FAILURE_EVENTS = 100
 #: events kept per job in Redis (a stream trimmed to about this length)
 MAX_EVENTS = 10_000

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from catalyst_orchestration.tune import drain_and_tune
+from catalyst_search.client.models import SearchResults
 from catalyst_search.settings import load_settings
 from tests.client.test_sdk import _publish
 
@@ -74,6 +75,7 @@ def test_feedback_reorders_search_after_tuning_and_a_single_vote_does_nothing(se
     position = {d: n for n, d in enumerate(ranked)}
     assert position[lower] < position.get(top, len(ranked)), (before, ranked)
     assert after["boost_version"] == outcome["version"]
+    assert SearchResults.from_json(after).boost_version == outcome["version"]  # the SDK's too
     explained = {r["document_id"]: r for r in after["debug"]["results"]}
     assert explained[lower]["boost"] > 1
     demoted = _search(http, debug=True, filters={"document_id": top})["debug"]["results"][0]

@@ -67,7 +67,7 @@ class SourceRunView(BaseModel):
     artifact_uris: list[str]
     listed_at_most: int = Field(
         description="Each of failures, retried and artifact_uris lists its first this many; "
-        "the *_total counts say how many there are (the job's event stream has every failure)."
+        "the *_total counts say how many there are."
     )
     failures_total: int
     retried_total: int
