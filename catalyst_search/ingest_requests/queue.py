@@ -7,6 +7,7 @@ for it has been recorded. Run keys make a redelivered message harmless.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +27,17 @@ CREATE TABLE IF NOT EXISTS ingest_queue (
 CREATE INDEX IF NOT EXISTS ingest_queue_visible ON ingest_queue (visible_at);
 CREATE INDEX IF NOT EXISTS ingest_queue_job ON ingest_queue (json_extract(body, '$.job_id'));
 """
+#: Messages no version of this code can read (a newer API's, one written by hand): kept for an
+#: operator instead of failing every claim they would be part of.
+_DEAD = """
+CREATE TABLE IF NOT EXISTS ingest_dead (
+    message_id TEXT PRIMARY KEY, body TEXT NOT NULL, at REAL NOT NULL, error TEXT NOT NULL
+);
+"""
+#: What decoding a message body that is not an ``IngestMessage`` raises.
+UNREADABLE = (ValueError, TypeError, KeyError)
+
+log = logging.getLogger("catalyst_search.ingest")
 
 
 class IngestQueue(Protocol):
@@ -88,7 +100,25 @@ class SqliteQueue:
                 "WHERE message_id = ?",
                 [(now + visibility_s, row[0]) for row in rows],
             )
-        return [Delivery(row[0], IngestMessage.from_json(row[1]), row[2] + 1) for row in rows]
+        deliveries = []
+        for message_id, body, count in rows:
+            try:
+                deliveries.append(Delivery(message_id, IngestMessage.from_json(body), count + 1))
+            except UNREADABLE as exc:
+                self._bury(message_id, body, exc)
+        return deliveries
+
+    def _bury(self, message_id: str, body: str, exc: Exception) -> None:
+        """Move an unreadable message to ``ingest_dead`` (its body is not logged: it may name
+        sources with credentials in them)."""
+        log.error("ingest request %s cannot be read, kept in ingest_dead: %r", message_id, exc)
+        with connect(self.path) as conn:
+            conn.executescript(_DEAD)
+            conn.execute(
+                "INSERT OR REPLACE INTO ingest_dead VALUES (?, ?, ?, ?)",
+                (message_id, body, time.time(), repr(exc)),
+            )
+            conn.execute("DELETE FROM ingest_queue WHERE message_id = ?", (message_id,))
 
     def release(self, message_ids: list[str]) -> None:
         """Make claimed messages visible again at once."""

@@ -8,12 +8,16 @@ same value every time, as the sensor does.)
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import redis
 
 from catalyst_search.ingest_requests.contract import Delivery, IngestMessage
+from catalyst_search.ingest_requests.queue import UNREADABLE
+
+log = logging.getLogger("catalyst_search.ingest")
 
 GROUP = "dagster"
 CONSUMER = "ingest_requests"
@@ -23,6 +27,7 @@ class RedisQueue:
     def __init__(self, client: redis.Redis, *, prefix: str = "catalyst") -> None:
         self.client = client
         self.stream = f"{prefix}:ingest:requests"
+        self.dead = f"{prefix}:ingest:dead"  # messages no version of this code can read
 
     def close(self) -> None:
         self.client.close()
@@ -59,8 +64,21 @@ class RedisQueue:
                 self.stream, GROUP, min=entry_id, max=entry_id, count=1
             )
             count = int(pending[0]["times_delivered"]) if pending else 1
-            deliveries.append(Delivery(entry_id, IngestMessage.from_json(fields["body"]), count))
+            try:
+                deliveries.append(
+                    Delivery(entry_id, IngestMessage.from_json(fields["body"]), count)
+                )
+            except UNREADABLE as exc:
+                self._bury(entry_id, fields, exc)
         return deliveries
+
+    def _bury(self, entry_id: str, fields: dict[str, Any], exc: Exception) -> None:
+        """Move an unreadable entry to the dead stream (its body is not logged: it may name
+        sources with credentials in them)."""
+        log.error("ingest request %s cannot be read, kept in %s: %r", entry_id, self.dead, exc)
+        kept: dict[Any, Any] = {**fields, "id": entry_id, "error": repr(exc)}
+        self.client.xadd(self.dead, kept)
+        self.ack([entry_id])
 
     def ack(self, message_ids: list[str]) -> None:
         if message_ids:

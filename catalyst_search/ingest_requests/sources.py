@@ -63,11 +63,13 @@ def check_source(raw: str, *, rules: SourceRules, where: str = "source") -> str:
     path = Path(raw)  # no "~" expansion: a service-side path is absolute (the CLI expands)
     if not path.is_absolute():
         raise InvalidSource(f"{where}: give an absolute path, got {raw!r}")
-    require_under_roots(path, roots, where=where)
     try:
+        require_under_roots(path, roots, where=where)
         exists, is_file, resolved = path.exists(), path.is_file(), path.resolve()
-    except OSError as exc:  # a name too long for the filesystem, a loop of links, ...
+    except OSError as exc:  # a name too long for the filesystem, ...
         raise InvalidSource(f"{where}: not a usable path ({exc.strerror})") from None
+    except RuntimeError as exc:  # Path.resolve on a loop of symlinks (Python 3.11)
+        raise InvalidSource(f"{where}: not a usable path ({exc})") from None
     if not exists:
         raise InvalidSource(f"{where}: {raw} does not exist on the ingest host")
     if is_file and not path.name.lower().endswith(RECORD_SUFFIXES):

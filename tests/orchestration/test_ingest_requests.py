@@ -69,6 +69,43 @@ def test_bulk_rejects_bad_sources(api, tmp_path, sources, fragment):
     assert fragment in json.dumps(response.json())
 
 
+def test_a_source_behind_a_loop_of_symlinks_is_refused_not_a_500(api, tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    response = api.post("/ingest/bulk", json={"sources": [str(tmp_path / "loop" / "x")]})
+    assert response.status_code == 422 and "not a usable path" in response.text
+
+
+def test_a_message_that_cannot_be_handled_holds_up_no_other_and_fails_its_job_in_the_end(
+    api, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(sensors, "VISIBILITY_S", 0.0)  # every tick redelivers unacked messages
+    good = write_jsonl(tmp_path / "good.jsonl", icd_records(limit=2))
+    bad = write_jsonl(tmp_path / "bad.jsonl", icd_records(limit=2))
+    bad_job = api.post("/ingest/bulk", json={"sources": [str(bad)]}).json()["job_id"]
+    good_job = api.post("/ingest/bulk", json={"sources": [str(good)]}).json()["job_id"]
+    register = sensors.register_source
+
+    def breaks_on_bad(instance, store, *, tenant_id, uri):  # e.g. a state store error
+        if uri == str(bad):
+            raise RuntimeError("the state store broke")
+        return register(instance, store, tenant_id=tenant_id, uri=uri)
+
+    monkeypatch.setattr(sensors, "register_source", breaks_on_bad)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        assert [r.tags["catalyst/job_id"] for r in first.run_requests] == [good_job]
+        cursor = first.cursor
+        for _ in range(sensors.MAX_DELIVERIES - 1):  # delivered again: still in the queue
+            assert bad_job not in json.dumps(json.loads(cursor)["pending"])
+            cursor = _tick(instance, cursor).cursor
+        assert api.get(f"/ingest/jobs/{bad_job}").json()["status"] == "failed"
+        (run,) = api.get(f"/ingest/jobs/{bad_job}").json()["sources"]
+        assert "could not be requested after 5 tries" in run["error"]
+        assert "the state store broke" in run["error"]
+        _tick(instance, cursor)  # acknowledged: only the good job's message is left
+        assert SqliteQueue(load_settings().queue_db).depth() == 1
+
+
 def test_unknown_job_is_404(api):
     assert api.get("/ingest/jobs/nope").status_code == 404
     assert api.get(f"/ingest/jobs/{uuid.uuid4().hex}").status_code == 404
