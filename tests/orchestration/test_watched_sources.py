@@ -191,6 +191,33 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
     }
 
 
+def test_a_watch_that_cannot_be_resynced_costs_the_others_nothing(tmp_path, instance, monkeypatch):
+    from catalyst_orchestration.defs.acquisition import schedules
+
+    jobs = SqliteJobStore(load_settings().jobs_db)
+    folders = [tmp_path / name for name in ("a", "b", "c")]
+    for folder in folders:
+        folder.mkdir()
+        jobs.watches.add("default", str(folder))
+    request = schedules.sync_request
+
+    def breaks_on_b(instance, state, store, watch, **kwargs):  # e.g. the state store's error
+        if watch.uri == str(folders[1]):
+            raise RuntimeError("the state store broke")
+        return request(instance, state, store, watch, **kwargs)
+
+    monkeypatch.setattr(schedules, "sync_request", breaks_on_b)
+    when = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
+    ) as context:
+        requests = resync_sources(context)
+    assert isinstance(requests, list)
+    assert sorted(r.tags["catalyst/watch_id"] for r in requests) == sorted(
+        w.watch_id for w in jobs.watches.listed() if w.uri != str(folders[1])
+    )
+
+
 def test_definitions_validate_with_the_sensors_and_schedule(catalyst_home):
     loaded = defs()
     assert loaded.resolve_sensor_def("watched_s3_sources").default_status == (

@@ -24,17 +24,21 @@ def resync_sources(
 ) -> list[dg.RunRequest] | dg.SkipReason:
     watches = allowed(jobs.jobs.watches.listed(), _settings(), context.log)
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    requests = [
-        sync_request(
-            context.instance,
-            state.store,
-            jobs.jobs,
-            watch,
-            run_key=f"resync:{watch.watch_id}:{day}",  # launched once a day, however often asked
-            origin="schedule:resync_sources",
-        )
-        for watch in watches
-    ]
+    requests = []
+    for watch in watches:  # one watch that cannot be requested costs the others nothing
+        try:
+            requests.append(
+                sync_request(
+                    context.instance,
+                    state.store,
+                    jobs.jobs,
+                    watch,
+                    run_key=f"resync:{watch.watch_id}:{day}",  # once a day, however often asked
+                    origin="schedule:resync_sources",
+                )
+            )
+        except Exception:  # (its job record is made last: none is left waiting for a run)
+            context.log.exception(f"watch {watch.watch_id} ({watch.uri}): no re-sync today")
     if not requests:
         return dg.SkipReason("no watched sources to re-sync")
     return requests
