@@ -187,6 +187,29 @@ def test_a_failed_run_marks_its_job_failed(api, tmp_path):
     assert job["sources"][0]["error"]
 
 
+def test_a_cancel_that_comes_after_the_index_was_published_leaves_the_source_succeeded(
+    api, tmp_path, monkeypatch
+):
+    from catalyst_orchestration.defs.indexing import assets
+    from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+
+    source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=3))
+    job_id = api.post("/ingest/bulk", json={"sources": [str(source)]}).json()["job_id"]
+    index_batch = assets.index_batch
+
+    def cancelled_as_it_publishes(*args, **kwargs):
+        outcome = index_batch(*args, **kwargs)  # published: the documents are searchable
+        SqliteJobStore(load_settings().jobs_db).cancel(job_id)
+        return outcome
+
+    monkeypatch.setattr(assets, "index_batch", cancelled_as_it_publishes)
+    with dg.instance_for_test() as instance:
+        assert _run(instance, _tick(instance).run_requests[0]).success
+    job = api.get(f"/ingest/jobs/{job_id}").json()
+    assert job["sources"][0]["status"] == "succeeded" and job["status"] == "succeeded"
+    assert api.post("/search", json={"query": icd_records(limit=1)[0]["text"]}).json()["results"]
+
+
 def test_a_job_cancelled_while_queued_gets_no_run_and_its_message_is_acknowledged(api, tmp_path):
     source = write_jsonl(tmp_path / "r.jsonl", icd_records(limit=2))
     job_id = api.post("/ingest/bulk", json={"sources": [str(source)]}).json()["job_id"]

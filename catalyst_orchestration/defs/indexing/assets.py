@@ -109,7 +109,7 @@ def index(
         ]
     finally:
         writer.close()
-    tracker.progress(outcome.seen, outcome.seen)
+    tracker.progress(outcome.seen, outcome.seen, cancellable=False)  # published: too late
     tracker.finished(
         failures=[f.as_dict() for f in outcome.failures],
         artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),

@@ -76,10 +76,13 @@ class RunTracker:
                 self.job_id, self.source, run_id=self.run_id, step_retry=retry_number > 0
             )
 
-    def progress(self, done: int, total: int) -> None:
+    def progress(self, done: int, total: int, *, cancellable: bool = True) -> None:
+        """Record progress, then stop if the job was cancelled (unless the work is done: once
+        the index step has published, the documents are searchable and the source succeeded)."""
         if self._store:
             self._store.progress(self.job_id, self.source, done=done, total=total)
-            self.stop_if_cancelled()
+            if cancellable:
+                self.stop_if_cancelled()
 
     def finished(
         self, *, failures: list[dict], artifact_uris: list[str], retried: list[dict]
