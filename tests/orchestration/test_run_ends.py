@@ -119,7 +119,7 @@ def test_a_cancelled_run_marks_its_job_cancelled(job):
 
 
 def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatch):
-    from catalyst_orchestration.defs.requests import stalled_retries
+    from catalyst_orchestration.defs.requests import run_end_sweep
 
     store, uri = job
     with dg.instance_for_test(overrides=RETRIES) as instance:
@@ -130,11 +130,11 @@ def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatc
 
         def tick() -> None:
             with dg.build_sensor_context(instance=instance, resources=ingest_resources()) as ctx:
-                stalled_retries.ingest_job_stalled_retries(ctx)
+                run_end_sweep.ingest_job_run_end_sweep(ctx)
 
         tick()  # within the grace: Dagster may still start it
         assert store.get("j1").status == "retrying"
-        monkeypatch.setattr(stalled_retries, "GRACE_S", -60.0)
+        monkeypatch.setattr(run_end_sweep, "GRACE_S", -60.0)
         retry = _run(instance, uri, parent_run_id=run.run_id, root_run_id=run.run_id)
         instance.add_run_tags(retry.run_id, {"dagster/parent_run_id": run.run_id})
         tick()  # its retry exists: not stalled
@@ -147,3 +147,31 @@ def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatc
     state = store.get("j1")
     assert state.status == "failed"
     assert "did not start it" in state.runs[0].error
+
+
+@pytest.mark.parametrize("end", ["failed", "cancelled"])
+def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(job, monkeypatch, end):
+    """A run-status sensor moves past an event its failed tick did not record."""
+    from catalyst_orchestration.defs.requests import run_end_sweep
+
+    store, uri = job
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": False}}) as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        if end == "failed":
+            instance.report_run_failed(run)  # (no sensor sees it)
+        else:
+            instance.report_run_canceled(run)
+
+        def tick() -> None:
+            with dg.build_sensor_context(instance=instance, resources=ingest_resources()) as ctx:
+                run_end_sweep.ingest_job_run_end_sweep(ctx)
+
+        tick()  # within the grace: the sensors may still record it
+        assert store.get("j1").status == "running"  # type: ignore[union-attr]
+        monkeypatch.setattr(run_end_sweep, "GRACE_S", -60.0)
+        tick()
+        state = store.get("j1")
+        assert state is not None and state.status == end and state.status in TERMINAL
+        tick()  # recorded once: the source no longer waits on the run
+        assert store.get("j1") == state

@@ -4,16 +4,20 @@ A failed run that Dagster will retry (run retries in the instance's dagster.yaml
 the failed run ``dagster/will_retry``) marks its source ``retrying``, never ``failed``: a client
 waiting on the job must not report a failure for a job that goes on to succeed. The sensors
 can also tick after the retry has already started. So news of an older attempt never overwrites
-the record of the attempt that replaced it.
+the record of the attempt that replaced it. A run-status sensor does not see an event
+twice, even when its tick failed: ``run_end_sweep.py`` records the ends it missed.
 """
 
 from __future__ import annotations
+
+import logging
 
 import dagster as dg
 
 from catalyst_orchestration.defs.jobs import ingest_job
 from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
 from catalyst_search.ingest_requests.contract import JOB_TAG
+from catalyst_search.ingest_requests.jobs import Job
 
 WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run when run retries are on
 
@@ -28,29 +32,40 @@ def _replaced(
     return recorded is not None and run.run_id in (recorded.parent_run_id, recorded.root_run_id)
 
 
+def failure_status(run: dg.DagsterRun, job: Job | None, message: str) -> tuple[str, str]:
+    """(status, error) of a failed run's source: cancelled when its job was, retrying when
+    Dagster will retry the run, failed otherwise."""
+    if job is not None and job.cancel_requested_at is not None:  # stopped by tracking.py
+        return "cancelled", "the run was stopped: the job was cancelled"
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        return "retrying", f"{message} (Dagster retries the run)"
+    return "failed", message
+
+
 def mark_run_end(
-    context: dg.RunStatusSensorContext,
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
     jobs: JobStoreResource,
     state: StateStoreResource,
+    log: logging.Logger | dg.DagsterLogManager,
     *,
     status: str,
     error: str,
 ) -> str | None:
-    """Set the source of ``context``'s run to ``status``; returns what was set, or None when
-    the run has no job, no source, or a later attempt has replaced it."""
-    run = context.dagster_run
+    """Set the source of ``run`` to ``status``; returns what was set, or None when the run has
+    no job, no source, or a later attempt has replaced it."""
     job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
     if not (job_id and partition):
         return None  # not a run of an ingest job
     try:
         source = state.store.source(partition).uri
     except KeyError:  # the run ended before its source was registered: nothing to mark
-        context.log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
+        log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
         return None
     job = jobs.jobs.get(job_id)
     recorded = next((r.run_id for r in job.runs if r.source == source), None) if job else None
-    if _replaced(context.instance, recorded, run):
-        context.log.info(f"run {run.run_id} of job {job_id}: its retry {recorded} took over")
+    if _replaced(instance, recorded, run):
+        log.info(f"run {run.run_id} of job {job_id}: its retry {recorded} took over")
         return None
     jobs.jobs.run_finished(job_id, source, status=status, error=error)
     return status
@@ -66,16 +81,11 @@ def mark_run_end(
 def ingest_job_failures(
     context: dg.RunFailureSensorContext, jobs: JobStoreResource, state: StateStoreResource
 ) -> None:
-    message = context.failure_event.message or "run failed"
-    job_id = context.dagster_run.tags.get(JOB_TAG)
+    run = context.dagster_run
+    job_id = run.tags.get(JOB_TAG)
     job = jobs.jobs.get(job_id) if job_id else None
-    if job is not None and job.cancel_requested_at is not None:  # stopped by tracking.py
-        status, message = "cancelled", "the run was stopped: the job was cancelled"
-    elif context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
-        status, message = "retrying", f"{message} (Dagster retries the run)"
-    else:
-        status = "failed"
-    mark_run_end(context, jobs, state, status=status, error=message)
+    status, error = failure_status(run, job, context.failure_event.message or "run failed")
+    mark_run_end(context.instance, run, jobs, state, context.log, status=status, error=error)
 
 
 @dg.run_status_sensor(
@@ -88,4 +98,12 @@ def ingest_job_failures(
 def ingest_job_cancellations(
     context: dg.RunStatusSensorContext, jobs: JobStoreResource, state: StateStoreResource
 ) -> None:
-    mark_run_end(context, jobs, state, status="cancelled", error="the run was cancelled")
+    mark_run_end(
+        context.instance,
+        context.dagster_run,
+        jobs,
+        state,
+        context.log,
+        status="cancelled",
+        error="the run was cancelled",
+    )

@@ -1,0 +1,114 @@
+"""Ended ingest runs whose job still waits on them: the ends the run-end sensors missed, and
+announced retries that never started.
+
+``run_ends.py`` records a run's end when its run-status sensor sees it, but such a sensor does
+not see an event twice: a tick that failed (the job store down for a moment) moves past it,
+and the job would show ``running`` for ever. And ``ingest_job_failures`` marks a source
+``retrying`` when Dagster tags a failed run ``dagster/will_retry``; should the retry never come
+(the daemon's run retries stopped, the launch failed), the job would show ``retrying`` for ever
+and ``--wait`` would never return.
+
+So this sensor looks at every failed or cancelled ingest run last updated between
+``LOOKBACK_S`` and ``GRACE_S`` ago, a page at a time, whatever its ``dagster/will_retry`` tag
+says now (Dagster sets it to ``false`` when launching the retry raised). A source still
+``queued`` or ``running`` on such a run gets the end the sensor would have recorded; a source
+still ``retrying`` on a failed run with no child run (``dagster/parent_run_id``) is marked
+``failed``, naming why.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from catalyst_orchestration.defs.jobs import ingest_job
+from catalyst_orchestration.defs.requests.run_ends import failure_status, mark_run_end
+from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
+from catalyst_search.ingest_requests.contract import JOB_TAG
+
+#: how long the run-end sensors and Dagster's retry may take (they act within seconds)
+GRACE_S = 300.0
+#: ended runs older than this are not looked at again
+LOOKBACK_S = 24 * 3600.0
+MAX_RUNS_PER_TICK = 1000
+PAGE = 100
+WAITING = ("queued", "running")  # a source whose run's end was never recorded
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _ended_runs(instance: dg.DagsterInstance, now: float) -> list[dg.DagsterRun]:
+    """Failed and cancelled ingest runs last updated between ``LOOKBACK_S`` and ``GRACE_S``
+    ago, newest first, a page at a time, at most ``MAX_RUNS_PER_TICK``."""
+    filters = dg.RunsFilter(
+        job_name=ingest_job.name,
+        statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+        updated_after=_at(now - LOOKBACK_S),
+        updated_before=_at(now - GRACE_S),
+    )
+    runs: list[dg.DagsterRun] = []
+    cursor = None
+    while len(runs) < MAX_RUNS_PER_TICK:
+        page = instance.get_runs(filters=filters, cursor=cursor, limit=PAGE)
+        runs += page
+        if len(page) < PAGE:
+            break
+        cursor = page[-1].run_id
+    return runs[:MAX_RUNS_PER_TICK]
+
+
+@dg.sensor(
+    name="ingest_job_run_end_sweep",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records the end of failed or cancelled ingest runs that the run-end sensors "
+    "missed, and fails the job of a run whose announced retry has not started within five "
+    "minutes, so no job shows 'running' or 'retrying' for ever.",
+)
+def ingest_job_run_end_sweep(
+    context: dg.SensorEvaluationContext, jobs: JobStoreResource, state: StateStoreResource
+) -> dg.SkipReason:
+    ended = stalled = 0
+    for run in _ended_runs(context.instance, time.time()):
+        job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
+        if not (job_id and partition):
+            continue
+        try:
+            source = state.store.source(partition).uri
+        except KeyError:
+            continue
+        job = jobs.jobs.get(job_id)
+        waiting = [
+            r for r in (job.runs if job else []) if r.source == source and r.run_id == run.run_id
+        ]
+        if not waiting:
+            continue
+        if waiting[0].status in WAITING:  # its run-status sensor's tick failed
+            if run.status == dg.DagsterRunStatus.CANCELED:
+                status, error = "cancelled", "the run was cancelled"
+            else:
+                status, error = failure_status(run, job, "the run failed")
+            context.log.warning(f"job {job_id}: run {run.run_id} ended unrecorded; now {status}")
+            marked = mark_run_end(
+                context.instance, run, jobs, state, context.log, status=status, error=error
+            )
+            ended += marked is not None
+            continue
+        if waiting[0].status != "retrying" or run.status != dg.DagsterRunStatus.FAILURE:
+            continue
+        retried = context.instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}), limit=1
+        )
+        if retried:
+            continue
+        error = f"Dagster announced a retry of run {run.run_id} but did not start it"
+        context.log.warning(f"job {job_id}: {error}")
+        jobs.jobs.run_finished(job_id, source, status="failed", error=error)
+        stalled += 1
+    return dg.SkipReason(
+        f"{ended} run ends recorded late; {stalled} jobs failed: their retry never started"
+    )
