@@ -40,7 +40,7 @@ class AsyncCatalystClient(AsyncSourceCalls, calls.ClientBase):
             except httpx.TransportError as exc:
                 await asyncio.sleep(attempts.wait_after(exc))
                 continue
-            if call.answered(response):
+            if call.answered(response, attempts):
                 return call.parse(response)
             await asyncio.sleep(attempts.wait_after(response))
 

@@ -31,10 +31,15 @@ class Call:
     params: dict[str, Any] | None = None
     idempotent: bool = True  # safe to send again after it may have reached the service
     answers: frozenset[int] = field(default_factory=frozenset)  # error statuses that are answers
+    #: a delete: a 404 after a try that may have reached the service is that try's success
+    gone_is_done: bool = False
 
-    def answered(self, response: httpx.Response) -> bool:
+    def answered(self, response: httpx.Response, attempts: Attempts | None = None) -> bool:
         """Whether ``response`` is this call's answer (a success, or a status it expects)."""
-        return response.status_code < 400 or response.status_code in self.answers
+        if response.status_code < 400 or response.status_code in self.answers:
+            return True
+        landed = attempts is not None and attempts.may_have_landed
+        return self.gone_is_done and response.status_code == 404 and landed
 
 
 def error_of(response: httpx.Response) -> CatalystError:
@@ -163,7 +168,7 @@ def list_keys(tenant_id: str | None) -> Call:
 
 
 def revoke_key(key_id: str) -> Call:
-    return Call("DELETE", f"/admin/keys/{key_id}")
+    return Call("DELETE", f"/admin/keys/{key_id}", lambda r: None, gone_is_done=True)
 
 
 class Attempts:
@@ -173,6 +178,7 @@ class Attempts:
         self.call, self.policy = call, policy
         self.base_url, self.timeout_s = base_url, timeout_s
         self.made = 0
+        self.may_have_landed = False  # an earlier try may have reached the service
 
     def wait_after(self, outcome: httpx.Response | httpx.TransportError) -> float:
         """Seconds to wait before the next try; raises the error when there is none."""
@@ -193,6 +199,8 @@ class Attempts:
             retryable = self.call.idempotent
         wait = self.policy.wait_s(self.made, retry_after) if retryable else None
         self.made += 1
+        never_sent = isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout)
+        self.may_have_landed = self.may_have_landed or not never_sent
         if wait is None:
             raise error from outcome if isinstance(outcome, Exception) else None
         return wait

@@ -43,7 +43,7 @@ class CatalystClient(SourceCalls, calls.ClientBase):
             except httpx.TransportError as exc:
                 time.sleep(attempts.wait_after(exc))
                 continue
-            if call.answered(response):
+            if call.answered(response, attempts):
                 return call.parse(response)
             time.sleep(attempts.wait_after(response))
 

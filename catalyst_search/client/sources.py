@@ -20,7 +20,7 @@ def list_sources() -> Call:
 
 
 def unwatch_source(watch_id: str) -> Call:
-    return Call("DELETE", f"/sources/{watch_id}", lambda r: None)
+    return Call("DELETE", f"/sources/{watch_id}", lambda r: None, gone_is_done=True)
 
 
 class SourceCalls:

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
-from catalyst_search.client import AsyncCatalystClient, CatalystClient, Conflict, NotFound
+from catalyst_search.client import (
+    AsyncCatalystClient,
+    CatalystClient,
+    Conflict,
+    NotFound,
+    RetryPolicy,
+)
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records, write_jsonl
 from tests.helpers.http import JsonHandler, LocalServer
@@ -123,3 +130,56 @@ def test_events_fall_back_to_polling_where_no_stream_comes_through():
         ("job_finished", None),
     ]
     assert all(e.id == "" for e in events)
+
+
+def test_a_cancel_sent_again_answers_the_view_however_the_job_ended(service, tmp_path):
+    from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+
+    first, second = (write_jsonl(tmp_path / f"{n}.jsonl", icd_records(limit=1)) for n in "ab")
+    with CatalystClient(service) as client:
+        job_id = client.submit_ingest([str(first), str(second)]).job_id
+        failed = str(first.resolve())  # one source failed before the cancel came
+        SqliteJobStore(load_settings().jobs_db).run_finished(
+            job_id, failed, status="failed", error="boom"
+        )
+        job = client.cancel_job(job_id)
+        assert job.status == "failed"  # not cancelled: a source had failed
+        assert client.cancel_job(job_id).view == job.view  # sent again: the same answer, no 409
+
+
+def _deleting_service(slow_first: bool) -> LocalServer:
+    """DELETE /admin/keys/k1 deletes the key; the first answer comes too late when asked."""
+    state = {"keys": {"k1"}, "deletes": 0}
+
+    class Handler(JsonHandler):
+        def do_DELETE(self) -> None:
+            state["deletes"] += 1
+            if "k1" not in state["keys"]:
+                return self.send_json(404, {"detail": "no API key k1"})
+            state["keys"].discard("k1")
+            if slow_first and state["deletes"] == 1:
+                time.sleep(0.5)  # the client has given up on this answer
+            self.send_response(204)
+            self.end_headers()
+
+    server = LocalServer(Handler)
+    server.start()
+    return server
+
+
+def test_a_delete_tried_again_after_it_landed_takes_the_404_as_done():
+    policy = RetryPolicy(attempts=3, backoff_s=0.01)
+    server = _deleting_service(slow_first=True)
+    try:
+        with CatalystClient(server.base, timeout_s=0.2, retry=policy) as client:
+            assert client.revoke_key("k1") is None  # the retry's 404: the first try did it
+    finally:
+        server.stop()
+    server = _deleting_service(slow_first=False)
+    try:
+        with CatalystClient(server.base, retry=policy) as client:
+            client.revoke_key("k1")
+            with pytest.raises(NotFound):  # a first try's 404 is a 404
+                client.revoke_key("k1")
+    finally:
+        server.stop()

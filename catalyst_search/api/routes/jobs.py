@@ -109,10 +109,10 @@ def cancel_job(
     job_id: JobId, dispatcher: DispatcherDep, settings: SettingsDep, caller: IngestCaller
 ) -> JobView:
     """Cancel a job: sources not started are cancelled at once, running runs stop within a few
-    seconds (the job then ends ``cancelled``). Cancelling a cancelled job answers its view
-    again; any other ended job is 409."""
+    seconds (the job then ends ``cancelled``, or ``failed`` when a source had failed before).
+    Cancelling a job again answers its view, however it ended; any other ended job is 409."""
     job = _owned(dispatcher, job_id, caller)
-    if job.status == "cancelled" and job.cancel_requested_at is not None:
+    if job.cancel_requested_at is not None:
         return job_view(job, settings.dagster_ui_url, dispatcher)  # a repeated cancel
     if job.status in TERMINAL:
         raise HTTPException(409, f"job {job_id} has already ended ({job.status})")
