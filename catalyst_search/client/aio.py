@@ -11,6 +11,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
+from catalyst_search.client.admin import AsyncAdminCalls
 from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import (
     IngestJob,
@@ -22,7 +23,7 @@ from catalyst_search.client.models import (
 from catalyst_search.client.sources import AsyncSourceCalls
 
 
-class AsyncCatalystClient(AsyncSourceCalls, calls.ClientBase):
+class AsyncCatalystClient(AsyncSourceCalls, AsyncAdminCalls, calls.ClientBase):
     """``await AsyncCatalystClient(url).search("type 2 diabetes", top_k=5)``."""
 
     def _connect(self) -> None:
@@ -63,6 +64,8 @@ class AsyncCatalystClient(AsyncSourceCalls, calls.ClientBase):
         call = calls.submit_ingest(sources, metadata, webhook_url)
         result: JobAccepted = await self._execute(call)
         return result
+
+    ingest = submit_ingest
 
     async def list_jobs(
         self, *, status: str | None = None, limit: int = 20, cursor: str | None = None
@@ -175,6 +178,11 @@ class AsyncCatalystClient(AsyncSourceCalls, calls.ClientBase):
 
     async def health(self) -> bool:
         return bool(await self._execute(calls.health()))
+
+    async def ready(self) -> dict[str, Any]:
+        """Readiness; ``ServiceUnavailable`` (503) while no index is loaded, after retries."""
+        result: dict[str, Any] = await self._execute(calls.readiness(ready_only=True))
+        return result
 
     async def readiness(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._execute(calls.readiness(ready_only=False))

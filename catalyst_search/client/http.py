@@ -10,6 +10,7 @@ import httpx
 from typing_extensions import Unpack
 
 from catalyst_search.client import calls, streams
+from catalyst_search.client.admin import AdminCalls
 from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import (
     IngestJob,
@@ -21,7 +22,7 @@ from catalyst_search.client.models import (
 from catalyst_search.client.sources import SourceCalls
 
 
-class CatalystClient(SourceCalls, calls.ClientBase):
+class CatalystClient(SourceCalls, AdminCalls, calls.ClientBase):
     """``CatalystClient("http://127.0.0.1:8000").search("type 2 diabetes", top_k=5)``.
 
     Errors are ``CatalystError`` subclasses carrying the server's message; 429, and 502, 503,
@@ -131,16 +132,6 @@ class CatalystClient(SourceCalls, calls.ClientBase):
         report: FeedbackAnalytics = self._execute(calls.feedback_analytics(start, end, bucket))
         return report
 
-    def boost_versions(self) -> list[dict[str, Any]]:
-        """The tenant's boost versions, newest first; ``live`` marks the one in force."""
-        result: list[dict[str, Any]] = self._execute(calls.boost_versions())
-        return result
-
-    def activate_boosts(self, version: str) -> dict[str, Any]:
-        """Put a boost version in force (admin): how a rollback is done."""
-        result: dict[str, Any] = self._execute(calls.activate_boosts(version))
-        return result
-
     def index_info(self) -> dict[str, Any]:
         """The served index version, your tenant's chunks in it, and the rerank tiers' state."""
         result: dict[str, Any] = self._execute(calls.index_info())
@@ -221,20 +212,6 @@ class CatalystClient(SourceCalls, calls.ClientBase):
         """The readiness report whether or not an index is loaded (``ready`` says which)."""
         result: dict[str, Any] = self._execute(calls.readiness(ready_only=False))
         return result
-
-    def create_key(self, tenant_id: str, roles: list[str], *, label: str = "") -> dict[str, Any]:
-        """A new API key (admin). The result's ``key`` is shown this once."""
-        result: dict[str, Any] = self._execute(calls.create_key(tenant_id, roles, label))
-        return result
-
-    def list_keys(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
-        """Every API key, or one tenant's (admin); never the keys themselves."""
-        result: list[dict[str, Any]] = self._execute(calls.list_keys(tenant_id))
-        return result
-
-    def revoke_key(self, key_id: str) -> None:
-        """Revoke an API key at once (admin)."""
-        self._execute(calls.revoke_key(key_id))
 
     def close(self) -> None:
         self._http.close()

@@ -17,6 +17,7 @@ from catalyst_search.client import (
     AsyncCatalystClient,
     CatalystClient,
     InvalidRequest,
+    NotFound,
     RetryPolicy,
     Unreachable,
     calls,
@@ -71,6 +72,23 @@ def test_sync_and_async_clients_search_with_the_debug_bundle(indexed):
     assert len(sync.hits) == 5 and sync.hits[0].document_id.startswith("E11")
     assert sync.debug is not None and sync.debug["results"]
     assert asyncio.run(search()) == [hit.chunk_id for hit in sync.hits]
+
+
+def test_the_async_client_has_the_sync_clients_calls(indexed):
+    def calls_of(cls: type) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")} - {"close", "aclose"}
+
+    assert calls_of(AsyncCatalystClient) == calls_of(CatalystClient)
+
+    async def admin() -> None:
+        async with AsyncCatalystClient(indexed) as client:
+            assert (await client.ready())["ready"] is True
+            assert await client.boost_versions() == []
+            assert await client.list_keys() == []  # (no key made yet)
+            with pytest.raises(NotFound):
+                await client.activate_boosts("v-unknown")
+
+    asyncio.run(admin())
 
 
 def test_a_422_is_raised_at_once_with_the_servers_words(indexed):
