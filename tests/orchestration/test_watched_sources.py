@@ -235,3 +235,20 @@ def test_definitions_validate_with_the_sensors_and_schedule(catalyst_home):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_an_s3_digest_streams_the_listing_and_stops_at_its_cap(monkeypatch):
+    from catalyst_orchestration.defs.acquisition import watching
+
+    monkeypatch.setattr(watching, "MAX_DIGESTED", 3)
+    read = []
+
+    def listing(count: int):  # S3 lists by key; a page at a time
+        for n in range(count):
+            read.append(n)
+            yield {"Key": f"docs/{n:04d}.md", "ETag": f'"e{n}"', "Size": n}
+
+    capped = watching.s3_digest(listing(1_000_000))
+    assert read == [0, 1, 2, 3]  # nothing held or read past the cap (the 4th ends it)
+    assert capped == watching.s3_digest(listing(3))
+    assert capped != watching.s3_digest(listing(2))

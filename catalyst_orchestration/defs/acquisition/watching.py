@@ -26,7 +26,8 @@ from catalyst_search.ingest_requests.watches import Watch
 from catalyst_search.settings import Settings
 
 WATCH_TAG = "catalyst/watch_id"
-MAX_FOLDER_FILES = 100_000
+#: Files of a folder, or objects of an S3 prefix, that a watch's digest covers.
+MAX_DIGESTED = 100_000
 
 
 def sync_request(
@@ -75,7 +76,7 @@ def folder_digest(uri: str) -> str:
         stat = root.stat()
         return hashlib.sha256(f"{stat.st_size}\x1f{stat.st_mtime_ns}".encode()).hexdigest()[:32]
     for n, path in enumerate(sorted(p for p in root.rglob("*") if p.is_file())):
-        if n >= MAX_FOLDER_FILES:
+        if n >= MAX_DIGESTED:
             break
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
@@ -86,7 +87,12 @@ def folder_digest(uri: str) -> str:
 
 
 def s3_digest(objects: Iterable[dict]) -> str:
+    """A digest of the first ``MAX_DIGESTED`` objects of a listing, taken as it streams
+    (S3 lists by key): a prefix of millions of objects costs a tick no memory, and a change
+    past them waits for the nightly re-sync, as in a folder."""
     digest = hashlib.sha256()
-    for obj in sorted(objects, key=lambda o: o["Key"]):
+    for n, obj in enumerate(objects):
+        if n >= MAX_DIGESTED:
+            break
         digest.update(f"{obj['Key']}\x1f{version_of(obj)}\x1f{obj['Size']}\n".encode())
     return digest.hexdigest()[:32]

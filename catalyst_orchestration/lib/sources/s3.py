@@ -8,6 +8,7 @@ document id is the object's ``s3://bucket/key``. Retries of S3 calls are botocor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -31,10 +32,10 @@ def _retries(response: dict[str, Any], stats: FetchStats) -> None:
         stats.retries["s3"] += count
 
 
-def list_objects(client: Any, uri: str) -> list[dict[str, Any]]:
-    """Every object under the prefix (folder markers and hidden names left out)."""
+def list_objects(client: Any, uri: str) -> Iterator[dict[str, Any]]:
+    """Every object under the prefix (folder markers and hidden names left out), a listing
+    page at a time, in S3's order (by key)."""
     bucket, prefix = parse_s3_uri(uri)
-    found = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
@@ -43,8 +44,7 @@ def list_objects(client: Any, uri: str) -> list[dict[str, Any]]:
             rest = key[len(prefix) :].lstrip("/") or PurePosixPath(key).name
             if key.endswith("/") or any(part.startswith(".") for part in rest.split("/")):
                 continue
-            found.append(obj)
-    return found
+            yield obj
 
 
 def acquire_s3(
