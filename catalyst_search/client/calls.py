@@ -199,11 +199,21 @@ class Attempts:
             retryable = self.call.idempotent
         wait = self.policy.wait_s(self.made, retry_after) if retryable else None
         self.made += 1
-        never_sent = isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout)
-        self.may_have_landed = self.may_have_landed or not never_sent
+        self.may_have_landed = self.may_have_landed or _may_have_acted(outcome)
         if wait is None:
             raise error from outcome if isinstance(outcome, Exception) else None
         return wait
+
+
+#: Answers after which the service may have done the work: an error past the handler, a
+#: gateway's (the request went on). A 429 or a 503 is refused before any work.
+_ACTED = frozenset({500, 502, 504})
+
+
+def _may_have_acted(outcome: httpx.Response | httpx.TransportError) -> bool:
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code in _ACTED
+    return not isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout)  # sent
 
 
 def next_poll_s(

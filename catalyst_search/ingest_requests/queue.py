@@ -25,8 +25,15 @@ CREATE TABLE IF NOT EXISTS ingest_queue (
     deliveries INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ingest_queue_visible ON ingest_queue (visible_at);
-CREATE INDEX IF NOT EXISTS ingest_queue_job ON ingest_queue (json_extract(body, '$.job_id'));
+CREATE INDEX IF NOT EXISTS ingest_queue_job ON ingest_queue (
+    CASE WHEN json_valid(body) THEN json_extract(body, '$.job_id') END
+);
 """
+#: ``find``'s lookup, the indexed expression (a body that is not JSON has no job id)
+_BY_JOB = (
+    "SELECT body FROM ingest_queue "
+    "WHERE CASE WHEN json_valid(body) THEN json_extract(body, '$.job_id') END = ? LIMIT 1"
+)
 #: Messages no version of this code can read (a newer API's, one written by hand): kept for an
 #: operator instead of failing every claim they would be part of.
 _DEAD = """
@@ -61,7 +68,7 @@ class SqliteQueue:
         """``lazy`` (the outbox): the file is created by the first publish, so a host whose
         queue never fails, or whose ``CATALYST_HOME`` is read-only, never writes it."""
         self.path = path
-        if not lazy:
+        if not lazy or path.exists():  # (an outbox written by an earlier version gains its index)
             self._create()
 
     def _create(self) -> None:
@@ -145,10 +152,7 @@ class SqliteQueue:
         if not self.path.exists():
             return None
         with connect(self.path) as conn:
-            row = conn.execute(
-                "SELECT body FROM ingest_queue WHERE json_extract(body, '$.job_id') = ? LIMIT 1",
-                (job_id,),
-            ).fetchone()
+            row = conn.execute(_BY_JOB, (job_id,)).fetchone()
         return IngestMessage.from_json(row[0]) if row else None
 
     def oldest_age_s(self) -> float:

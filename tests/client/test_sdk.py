@@ -163,6 +163,22 @@ def test_an_ingest_is_not_sent_again_once_it_may_have_reached_the_service():
     assert search.wait_after(httpx.Response(503, json={"detail": "no index"})) >= 0
 
 
+def test_a_delete_takes_a_404_as_done_only_after_a_try_that_may_have_acted():
+    policy = RetryPolicy(attempts=5, backoff_s=0.01)
+    gone = httpx.Response(404, json={"detail": "no API key k1"})
+    revoke = calls.Attempts(calls.revoke_key("k1"), policy, base_url="u", timeout_s=1)
+    assert not revoke.call.answered(gone, revoke)  # a first try: it was not there
+    revoke.wait_after(httpx.ConnectError("refused"))  # never sent
+    revoke.wait_after(httpx.Response(429, headers={"retry-after": "0"}))  # refused before work
+    revoke.wait_after(httpx.Response(503, json={"detail": "not ready"}))
+    assert not revoke.call.answered(gone, revoke)
+    revoke.wait_after(httpx.Response(502, json={"detail": "bad gateway"}))  # it went on
+    assert revoke.call.answered(gone, revoke) and revoke.call.parse(gone) is None
+    search = calls.Attempts(calls.search("q"), policy, base_url="u", timeout_s=1)
+    search.wait_after(httpx.ReadTimeout("no answer"))
+    assert not search.call.answered(gone, search)  # only deletes read a 404 so
+
+
 def test_retry_waits_grow_with_jitter_and_honour_retry_after():
     policy = RetryPolicy(attempts=6, backoff_s=0.2, max_wait_s=1.0)
     for attempt, ceiling in enumerate([0.2, 0.4, 0.8, 1.0, 1.0]):

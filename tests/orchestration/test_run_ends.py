@@ -4,6 +4,8 @@ attempt never overwrites the attempt that replaced it."""
 
 from __future__ import annotations
 
+import time
+
 import dagster as dg
 import pytest
 
@@ -149,15 +151,17 @@ def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatc
     assert "did not start it" in state.runs[0].error
 
 
-@pytest.mark.parametrize("end", ["failed", "cancelled"])
-def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(job, monkeypatch, end):
-    """A run-status sensor moves past an event its failed tick did not record."""
+@pytest.mark.parametrize("end, started", [("failed", True), ("cancelled", True), ("failed", False)])
+def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(job, monkeypatch, end, started):
+    """A run-status sensor moves past an event its failed tick did not record; a run may also
+    fail before its first step has recorded it (the source is still queued)."""
     from catalyst_orchestration.defs.requests import run_end_sweep
 
     store, uri = job
     with dg.instance_for_test(overrides={"run_retries": {"enabled": False}}) as instance:
         run = _run(instance, uri)
-        store.run_started("j1", uri, run_id=run.run_id)
+        if started:
+            store.run_started("j1", uri, run_id=run.run_id)
         if end == "failed":
             instance.report_run_failed(run)  # (no sensor sees it)
         else:
@@ -168,10 +172,50 @@ def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(job, monkeypatch,
                 run_end_sweep.ingest_job_run_end_sweep(ctx)
 
         tick()  # within the grace: the sensors may still record it
-        assert store.get("j1").status == "running"  # type: ignore[union-attr]
+        waiting = "running" if started else "queued"
+        assert store.get("j1").status == waiting  # type: ignore[union-attr]
         monkeypatch.setattr(run_end_sweep, "GRACE_S", -60.0)
         tick()
         state = store.get("j1")
         assert state is not None and state.status == end and state.status in TERMINAL
         tick()  # recorded once: the source no longer waits on the run
         assert store.get("j1") == state
+
+
+def test_a_run_stopped_after_its_source_published_leaves_the_source_succeeded(job):
+    """The cancel sensor may terminate a run between its publish and its end."""
+    store, uri = job
+    with dg.instance_for_test() as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        store.run_finished("j1", uri, status="succeeded", failures=[])  # published
+        event = instance.report_run_canceled(run)
+        with dg.build_run_status_sensor_context(
+            sensor_name="ingest_job_cancellations",
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run.run_id),
+            resources=ingest_resources(),
+        ) as context:
+            ingest_job_cancellations(context)
+    state = store.get("j1")
+    assert state is not None and state.status == "succeeded"
+
+
+def test_the_sweep_goes_on_where_its_last_tick_stopped(job, monkeypatch):
+    from catalyst_orchestration.defs.requests import run_end_sweep
+
+    _, uri = job
+    monkeypatch.setattr(run_end_sweep, "GRACE_S", -60.0)
+    monkeypatch.setattr(run_end_sweep, "MAX_RUNS_PER_TICK", 2)
+    monkeypatch.setattr(run_end_sweep, "PAGE", 2)
+    with dg.instance_for_test() as instance:
+        runs = [_run(instance, uri) for _ in range(5)]
+        for run in runs:
+            instance.report_run_failed(run)
+        newest_first = [run.run_id for run in reversed(runs)]
+        seen, cursor = [], None
+        for _ in range(3):
+            page, cursor = run_end_sweep._ended_runs(instance, time.time(), cursor)  # noqa: SLF001
+            seen += [run.run_id for run in page]
+        assert seen == newest_first and cursor is None  # all five, then from the newest again

@@ -252,3 +252,26 @@ def test_an_s3_digest_streams_the_listing_and_stops_at_its_cap(monkeypatch):
     assert read == [0, 1, 2, 3]  # nothing held or read past the cap (the 4th ends it)
     assert capped == watching.s3_digest(listing(3))
     assert capped != watching.s3_digest(listing(2))
+
+
+def test_the_s3_listing_is_read_a_page_at_a_time_as_the_digest_needs_it(monkeypatch):
+    from catalyst_orchestration.defs.acquisition import watching
+    from catalyst_orchestration.lib.sources.s3 import list_objects
+
+    monkeypatch.setattr(watching, "MAX_DIGESTED", 1500)
+    fetched = []
+
+    class Paginator:
+        def paginate(self, **_: str):  # S3 answers 1,000 keys a page, in key order
+            for page in range(1000):
+                fetched.append(page)
+                yield {"Contents": [{"Key": f"docs/{page:04d}/{n:04d}.md", "ETag": '"e"',
+                                    "Size": 1} for n in range(1000)]}  # fmt: skip
+
+    class Client:
+        def get_paginator(self, name: str) -> Paginator:
+            assert name == "list_objects_v2"
+            return Paginator()
+
+    watching.s3_digest(list_objects(Client(), "s3://bucket/docs"))
+    assert fetched == [0, 1]  # not the other 998 pages

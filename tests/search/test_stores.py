@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from catalyst_search.ingest_requests import queue as queue_module
 from catalyst_search.ingest_requests.contract import IngestMessage
 from catalyst_search.ingest_requests.queue import SqliteQueue
 from catalyst_search.ingest_requests.redis_jobs import RedisJobStore
@@ -165,13 +166,25 @@ def test_the_outbox_finds_a_waiting_job_by_its_id(tmp_path):
         outbox.publish(IngestMessage(f"{n:032x}", "t", [f"/s{n}"]))
     assert outbox.find(f"{7:032x}") == IngestMessage(f"{7:032x}", "t", ["/s7"])
     assert outbox.find("f" * 32) is None
-    with connect(outbox.path) as conn:  # through the index on the body's job id
-        plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT body FROM ingest_queue "
-            "WHERE json_extract(body, '$.job_id') = ? LIMIT 1",
-            ("x",),
-        ).fetchall()
+    with connect(outbox.path) as conn:  # find's own query goes through the job id's index
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {queue_module._BY_JOB}", ("x",)).fetchall()  # noqa: SLF001
+        conn.execute("INSERT INTO ingest_queue VALUES ('m', 'not json', 0, 0, 0)")  # accepted
     assert "ingest_queue_job" in str(plan)
+    assert outbox.find("a" * 32) is None  # and skipped
+
+
+def test_an_outbox_written_before_the_job_index_gains_it_when_opened(tmp_path):
+    path = tmp_path / "outbox.sqlite"
+    with connect(path) as conn:  # the table as an earlier version made it
+        conn.execute(
+            "CREATE TABLE ingest_queue (message_id TEXT PRIMARY KEY, body TEXT NOT NULL, "
+            "enqueued_at REAL NOT NULL, visible_at REAL NOT NULL, "
+            "deliveries INTEGER NOT NULL DEFAULT 0)"
+        )
+    SqliteQueue(path, lazy=True)
+    with connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "ingest_queue_job" in names
 
 
 def test_a_job_view_lists_the_first_failures_and_artifacts_and_counts_them_all(

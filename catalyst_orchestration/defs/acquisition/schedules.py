@@ -40,5 +40,10 @@ def resync_sources(
         except Exception:  # (its job record is made last: none is left waiting for a run)
             context.log.exception(f"watch {watch.watch_id} ({watch.uri}): no re-sync today")
     if not requests:
-        return dg.SkipReason("no watched sources to re-sync")
+        failed = len(watches)
+        return dg.SkipReason(
+            f"none of the {failed} watched sources could be re-synced: see the log"
+            if failed
+            else "no watched sources to re-sync"
+        )
     return requests

@@ -75,12 +75,15 @@ def folder_digest(uri: str) -> str:
     if root.is_file():
         stat = root.stat()
         return hashlib.sha256(f"{stat.st_size}\x1f{stat.st_mtime_ns}".encode()).hexdigest()[:32]
-    for n, path in enumerate(sorted(p for p in root.rglob("*") if p.is_file())):
+    visible = (
+        p
+        for p in sorted(p for p in root.rglob("*") if p.is_file())
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )  # (hidden files, a .git among them, take none of the places)
+    for n, path in enumerate(visible):
         if n >= MAX_DIGESTED:
             break
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
         stat = path.stat()
         digest.update(f"{rel.as_posix()}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]

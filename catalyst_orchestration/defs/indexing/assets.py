@@ -97,6 +97,14 @@ def index(
                 chunking=encoders.chunking,
                 progress=ProgressReport(context, tracker, total_chunks=total),
             )
+        # published: the documents are searchable, so the source succeeded, whatever comes
+        # next (a cancel now is too late; the checks below only report)
+        tracker.progress(outcome.seen, outcome.seen, cancellable=False)
+        tracker.finished(
+            failures=[f.as_dict() for f in outcome.failures],
+            artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),
+            retried=chunks.retried,
+        )
         checks = [
             check_points_match(
                 writer,
@@ -109,12 +117,6 @@ def index(
         ]
     finally:
         writer.close()
-    tracker.progress(outcome.seen, outcome.seen, cancellable=False)  # published: too late
-    tracker.finished(
-        failures=[f.as_dict() for f in outcome.failures],
-        artifact_uris=sorted({doc.document.artifact_uri.split("#")[0] for doc in chunks.items}),
-        retried=chunks.retried,
-    )
     context.log.info(outcome_line(outcome))
     return dg.MaterializeResult(
         metadata=index_metadata(

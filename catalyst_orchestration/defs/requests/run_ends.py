@@ -63,10 +63,14 @@ def mark_run_end(
         log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
         return None
     job = jobs.jobs.get(job_id)
-    recorded = next((r.run_id for r in job.runs if r.source == source), None) if job else None
+    record = next((r for r in job.runs if r.source == source), None) if job else None
+    recorded = record.run_id if record else None
     if _replaced(instance, recorded, run):
         log.info(f"run {run.run_id} of job {job_id}: its retry {recorded} took over")
         return None
+    if record is not None and recorded == run.run_id and record.status == "succeeded":
+        log.info(f"run {run.run_id} of job {job_id}: ended {status} after it had published")
+        return None  # its documents are searchable: the source stays succeeded
     jobs.jobs.run_finished(job_id, source, status=status, error=error)
     return status
 

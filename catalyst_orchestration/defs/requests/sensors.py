@@ -95,7 +95,8 @@ def _requests(
 
 
 def _give_up(message: IngestMessage, jobs: JobStoreResource, exc: Exception) -> None:
-    """Mark every source of the job failed with why (best effort: the store may be what fails)."""
+    """Mark the job's sources still waiting for a run failed, with why (none when the job was
+    cancelled meanwhile; best effort: the job store may be what fails)."""
     error = f"its runs could not be requested after {MAX_DELIVERIES} tries: {exc!r}"
     try:
         if not jobs.jobs.exists(message.job_id):
@@ -105,8 +106,12 @@ def _give_up(message: IngestMessage, jobs: JobStoreResource, exc: Exception) -> 
                 sources=message.sources,
                 metadata=message.metadata,
             )
-        for uri in message.sources:
-            jobs.jobs.run_finished(message.job_id, uri, status="failed", error=error)
+        job = jobs.jobs.get(message.job_id)
+        if job is None or job.cancel_requested_at is not None:
+            return
+        for run in job.runs:  # not one an earlier delivery requested or already settled
+            if run.status == "queued" and run.run_id is None:
+                jobs.jobs.run_finished(message.job_id, run.source, status="failed", error=error)
     except Exception:  # the job store is down too: the message is dropped all the same
         logging.getLogger("catalyst_orchestration").exception(
             "job %s: could not record its failure", message.job_id
