@@ -12,10 +12,10 @@ from typing import Any, TypedDict
 import httpx
 from typing_extensions import Unpack
 
-from catalyst_search.client.errors import CatalystError, JobTimeout, Unreachable, error_for
+from catalyst_search.client.errors import JobTimeout
 from catalyst_search.client.feedback_models import FeedbackAnalytics, FeedbackRecorded
 from catalyst_search.client.models import IngestJob, JobAccepted, JobPage, SearchResults
-from catalyst_search.client.retries import RetryPolicy
+from catalyst_search.client.retries import Attempts, RetryPolicy
 
 
 def _json(response: httpx.Response) -> Any:
@@ -40,15 +40,6 @@ class Call:
             return True
         landed = attempts is not None and attempts.may_have_landed
         return self.gone_is_done and response.status_code == 404 and landed
-
-
-def error_of(response: httpx.Response) -> CatalystError:
-    """The error a response carries, with the server's ``detail`` when it sent one."""
-    try:
-        detail = response.json().get("detail", response.text)
-    except (ValueError, AttributeError):
-        detail = response.text
-    return error_for(response.status_code, str(detail))
 
 
 class SearchOptions(TypedDict, total=False):
@@ -169,51 +160,6 @@ def list_keys(tenant_id: str | None) -> Call:
 
 def revoke_key(key_id: str) -> Call:
     return Call("DELETE", f"/admin/keys/{key_id}", lambda r: None, gone_is_done=True)
-
-
-class Attempts:
-    """The tries of one call: after a failed one, how long to wait, or the error to raise."""
-
-    def __init__(self, call: Call, policy: RetryPolicy, *, base_url: str, timeout_s: float):
-        self.call, self.policy = call, policy
-        self.base_url, self.timeout_s = base_url, timeout_s
-        self.made = 0
-        self.may_have_landed = False  # an earlier try may have reached the service
-
-    def wait_after(self, outcome: httpx.Response | httpx.TransportError) -> float:
-        """Seconds to wait before the next try; raises the error when there is none."""
-        retry_after = None
-        if isinstance(outcome, httpx.Response):
-            error = error_of(outcome)
-            retryable = self.policy.retries_status(
-                outcome.status_code, idempotent=self.call.idempotent
-            )
-            retry_after = outcome.headers.get("retry-after")
-        elif isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout):  # never sent
-            error, retryable = Unreachable(0, f"cannot reach {self.base_url}: is it up?"), True
-        elif isinstance(outcome, httpx.TimeoutException):
-            error = Unreachable(0, f"{self.base_url} did not answer in {self.timeout_s:g}s")
-            retryable = self.call.idempotent
-        else:
-            error = Unreachable(0, f"the connection to {self.base_url} failed: {outcome}")
-            retryable = self.call.idempotent
-        wait = self.policy.wait_s(self.made, retry_after) if retryable else None
-        self.made += 1
-        self.may_have_landed = self.may_have_landed or _may_have_acted(outcome)
-        if wait is None:
-            raise error from outcome if isinstance(outcome, Exception) else None
-        return wait
-
-
-#: Answers after which the service may have done the work: an error past the handler, a
-#: gateway's (the request went on). A 429 or a 503 is refused before any work.
-_ACTED = frozenset({500, 502, 504})
-
-
-def _may_have_acted(outcome: httpx.Response | httpx.TransportError) -> bool:
-    if isinstance(outcome, httpx.Response):
-        return outcome.status_code in _ACTED
-    return not isinstance(outcome, httpx.ConnectError | httpx.ConnectTimeout)  # sent
 
 
 def next_poll_s(

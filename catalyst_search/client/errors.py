@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
+
 if TYPE_CHECKING:
     from catalyst_search.client.models import IngestJob
 
@@ -77,3 +79,12 @@ class JobTimeout(TimeoutError):
     def __init__(self, job: IngestJob, timeout_s: float) -> None:
         super().__init__(f"job {job.job_id} still {job.status} after {timeout_s:g}s")
         self.job = job
+
+
+def error_of(response: httpx.Response) -> CatalystError:
+    """The error a response carries, with the server's ``detail`` when it sent one."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return error_for(response.status_code, str(detail))
