@@ -275,3 +275,23 @@ def test_the_s3_listing_is_read_a_page_at_a_time_as_the_digest_needs_it(monkeypa
 
     watching.s3_digest(list_objects(Client(), "s3://bucket/docs"))
     assert fetched == [0, 1]  # not the other 998 pages
+
+
+def test_a_folder_digest_counts_visible_files_only_folder_by_folder(tmp_path, monkeypatch):
+    from catalyst_orchestration.defs.acquisition import watching
+
+    monkeypatch.setattr(watching, "MAX_DIGESTED", 2)
+    (tmp_path / ".git").mkdir()
+    for name in ("a", "b", "c"):  # sorts first, and would take every place
+        (tmp_path / ".git" / name).write_text("x")
+    (tmp_path / "sub").mkdir()
+    for path in ("x.md", "sub/y.md", "sub/z.md"):
+        (tmp_path / path).write_text("text")
+    before = watching.folder_digest(str(tmp_path))
+    (tmp_path / "sub" / "z.md").write_text("changed, past the cap")
+    assert watching.folder_digest(str(tmp_path)) == before
+    (tmp_path / "sub" / "y.md").write_text("changed, within the cap")
+    after = watching.folder_digest(str(tmp_path))
+    assert after != before
+    (tmp_path / ".git" / "a").write_text("a hidden file, changed")
+    assert watching.folder_digest(str(tmp_path)) == after

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -75,18 +76,24 @@ def folder_digest(uri: str) -> str:
     if root.is_file():
         stat = root.stat()
         return hashlib.sha256(f"{stat.st_size}\x1f{stat.st_mtime_ns}".encode()).hexdigest()[:32]
-    visible = (
-        p
-        for p in sorted(p for p in root.rglob("*") if p.is_file())
-        if not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )  # (hidden files, a .git among them, take none of the places)
-    for n, path in enumerate(visible):
+    for n, path in enumerate(_visible_files(root)):
         if n >= MAX_DIGESTED:
             break
         rel = path.relative_to(root)
         stat = path.stat()
         digest.update(f"{rel.as_posix()}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
+
+
+def _visible_files(root: Path) -> Iterator[Path]:
+    """The files under ``root``, folder by folder in name order (the same order every tick),
+    hidden ones (a ``.git`` among them) left out: one folder's names in memory at a time."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # walked in this order
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = Path(folder, name)
+            if path.is_file():
+                yield path
 
 
 def s3_digest(objects: Iterable[dict]) -> str:
