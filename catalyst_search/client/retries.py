@@ -15,14 +15,11 @@ import random
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
 from catalyst_search.client.errors import Unreachable, error_of
-
-if TYPE_CHECKING:
-    from catalyst_search.client.calls import Call
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 
@@ -64,10 +61,17 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+class Retried(Protocol):
+    """What ``Attempts`` needs of a call (``calls.Call``): whether it is safe to repeat."""
+
+    @property
+    def idempotent(self) -> bool: ...
+
+
 class Attempts:
     """The tries of one call: after a failed one, how long to wait, or the error to raise."""
 
-    def __init__(self, call: Call, policy: RetryPolicy, *, base_url: str, timeout_s: float):
+    def __init__(self, call: Retried, policy: RetryPolicy, *, base_url: str, timeout_s: float):
         self.call, self.policy = call, policy
         self.base_url, self.timeout_s = base_url, timeout_s
         self.made = 0
