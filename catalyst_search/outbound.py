@@ -58,6 +58,23 @@ def _parts(url: str) -> tuple[str, str, int]:
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
+#: Prefixes whose addresses carry an IPv4 address a gateway forwards to: NAT64 (RFC 6052, RFC
+#: 8215) in the last 32 bits, 6to4 (RFC 3056) in bits 16 to 48.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 @dataclass(frozen=True)
 class OutboundPolicy:
     allowed: tuple[IPNetwork, ...] = ()
@@ -78,7 +95,12 @@ class OutboundPolicy:
         return cls(tuple(networks))
 
     def _allowed(self, address: IPAddress) -> bool:
-        return address.is_global or any(address in network for network in self.allowed)
+        if any(address in network for network in self.allowed):
+            return True
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:  # NAT64, 6to4 and mapped: the IPv4 address is the one reached
+            return self._allowed(embedded)
+        return address.is_global
 
     def _addresses(self, host: str, port: int) -> list[IPAddress]:
         try:

@@ -62,7 +62,9 @@ class Dispatcher:
         self._lock = threading.Lock()
 
     def _deliver(self, message: IngestMessage) -> None:
-        """Record the job (once) and queue its message; raises when the store is unreachable."""
+        """Record the job and its webhooks (once each: a delivery that failed after the record
+        was made registers what is missing) and queue its message; raises when the store is
+        unreachable."""
         if not self.jobs.exists(message.job_id):
             self.jobs.create(
                 job_id=message.job_id,
@@ -70,13 +72,14 @@ class Dispatcher:
                 sources=message.sources,
                 metadata=message.metadata,
             )
-            hooks = self.jobs.webhooks
-            if message.webhooks:
-                hooks.register(message.job_id, message.tenant_id, message.webhooks, "job")
-            if message.tenant_webhook:
-                hooks.register(
-                    message.job_id, message.tenant_id, [message.tenant_webhook], "tenant"
-                )
+        hooks = self.jobs.webhooks
+        wanted = {"job": message.webhooks, "tenant": [message.tenant_webhook or ""][:1]}
+        wanted = {origin: [u for u in urls if u] for origin, urls in wanted.items()}
+        if any(wanted.values()):
+            have = {d.origin for d in hooks.for_job(message.job_id)}
+            for origin, urls in wanted.items():
+                if urls and origin not in have:
+                    hooks.register(message.job_id, message.tenant_id, urls, origin)  # type: ignore[arg-type]
         self.queue.publish(message)
 
     def publish(self, message: IngestMessage) -> Dispatched:

@@ -141,14 +141,17 @@ class RunUpdates:
         self, job_id: str, source: str, status: str, error: str | None, failures: int, *,
         before: Job | None,
     ) -> None:  # fmt: skip
-        """The ``run_ended`` event; ``job_finished`` (and the webhooks) when this ended the
-        job, once: a job already ended before this update is not reported again."""
+        """The ``run_ended`` event; ``job_finished`` when this ended the job, once (a job
+        already ended before this update is not reported again). The job's webhooks are made
+        due whenever it has ended: that is idempotent, so an update that failed between the
+        two (a store error) is made good by the next one, a step retry's."""
         ended = {"source": source, "status": status, "error": error}
         self._append(job_id, "run_ended", {**ended, "failures": failures})
         job = self.get(job_id)
         was_ended = before is not None and before.status in TERMINAL
-        if job is not None and job.status in TERMINAL and not was_ended:
-            self._append(job_id, "job_finished", {"status": job.status})
+        if job is not None and job.status in TERMINAL:
+            if not was_ended:
+                self._append(job_id, "job_finished", {"status": job.status})
             self.webhooks.job_finished(job_id)
 
     def cancel(self, job_id: str) -> None:

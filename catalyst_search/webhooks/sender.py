@@ -118,14 +118,20 @@ class WebhookSender:
         due = self.deliveries.claim_due(time.time(), limit=limit)
         if not due:
             return done
-        client = httpx.Client(timeout=self.timeout_s, follow_redirects=False, trust_env=False)
+        client = httpx.Client(  # no kept-alive connection: it is pooled by address, and one
+            timeout=self.timeout_s,  # verified for one host name would serve another's on it
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
         with client:
             for delivery in due:
                 try:
                     self._attempt(client, delivery)
                 except Exception as exc:  # one bad delivery must not stop the others
                     log.exception("webhook %s: attempt failed unexpectedly", delivery.delivery_id)
-                    self._retry_later(delivery, f"{type(exc).__name__}: {exc}"[:500], 0.0)
+                    # the tenant sees the kind of error only; the detail is in the log
+                    self._retry_later(delivery, f"{type(exc).__name__} (see the service log)", 0.0)
                 self.deliveries.record(delivery)
                 if delivery.state == "delivered":
                     done.delivered += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.search.test_stores import store  # noqa: F401  (fixture)
 
 
@@ -104,3 +106,26 @@ def test_webhook_deliveries_wait_for_the_end_then_are_claimed_once(store):  # no
     store.webhooks.job_finished("j")  # told again: a delivered webhook is not sent again
     assert {d.url: d.state for d in store.webhooks.for_job("j")} == states
     assert [d.origin for d in store.webhooks.for_job("j")] == ["job", "tenant"]
+
+
+def test_webhooks_a_failed_update_left_waiting_are_made_due_by_the_next(store, monkeypatch):  # noqa: F811
+    store.create(job_id="j", tenant_id="t", sources=["/a"], metadata={})
+    store.webhooks.register("j", "t", ["https://hooks.example.com/x"], "job")
+    made_due = store.webhooks.job_finished
+    tries = []
+
+    def blinks_once(job_id: str) -> None:
+        tries.append(job_id)
+        if len(tries) == 1:
+            raise ConnectionError("the store blinked")
+        made_due(job_id)
+
+    monkeypatch.setattr(store.webhooks, "job_finished", blinks_once)
+    with pytest.raises(ConnectionError):
+        store.run_finished("j", "/a", status="succeeded", failures=[])
+    assert store.get("j").status == "succeeded"  # ended, its webhook still waiting
+    assert [d.state for d in store.webhooks.for_job("j")] == ["waiting"]
+    store.run_finished("j", "/a", status="succeeded", failures=[])  # a step retry's update
+    assert [d.state for d in store.webhooks.for_job("j")] == ["pending"]
+    kinds = [e.kind for e in store.events("j", after=None, limit=50)]
+    assert kinds.count("job_finished") <= 1  # the end is reported once

@@ -254,3 +254,34 @@ def test_a_message_no_one_can_read_is_kept_aside_and_the_rest_delivered(ingest_q
             body, error = conn.execute("SELECT body, error FROM ingest_dead").fetchone()
         kept = {"body": body, "error": error}
     assert kept["body"] == unreadable and "new" in kept["error"]
+
+
+def test_a_job_recorded_before_its_webhooks_could_be_gets_them_when_delivered(
+    tmp_path, monkeypatch
+):
+    import uuid
+
+    from catalyst_search.ingest_requests.dispatch import Dispatcher
+
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    dispatcher = Dispatcher(
+        SqliteQueue(tmp_path / "q.sqlite"), SqliteQueue(tmp_path / "o.sqlite", lazy=True), store
+    )
+    job_id = uuid.uuid4().hex
+    hooks = {"webhooks": ["https://hooks.example.com/x"], "tenant_webhook": "https://t.example/h"}
+    message = IngestMessage(job_id, "t", ["/a"], {}, **hooks)
+    register, tries = store.webhooks.register, []
+
+    def blinks_once(*args: object) -> None:
+        tries.append(args)
+        if len(tries) == 1:
+            raise ConnectionError("the store blinked")  # after the job record was made
+        register(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.webhooks, "register", blinks_once)
+    assert dispatcher.publish(message) == "outbox"
+    assert store.exists(job_id) and store.webhooks.for_job(job_id) == []
+    assert dispatcher.drain() == 1
+    assert sorted(d.origin for d in store.webhooks.for_job(job_id)) == ["job", "tenant"]
+    dispatcher._deliver(message)  # noqa: SLF001  (delivered again: registered once)
+    assert len(store.webhooks.for_job(job_id)) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import dagster as dg
+import httpx
 import pytest
 
 from catalyst_orchestration.defs.requests.webhooks import job_webhooks
@@ -125,6 +126,10 @@ def test_webhook_urls_are_refused_unless_public_or_allow_listed(
             "http://[::1]/x": "CATALYST_OUTBOUND_ALLOW",
             "http://169.254.169.254/latest": "CATALYST_OUTBOUND_ALLOW",
             "http://10.1.2.3/x": "CATALYST_OUTBOUND_ALLOW",
+            "http://[64:ff9b::a00:1]/x": "CATALYST_OUTBOUND_ALLOW",  # NAT64 to 10.0.0.1
+            "http://[64:ff9b::a9fe:a9fe]/x": "CATALYST_OUTBOUND_ALLOW",  # to 169.254.169.254
+            "http://[2002:a00:1::1]/x": "CATALYST_OUTBOUND_ALLOW",  # 6to4 to 10.0.0.1
+            "http://[::ffff:127.0.0.1]/x": "CATALYST_OUTBOUND_ALLOW",
             "file:///etc/passwd": "expected an http:// or https:// URL",
             "http://user:pw@example.com/": "URL credentials",
         }
@@ -182,3 +187,35 @@ def test_verify_refuses_junk_headers_without_crashing():
     for header in ("t=1,v1=\u00e9\u00e9", "v1=abc", "t=x,v1=abc", "", None):
         with pytest.raises(InvalidSignature):
             verify("s", body, header, now=1)
+
+
+def test_an_unexpected_error_shows_the_tenant_its_kind_only_and_no_connection_is_kept(
+    tmp_path, monkeypatch
+):
+    from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
+    from catalyst_search.outbound import OutboundPolicy
+    from catalyst_search.webhooks import sender as sender_module
+    from catalyst_search.webhooks.sender import WebhookSender
+
+    jobs = SqliteJobStore(tmp_path / "jobs.sqlite")
+    jobs.create(job_id="j", tenant_id="t", sources=["/a"], metadata={})
+    jobs.webhooks.register("j", "t", ["https://hooks.example.com/x"], "job")
+    jobs.webhooks.job_finished("j")
+    sender = WebhookSender(jobs, master_secret="s", policy=OutboundPolicy())
+    clients = []
+
+    class Client(httpx.Client):
+        def __init__(self, **kwargs: object) -> None:
+            clients.append(kwargs)
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def breaks(client: httpx.Client, delivery: object) -> None:
+        raise ConnectionError("redis://cache.internal:6379 refused")
+
+    monkeypatch.setattr(sender_module.httpx, "Client", Client)
+    monkeypatch.setattr(sender, "_attempt", breaks)
+    assert sender.deliver_due().retrying == 1
+    (delivery,) = jobs.webhooks.for_job("j")
+    assert delivery.last_error == "ConnectionError (see the service log)"  # no host names
+    limits = clients[0]["limits"]
+    assert isinstance(limits, httpx.Limits) and limits.max_keepalive_connections == 0
