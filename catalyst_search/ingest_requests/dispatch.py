@@ -24,6 +24,7 @@ from catalyst_search.ingest_requests.jobs import Job, JobStore, SourceRun
 from catalyst_search.ingest_requests.queue import IngestQueue, SqliteQueue
 from catalyst_search.ingest_requests.remote import SourceRules
 from catalyst_search.ingest_requests.sources import check_sources
+from catalyst_search.webhooks.deliveries import Origin
 
 log = logging.getLogger("catalyst_search.dispatch")
 
@@ -73,13 +74,15 @@ class Dispatcher:
                 metadata=message.metadata,
             )
         hooks = self.jobs.webhooks
-        wanted = {"job": message.webhooks, "tenant": [message.tenant_webhook or ""][:1]}
-        wanted = {origin: [u for u in urls if u] for origin, urls in wanted.items()}
-        if any(wanted.values()):
+        wanted: list[tuple[Origin, list[str]]] = [
+            ("job", list(message.webhooks)),
+            ("tenant", [message.tenant_webhook] if message.tenant_webhook else []),
+        ]
+        if any(urls for _, urls in wanted):
             have = {d.origin for d in hooks.for_job(message.job_id)}
-            for origin, urls in wanted.items():
+            for origin, urls in wanted:
                 if urls and origin not in have:
-                    hooks.register(message.job_id, message.tenant_id, urls, origin)  # type: ignore[arg-type]
+                    hooks.register(message.job_id, message.tenant_id, urls, origin)
         self.queue.publish(message)
 
     def publish(self, message: IngestMessage) -> Dispatched:
