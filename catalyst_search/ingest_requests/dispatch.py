@@ -41,6 +41,17 @@ QUEUE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def record_job(jobs: JobStore, message: IngestMessage) -> None:
+    """The job record of ``message``, made unless it exists (a redelivery made it already)."""
+    if not jobs.exists(message.job_id):
+        jobs.create(
+            job_id=message.job_id,
+            tenant_id=message.tenant_id,
+            sources=message.sources,
+            metadata=message.metadata,
+        )
+
+
 class DispatchUnavailable(RuntimeError):
     """Neither the queue nor the local outbox took the request: nothing was accepted."""
 
@@ -66,13 +77,7 @@ class Dispatcher:
         """Record the job and its webhooks (once each: a delivery that failed after the record
         was made registers what is missing) and queue its message; raises when the store is
         unreachable."""
-        if not self.jobs.exists(message.job_id):
-            self.jobs.create(
-                job_id=message.job_id,
-                tenant_id=message.tenant_id,
-                sources=message.sources,
-                metadata=message.metadata,
-            )
+        record_job(self.jobs, message)
         hooks = self.jobs.webhooks
         wanted: list[tuple[Origin, list[str]]] = [
             ("job", list(message.webhooks)),

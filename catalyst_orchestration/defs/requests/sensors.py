@@ -28,6 +28,7 @@ from catalyst_search.ingest_requests.contract import (
     IngestMessage,
     run_key,
 )
+from catalyst_search.ingest_requests.dispatch import record_job
 from catalyst_search.ingest_requests.sources import InvalidSource, check_source
 
 MAX_MESSAGES_PER_TICK = 20
@@ -99,13 +100,7 @@ def _give_up(message: IngestMessage, jobs: JobStoreResource, exc: Exception) -> 
     cancelled meanwhile; best effort: the job store may be what fails)."""
     error = f"its runs could not be requested after {MAX_DELIVERIES} tries: {exc!r}"
     try:
-        if not jobs.jobs.exists(message.job_id):
-            jobs.jobs.create(
-                job_id=message.job_id,
-                tenant_id=message.tenant_id,
-                sources=message.sources,
-                metadata=message.metadata,
-            )
+        record_job(jobs.jobs, message)
         job = jobs.jobs.get(message.job_id)
         if job is None or job.cancel_requested_at is not None:
             return
