@@ -61,6 +61,19 @@ def _failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
         ingest_job_failures(context.for_run_failure())
 
 
+def _cancelled(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Report ``run`` cancelled and let the cancellation sensor see it, as the daemon would."""
+    event = instance.report_run_canceled(run)
+    with dg.build_run_status_sensor_context(
+        sensor_name="ingest_job_cancellations",
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run.run_id),
+        resources=ingest_resources(),
+    ) as context:
+        ingest_job_cancellations(context)
+
+
 def test_a_run_dagster_will_retry_marks_its_job_retrying_not_failed(job):
     store, uri = job
     with dg.instance_for_test(overrides=RETRIES) as instance:
@@ -107,15 +120,7 @@ def test_a_cancelled_run_marks_its_job_cancelled(job):
     with dg.instance_for_test() as instance:
         run = _run(instance, uri)
         store.run_started("j1", uri, run_id=run.run_id)
-        event = instance.report_run_canceled(run)
-        with dg.build_run_status_sensor_context(
-            sensor_name="ingest_job_cancellations",
-            dagster_event=event,
-            dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(run.run_id),
-            resources=ingest_resources(),
-        ) as context:
-            ingest_job_cancellations(context)
+        _cancelled(instance, run)
     state = store.get("j1")
     assert state is not None and state.status == "cancelled" and state.status in TERMINAL
 
@@ -189,15 +194,7 @@ def test_a_run_stopped_after_its_source_published_leaves_the_source_succeeded(jo
         run = _run(instance, uri)
         store.run_started("j1", uri, run_id=run.run_id)
         store.run_finished("j1", uri, status="succeeded", failures=[])  # published
-        event = instance.report_run_canceled(run)
-        with dg.build_run_status_sensor_context(
-            sensor_name="ingest_job_cancellations",
-            dagster_event=event,
-            dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(run.run_id),
-            resources=ingest_resources(),
-        ) as context:
-            ingest_job_cancellations(context)
+        _cancelled(instance, run)
     state = store.get("j1")
     assert state is not None and state.status == "succeeded"
 

@@ -154,6 +154,15 @@ def test_the_sensor_takes_turns_and_caps_runs_per_tick(tmp_path, instance, monke
     assert len(set(seen)) == 5 and len(json.loads(cursor)["digests"]) == 5
 
 
+def _resync(instance: dg.DagsterInstance) -> object:
+    """``resync_sources`` as the daemon runs it at 03:00 UTC on 2026-12-01."""
+    when = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
+    ) as context:
+        return resync_sources(context)
+
+
 def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance, monkeypatch):
     from catalyst_search.settings import get_settings
 
@@ -166,11 +175,7 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
     jobs.watches.add("acme", "http://127.0.0.1:9/handbook")
     jobs.watches.add("acme", "https://docs.invalid/handbook")  # cannot resolve: skipped
     jobs.watches.add("acme", str(ROOT / "samples" / "corpus"))
-    when = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-    with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
-    ) as context:
-        requests = resync_sources(context)
+    requests = _resync(instance)
     assert isinstance(requests, list)
     # every watch its tenant's rules still allow is re-synced (web pages too), each under a
     # job of its tenant; one whose host no longer resolves is skipped with a warning
@@ -180,10 +185,7 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
         job = jobs.get(request.tags["catalyst/job_id"])
         assert job is not None and job.metadata["origin"] == "schedule:resync_sources"
         assert request.run_key.endswith(":2026-12-01")
-    with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
-    ) as context:
-        again = resync_sources(context)
+    again = _resync(instance)
     assert isinstance(again, list)  # the same run keys (Dagster launches each once), same jobs
     assert {r.run_key for r in again} == {r.run_key for r in requests}
     assert {r.tags["catalyst/job_id"] for r in again} == {
@@ -207,11 +209,7 @@ def test_a_watch_that_cannot_be_resynced_costs_the_others_nothing(tmp_path, inst
         return request(instance, state, store, watch, **kwargs)
 
     monkeypatch.setattr(schedules, "sync_request", breaks_on_b)
-    when = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-    with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, resources=ingest_resources()
-    ) as context:
-        requests = resync_sources(context)
+    requests = _resync(instance)
     assert isinstance(requests, list)
     assert sorted(r.tags["catalyst/watch_id"] for r in requests) == sorted(
         w.watch_id for w in jobs.watches.listed() if w.uri != str(folders[1])
