@@ -6,7 +6,7 @@ ends, and is then attempted until ``delivered`` or, out of attempts, ``failed``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 DeliveryState = Literal["waiting", "pending", "delivered", "failed"]
@@ -31,9 +31,14 @@ class WebhookDelivery:
     last_status: int | None = None
     last_error: str | None = None
     updated_at: float = 0.0
+    #: when the claim that handed it out expires: ``record`` stores the outcome only while
+    #: this claim still holds (not stored itself, nor shown)
+    lease: float | None = field(default=None, compare=False, repr=False)
 
     def view(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        del values["lease"]
+        return values
 
 
 class DeliveryStore(Protocol):
@@ -47,7 +52,10 @@ class DeliveryStore(Protocol):
         """Pending deliveries due by ``now``, leased for ``LEASE_S`` to the caller."""
         ...
 
-    def record(self, delivery: WebhookDelivery) -> None:
-        """Store the outcome of an attempt (state, attempts, next_at, last_*)."""
+    def record(self, delivery: WebhookDelivery) -> bool:
+        """Store the outcome of an attempt on a delivery ``claim_due`` handed out (state,
+        attempts, next_at, last_*); False, and nothing stored, when that claim no longer holds
+        (its lease passed and the delivery was claimed again)."""
+        ...
 
     def for_job(self, job_id: str) -> list[WebhookDelivery]: ...

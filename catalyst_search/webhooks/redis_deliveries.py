@@ -30,6 +30,20 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, AR
 for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due
 """
+#: Store an attempt's outcome (the hash KEYS[2], fields from ARGV[4]) only while the claim that
+#: handed it out holds: its score in the due set (KEYS[1]) is still the lease, ARGV[1]. Then
+#: it is due again at ARGV[3], or (empty) leaves the due set.
+_RECORD = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not score or tonumber(score) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+if ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+else
+  redis.call('ZREM', KEYS[1], ARGV[2])
+end
+return 1
+"""
 
 
 class RedisDeliveries:
@@ -38,6 +52,7 @@ class RedisDeliveries:
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM)
         self._finish = client.register_script(_FINISH)
+        self._record = client.register_script(_RECORD)
 
     def _key(self, delivery_id: str) -> str:
         return f"{self.prefix}:webhook:{delivery_id}"
@@ -63,19 +78,23 @@ class RedisDeliveries:
         self._finish(keys=keys, args=[time.time(), f"{self.prefix}:webhook:"])
 
     def claim_due(self, now: float, *, limit: int) -> list[WebhookDelivery]:
-        ids = cast(list[str], self._claim(keys=[self._due_key], args=[now, now + LEASE_S, limit]))
+        lease = now + LEASE_S
+        ids = cast(list[str], self._claim(keys=[self._due_key], args=[now, lease, limit]))
         claimed = [self._get(delivery_id) for delivery_id in ids]
+        for delivery in claimed:
+            if delivery is not None:
+                delivery.lease = lease
         return [d for d in claimed if d is not None and d.state == "pending"]
 
-    def record(self, delivery: WebhookDelivery) -> None:
+    def record(self, delivery: WebhookDelivery) -> bool:
+        if delivery.lease is None:
+            return False  # not handed out by claim_due: nothing of ours to record
         delivery.updated_at = time.time()
-        pipe = self.client.pipeline()
-        pipe.hset(self._key(delivery.delivery_id), mapping=_fields(delivery))
-        if delivery.state == "pending" and delivery.next_at is not None:
-            pipe.zadd(self._due_key, {delivery.delivery_id: delivery.next_at})
-        else:
-            pipe.zrem(self._due_key, delivery.delivery_id)
-        pipe.execute()
+        due = delivery.next_at if delivery.state == "pending" else None
+        fields = [item for pair in _fields(delivery).items() for item in pair]
+        keys = [self._due_key, self._key(delivery.delivery_id)]
+        args = [delivery.lease, delivery.delivery_id, "" if due is None else due, *fields]
+        return bool(self._record(keys=keys, args=args))
 
     def for_job(self, job_id: str) -> list[WebhookDelivery]:
         ids = cast(list[str], self.client.lrange(self._job_key(job_id), 0, -1))

@@ -8,6 +8,11 @@ once; any other answer, a timeout or a connection error is retried after
 ``backoff * 2^(attempt-1)`` seconds with jitter (or the receiver's ``Retry-After``, when longer)
 until the attempts run out. Redirects are not followed. Receivers should drop a repeated
 ``Catalyst-Delivery`` id: a delivery whose answer was lost is sent again.
+
+An attempt has ``timeout_s`` in all, however slowly the receiver answers (``Deadline``), and a
+pass claims no more deliveries than it can attempt in half their lease, so a pass ends before
+another sender may claim them. Should it not (a store stalled), its outcome is not recorded
+over the newer sender's: ``record`` checks the lease it was claimed with.
 """
 
 from __future__ import annotations
@@ -32,11 +37,14 @@ from catalyst_search.client.webhooks import (
 from catalyst_search.ingest_requests.jobs import Job, JobStore
 from catalyst_search.outbound import OutboundPolicy, OutboundRefused
 from catalyst_search.settings import Settings
-from catalyst_search.webhooks.deliveries import DeliveryStore, WebhookDelivery
+from catalyst_search.webhooks.deadline import Deadline
+from catalyst_search.webhooks.deliveries import LEASE_S, DeliveryStore, WebhookDelivery
 
 log = logging.getLogger("catalyst_search.webhooks")
 EVENT = "job.finished"
 MAX_RETRY_AFTER_S = 3600.0
+#: A pass attempts what it can in this long at most: half the lease its deliveries are under.
+PASS_S = LEASE_S / 2
 
 
 def tenant_secret(master: str, tenant_id: str) -> str:
@@ -114,7 +122,10 @@ class WebhookSender:
         )
 
     def deliver_due(self, *, limit: int = 50) -> Delivered:
+        """Attempt up to ``limit`` due deliveries (fewer when their timeouts would outlast
+        ``PASS_S``)."""
         done = Delivered()
+        limit = min(limit, max(1, int(PASS_S // self.timeout_s)))
         due = self.deliveries.claim_due(time.time(), limit=limit)
         if not due:
             return done
@@ -132,7 +143,13 @@ class WebhookSender:
                     log.exception("webhook %s: attempt failed unexpectedly", delivery.delivery_id)
                     # the tenant sees the kind of error only; the detail is in the log
                     self._retry_later(delivery, f"{type(exc).__name__} (see the service log)", 0.0)
-                self.deliveries.record(delivery)
+                if not self.deliveries.record(delivery):
+                    log.warning(
+                        "webhook %s: its lease passed to another sender before this attempt "
+                        "was recorded; the other sender's record stands",
+                        delivery.delivery_id,
+                    )
+                    continue
                 if delivery.state == "delivered":
                     done.delivered += 1
                 elif delivery.state == "failed":
@@ -163,14 +180,25 @@ class WebhookSender:
             DELIVERY_HEADER: delivery.delivery_id,
             EVENT_HEADER: EVENT,
         }
+        deadline = Deadline(self.timeout_s)
         request = client.build_request(
-            "POST", pinned.url, content=body, headers=headers, extensions=pinned.extensions
+            "POST",
+            pinned.url,
+            content=body,
+            headers=headers,
+            extensions={**pinned.extensions, "trace": deadline.trace},
         )
         try:
-            answer = client.send(request, stream=True)  # the status is all we read
-            answer.close()
+            with deadline:
+                answer = client.send(request, stream=True)  # the status is all we read
+                answer.close()
         except httpx.HTTPError as exc:
-            return self._retry_later(delivery, f"{type(exc).__name__}: {exc}"[:500], 0.0)
+            error = (
+                f"no answer within {self.timeout_s:g}s in all"
+                if deadline.expired
+                else f"{type(exc).__name__}: {exc}"
+            )
+            return self._retry_later(delivery, error[:500], 0.0)
         delivery.last_status = answer.status_code
         if answer.is_success:
             delivery.state, delivery.next_at, delivery.last_error = "delivered", None, None

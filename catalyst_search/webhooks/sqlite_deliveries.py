@@ -65,13 +65,17 @@ class SqliteDeliveries:
                 f"RETURNING {_COLUMNS}",
                 (now + LEASE_S, now, limit),
             ).fetchall()
-        return [WebhookDelivery(*row) for row in rows]
+        claimed = [WebhookDelivery(*row) for row in rows]
+        for delivery in claimed:  # next_at holds the lease until the outcome is recorded
+            delivery.lease = delivery.next_at
+        return claimed
 
-    def record(self, delivery: WebhookDelivery) -> None:
+    def record(self, delivery: WebhookDelivery) -> bool:
         with connect(self.path) as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE webhook_deliveries SET state = ?, attempts = ?, next_at = ?, "
-                "last_status = ?, last_error = ?, updated_at = ? WHERE delivery_id = ?",
+                "last_status = ?, last_error = ?, updated_at = ? WHERE delivery_id = ? "
+                "AND state = 'pending' AND next_at = ?",  # the claim still holds
                 (
                     delivery.state,
                     delivery.attempts,
@@ -80,8 +84,10 @@ class SqliteDeliveries:
                     delivery.last_error,
                     time.time(),
                     delivery.delivery_id,
+                    delivery.lease,
                 ),
             )
+        return cursor.rowcount == 1
 
     def for_job(self, job_id: str) -> list[WebhookDelivery]:
         with connect(self.path) as conn:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from catalyst_search.webhooks.deliveries import LEASE_S
 from tests.search.test_stores import store  # noqa: F401  (fixture)
 
 
@@ -129,3 +130,27 @@ def test_webhooks_a_failed_update_left_waiting_are_made_due_by_the_next(store, m
     assert [d.state for d in store.webhooks.for_job("j")] == ["pending"]
     kinds = [e.kind for e in store.events("j", after=None, limit=50)]
     assert kinds.count("job_finished") <= 1  # the end is reported once
+
+
+def test_an_attempt_is_recorded_only_while_its_claim_holds(store):  # noqa: F811
+    store.create(job_id="j", tenant_id="t", sources=["/a"], metadata={})
+    store.webhooks.register("j", "t", ["https://hooks.example/a"], "job")
+    store.webhooks.job_finished("j")
+    now = time.time()
+    [stale] = store.webhooks.claim_due(now, limit=10)
+    # its sender stalls past the lease: a second sender claims the delivery again
+    [fresh] = store.webhooks.claim_due(now + LEASE_S + 1, limit=10)
+    stale.state, stale.attempts, stale.next_at, stale.last_error = "pending", 1, now, "ReadError"
+    assert not store.webhooks.record(stale)  # while the second is still sending
+    fresh.state, fresh.attempts, fresh.last_status, fresh.next_at = "delivered", 1, 204, None
+    assert store.webhooks.record(fresh)
+    assert not store.webhooks.record(stale)  # nor after: the newer record stands
+    [kept] = store.webhooks.for_job("j")
+    assert (kept.state, kept.attempts, kept.last_status, kept.last_error) == (
+        "delivered",
+        1,
+        204,
+        None,
+    )
+    assert store.webhooks.claim_due(now + 3 * LEASE_S, limit=10) == []
+    assert "lease" not in kept.view()
