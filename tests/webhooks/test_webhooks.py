@@ -59,6 +59,8 @@ def test_a_receiver_that_fails_twice_gets_the_signed_payload_on_the_third_attemp
             _tick_until(receiver.arrived.is_set)
             secret = client.webhook_secret()
             job = client.job(job_id)
+        answer = httpx.get(f"{service}/webhooks/secret", timeout=10)
+        assert answer.headers["cache-control"] == "no-store"  # no proxy or browser keeps it
         assert [r.answered for r in receiver.received] == [500, 503, 200]
         last = receiver.received[-1]
         payload = verify(secret, last.body, last.headers["catalyst-signature"])
