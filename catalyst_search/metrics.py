@@ -121,6 +121,11 @@ class SearchMetrics:
             "Searches that ran past CATALYST_SEARCH_TIMEOUT_S (504)",
             registry=self.registry,
         )
+        self.searches_shed = Counter(
+            "catalyst_search_shed",
+            "Searches refused at once because CATALYST_SEARCH_CONCURRENCY were in flight (503)",
+            registry=self.registry,
+        )
         self.search_log_dropped = Counter(
             "catalyst_search_log_dropped",
             "Search records not logged: the writer fell behind or the store was down",

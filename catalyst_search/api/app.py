@@ -25,6 +25,7 @@ from catalyst_search.api.routes import (
     sources,
     webhooks,
 )
+from catalyst_search.api.slots import SearchSlots
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.limits import TenantLimiter
 from catalyst_search.feedback.boosts import BoostCache
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         app.state.settings = cfg
         app.state.authenticator = Authenticator(cfg)
         app.state.limiter = TenantLimiter(cfg)
+        app.state.search_slots = SearchSlots(cfg.search_concurrency)
         if not app.state.authenticator.enabled:
             log.warning(
                 "CATALYST_AUTH=disabled: every request acts as tenant %r with every role; "

@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from catalyst_search.api.slots import SearchSlots
 from catalyst_search.auth.authenticator import Authenticator
 from catalyst_search.auth.keys import KeyStore
 from catalyst_search.auth.limits import Action, TenantLimiter
@@ -40,6 +41,11 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 async def get_retriever(request: Request) -> Retriever:
     retriever: Retriever = request.app.state.retriever
     return retriever
+
+
+async def get_search_slots(request: Request) -> SearchSlots:
+    slots: SearchSlots = request.app.state.search_slots
+    return slots
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -130,6 +136,7 @@ def caller(
 
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SearchSlotsDep = Annotated[SearchSlots, Depends(get_search_slots)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 MetricsDep = Annotated[SearchMetrics, Depends(get_metrics)]
 SearchLogDep = Annotated[SearchLog, Depends(get_search_log)]

@@ -139,6 +139,13 @@ class Settings(
     rate_ingest: str = Field("60/minute", description="Ingest requests per tenant.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     search_timeout_s: float = Field(10.0, gt=0, description="A search running longer is 504.")
+    search_concurrency: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="Searches in flight on a replica; more are refused at once (503, "
+        "Retry-After). Each holds one of AnyIO's 40 worker threads until it ends, 504 or not.",
+    )
 
     eval_queries: Path | None = Field(
         None,

@@ -38,8 +38,11 @@ AUTH = Dashboard(
                     unit="reqps",
                 ),
                 Panel(
-                    "Searches past their time (504)",
-                    (q(sum_rate("catalyst_search_timeouts_total"), "timeouts"),),
+                    "Searches past their time (504) or refused as too many (503)",
+                    (
+                        q(sum_rate("catalyst_search_timeouts_total"), "timeouts"),
+                        q(sum_rate("catalyst_search_shed_total"), "shed"),
+                    ),
                     bad="any steady rate: the service is saturated or the index is slow.",
                     unit="reqps",
                 ),

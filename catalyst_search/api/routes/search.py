@@ -14,6 +14,7 @@ from catalyst_search.api.deps import (
     RetrieverDep,
     SearchCaller,
     SearchLogDep,
+    SearchSlotsDep,
     SettingsDep,
 )
 from catalyst_search.api.models.errors import errors
@@ -40,31 +41,48 @@ async def search(
     settings: SettingsDep,
     metrics: MetricsDep,
     search_log: SearchLogDep,
+    slots: SearchSlotsDep,
 ) -> SearchResponse:
     """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
 
     Encoding and the index block, so the search runs in the thread pool; past
     ``CATALYST_SEARCH_TIMEOUT_S`` the caller gets 504 and the thread's result is dropped.
+    With ``CATALYST_SEARCH_CONCURRENCY`` searches in flight (a thread counts until it ends),
+    another is refused at once: 503 with ``Retry-After`` (``api/slots.py``).
     """
     if body.debug and not caller.has("debug"):
         raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
     filters = parse_filters(body.filters)
+    slot = slots.take()
+    if slot is None:
+        metrics.searches_shed.inc()
+        raise HTTPException(
+            503,
+            f"{slots.size} searches are in flight on this replica (CATALYST_SEARCH_CONCURRENCY); "
+            "retry shortly",
+            headers={"Retry-After": "1"},
+        )
     handed = time.perf_counter()
 
     def run() -> RetrievalResult:
         queued = time.perf_counter() - handed  # waiting for a worker thread to take it
-        result = retriever.search(
-            tenant_id=caller.tenant_id,
-            query=body.query,
-            top_k=body.top_k,
-            filters=filters,
-            retrieval=body.retrieval,
-            mode=body.mode,
-            track=body.track,
-            debug=body.debug,
-            query_id=query_id,
-        )
+        if not slot.start():  # the caller stopped waiting before a thread took it: skip it
+            raise TimeoutError("the caller stopped waiting for this search")
+        try:
+            result = retriever.search(
+                tenant_id=caller.tenant_id,
+                query=body.query,
+                top_k=body.top_k,
+                filters=filters,
+                retrieval=body.retrieval,
+                mode=body.mode,
+                track=body.track,
+                debug=body.debug,
+                query_id=query_id,
+            )
+        finally:
+            slot.finish()
         result.timings_ms["queue"] = round(queued * 1000, 3)
         return result
 
@@ -75,6 +93,8 @@ async def search(
         raise HTTPException(
             504, f"the search ran past {settings.search_timeout_s:g}s; try a smaller top_k"
         ) from None
+    finally:
+        slot.abandon()  # frees the slot only if the thread never started
     search_log.record(
         SearchRecord(
             query_id=query_id,

@@ -1,0 +1,58 @@
+"""Searches in flight on a replica, bounded: past the bound a search is refused at once (503
+with ``Retry-After``) instead of queueing for a worker thread.
+
+A search runs in a worker thread and holds its slot until that thread has finished, also when
+its caller was answered 504 meanwhile: the slots count the work the replica is really doing.
+So a stuck index or a flood of slow searches fills the slots, not AnyIO's thread pool, which
+every other route shares, and the callers past the bound are told to come back rather than
+wait behind work that is already late.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class SearchSlots:
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("search slots: at least one")
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+
+    def take(self) -> Slot | None:
+        """A free slot, or None when ``size`` searches are in flight."""
+        return Slot(self._free) if self._free.acquire(blocking=False) else None
+
+
+class Slot:
+    """One search's slot: given back when its thread has run (``start`` then ``finish``), or
+    by ``abandon`` when the thread never started (the caller gave up first)."""
+
+    def __init__(self, free: threading.BoundedSemaphore) -> None:
+        self._free = free
+        self._lock = threading.Lock()
+        self._state = "taken"  # -> running -> done, or taken -> done
+
+    def start(self) -> bool:
+        """In the worker thread, first: False when the caller has abandoned the search."""
+        with self._lock:
+            if self._state != "taken":
+                return False
+            self._state = "running"
+            return True
+
+    def finish(self) -> None:
+        """In the worker thread, last."""
+        with self._lock:
+            if self._state == "running":
+                self._state = "done"
+                self._free.release()
+
+    def abandon(self) -> None:
+        """The caller is done with the search: frees the slot unless its thread is running
+        (that thread frees it when it ends)."""
+        with self._lock:
+            if self._state == "taken":
+                self._state = "done"
+                self._free.release()

@@ -1,0 +1,67 @@
+"""Searches in flight are bounded (``CATALYST_SEARCH_CONCURRENCY``): past the bound a search is
+refused at once with 503 and ``Retry-After``, and a search answered 504 keeps its slot until
+its thread has ended, so slow work fills the slots, not the thread pool every route shares."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.security.test_limits import _as, _serve
+
+
+def test_searches_past_the_bound_are_refused_until_the_work_in_flight_ends(tmp_path, dense, sparse):
+    with _serve(
+        tmp_path / "home", dense, sparse, search_concurrency=1, search_timeout_s=0.5
+    ) as client:
+        retriever = client.app.state.retriever
+        search, entered, gate, ended = retriever.search, threading.Event(), threading.Event(), []
+
+        def stuck(**kwargs):  # an index that does not answer, until the gate opens
+            entered.set()
+            gate.wait(timeout=30)
+            try:
+                return search(**kwargs)
+            finally:
+                ended.append(time.monotonic())
+
+        retriever.search = stuck
+
+        def post():
+            return client.post("/search", json={"query": "goitre"}, headers=_as("t1"))
+
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(post)
+            assert entered.wait(timeout=10)
+            refused = post()  # while the first runs
+            assert first.result(timeout=10).status_code == 504
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "1"
+        assert "CATALYST_SEARCH_CONCURRENCY" in refused.json()["detail"]
+        assert post().status_code == 503  # answered 504, but its thread still works
+        retriever.search = search
+        gate.set()
+        statuses, deadline = [], time.monotonic() + 10
+        while 200 not in statuses and time.monotonic() < deadline:  # the thread ends, then
+            statuses.append(post().status_code)  # gives its slot back as it returns
+            time.sleep(0.01)
+        assert ended and statuses[-1] == 200, statuses  # a slot not given back: 503 for ever
+        shed = 2 + statuses.count(503)
+        assert f"catalyst_search_shed_total {shed:.1f}" in client.get("/metrics").text
+
+
+def test_a_search_abandoned_before_a_thread_took_it_frees_its_slot_and_is_skipped():
+    from catalyst_search.api.slots import SearchSlots
+
+    slots = SearchSlots(1)
+    waiting = slots.take()  # queued for a worker thread, all of them busy
+    assert waiting is not None and slots.take() is None
+    waiting.abandon()  # its caller was answered 504 first
+    assert waiting.start() is False  # the thread that takes it at last does nothing
+    running = slots.take()
+    assert running is not None and running.start()
+    running.abandon()  # answered 504 while its thread runs: the slot stays taken
+    assert slots.take() is None
+    running.finish()
+    assert slots.take() is not None
