@@ -9,10 +9,11 @@ once; any other answer, a timeout or a connection error is retried after
 until the attempts run out. Redirects are not followed. Receivers should drop a repeated
 ``Catalyst-Delivery`` id: a delivery whose answer was lost is sent again.
 
-An attempt has ``timeout_s`` in all, however slowly the receiver answers (``Deadline``), and a
-pass claims no more deliveries than it can attempt in half their lease, so a pass ends before
-another sender may claim them. Should it not (a store stalled), its outcome is not recorded
-over the newer sender's: ``record`` checks the lease it was claimed with.
+An attempt has ``timeout_s`` in all, however slowly the receiver answers (``Deadline``; the name
+lookup before it aside). A pass claims no more deliveries than it can attempt in ``pass_s``,
+half their lease, and when one ran long (a slow lookup, a slow store) it hands the ones it has
+not attempted back as due rather than start them late. Should a pass still outlive its lease,
+its outcomes are not recorded over the newer sender's: ``record`` checks the claim.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class WebhookSender:
         attempts: int = 6,
         backoff_s: float = 5.0,
         timeout_s: float = 10.0,
+        pass_s: float = PASS_S,
     ) -> None:
         self.jobs = jobs
         self.deliveries: DeliveryStore = jobs.webhooks
@@ -108,6 +110,7 @@ class WebhookSender:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
+        self.pass_s = pass_s
 
     @classmethod
     def from_settings(cls, settings: Settings, jobs: JobStore) -> WebhookSender:
@@ -123,9 +126,10 @@ class WebhookSender:
 
     def deliver_due(self, *, limit: int = 50) -> Delivered:
         """Attempt up to ``limit`` due deliveries (fewer when their timeouts would outlast
-        ``PASS_S``)."""
+        ``pass_s``)."""
         done = Delivered()
-        limit = min(limit, max(1, int(PASS_S // self.timeout_s)))
+        limit = min(limit, max(1, int(self.pass_s // self.timeout_s)))
+        started = time.monotonic()
         due = self.deliveries.claim_due(time.time(), limit=limit)
         if not due:
             return done
@@ -136,7 +140,10 @@ class WebhookSender:
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         with client:
-            for delivery in due:
+            for n, delivery in enumerate(due):
+                if n and time.monotonic() - started > self.pass_s - self.timeout_s:
+                    self._hand_back(due[n:])
+                    break
                 try:
                     self._attempt(client, delivery)
                 except Exception as exc:  # one bad delivery must not stop the others
@@ -157,6 +164,13 @@ class WebhookSender:
                 else:
                     done.retrying += 1
         return done
+
+    def _hand_back(self, deliveries: list[WebhookDelivery]) -> None:
+        """Claimed but not attempted: due again now, for the next pass (or another sender)."""
+        log.info("webhooks: the pass ran long; %d deliveries handed back", len(deliveries))
+        for delivery in deliveries:
+            delivery.next_at = time.time()
+            self.deliveries.record(delivery)
 
     def _attempt(self, client: httpx.Client, delivery: WebhookDelivery) -> None:
         """One attempt; sets the delivery's state, attempts, next_at and last_* fields."""
