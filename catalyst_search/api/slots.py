@@ -5,12 +5,14 @@ A search runs in a worker thread and holds its slot until that thread has finish
 its caller was answered 504 meanwhile: the slots count the work the replica is really doing.
 So a stuck index or a flood of slow searches fills the slots, not AnyIO's thread pool, which
 every other route shares, and the callers past the bound are told to come back rather than
-wait behind work that is already late.
+wait behind work that is already late. One tenant may hold at most half the slots (one, with
+a single slot), so a tenant's flood of slow searches leaves the others room.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 
 class SearchSlots:
@@ -18,19 +20,32 @@ class SearchSlots:
         if size < 1:
             raise ValueError("search slots: at least one")
         self.size = size
-        self._free = threading.BoundedSemaphore(size)
+        self.per_tenant = max(1, size // 2)
+        self._lock = threading.Lock()
+        self._held: Counter[str] = Counter()  # slots held, by tenant
 
-    def take(self) -> Slot | None:
-        """A free slot, or None when ``size`` searches are in flight."""
-        return Slot(self._free) if self._free.acquire(blocking=False) else None
+    def take(self, tenant_id: str) -> Slot | None:
+        """A free slot, or None when ``size`` searches are in flight, or ``per_tenant`` of
+        ``tenant_id``'s."""
+        with self._lock:
+            if self._held.total() >= self.size or self._held[tenant_id] >= self.per_tenant:
+                return None
+            self._held[tenant_id] += 1
+        return Slot(self, tenant_id)
+
+    def _give_back(self, tenant_id: str) -> None:
+        with self._lock:
+            self._held[tenant_id] -= 1
+            if not self._held[tenant_id]:
+                del self._held[tenant_id]
 
 
 class Slot:
     """One search's slot: given back when its thread has run (``start`` then ``finish``), or
     by ``abandon`` when the thread never started (the caller gave up first)."""
 
-    def __init__(self, free: threading.BoundedSemaphore) -> None:
-        self._free = free
+    def __init__(self, slots: SearchSlots, tenant_id: str) -> None:
+        self._slots, self._tenant_id = slots, tenant_id
         self._lock = threading.Lock()
         self._state = "taken"  # -> running -> done, or taken -> done
 
@@ -47,7 +62,7 @@ class Slot:
         with self._lock:
             if self._state == "running":
                 self._state = "done"
-                self._free.release()
+                self._slots._give_back(self._tenant_id)
 
     def abandon(self) -> None:
         """The caller is done with the search: frees the slot unless its thread is running
@@ -55,4 +70,4 @@ class Slot:
         with self._lock:
             if self._state == "taken":
                 self._state = "done"
-                self._free.release()
+                self._slots._give_back(self._tenant_id)

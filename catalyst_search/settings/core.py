@@ -142,9 +142,10 @@ class Settings(
     search_concurrency: int = Field(
         32,
         ge=1,
-        le=1024,
-        description="Searches in flight on a replica; more are refused at once (503, "
-        "Retry-After). Each holds one of AnyIO's 40 worker threads until it ends, 504 or not.",
+        le=256,
+        description="Searches in flight on a replica, at most half of them a tenant's; more are "
+        "refused at once (503, Retry-After). Each holds a worker thread until it ends, 504 or "
+        "not; the thread pool has 8 more than this, at least AnyIO's 40.",
     )
 
     eval_queries: Path | None = Field(

@@ -11,6 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.security.test_limits import _as, _serve
 
 
+async def _threads() -> float:
+    import anyio.to_thread
+
+    return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+
 def test_searches_past_the_bound_are_refused_until_the_work_in_flight_ends(tmp_path, dense, sparse):
     with _serve(
         tmp_path / "home", dense, sparse, search_concurrency=1, search_timeout_s=0.5
@@ -55,13 +61,33 @@ def test_a_search_abandoned_before_a_thread_took_it_frees_its_slot_and_is_skippe
     from catalyst_search.api.slots import SearchSlots
 
     slots = SearchSlots(1)
-    waiting = slots.take()  # queued for a worker thread, all of them busy
-    assert waiting is not None and slots.take() is None
+    waiting = slots.take("t1")  # queued for a worker thread, all of them busy
+    assert waiting is not None and slots.take("t2") is None
     waiting.abandon()  # its caller was answered 504 first
     assert waiting.start() is False  # the thread that takes it at last does nothing
-    running = slots.take()
+    running = slots.take("t1")
     assert running is not None and running.start()
     running.abandon()  # answered 504 while its thread runs: the slot stays taken
-    assert slots.take() is None
+    assert slots.take("t2") is None
     running.finish()
-    assert slots.take() is not None
+    assert slots.take("t2") is not None
+
+
+def test_a_tenant_holds_at_most_half_the_slots():
+    from catalyst_search.api.slots import SearchSlots
+
+    slots = SearchSlots(4)
+    mine = [slots.take("t1"), slots.take("t1")]
+    assert all(mine) and slots.take("t1") is None  # its half
+    others = [slots.take("t2"), slots.take("t3")]
+    assert all(others) and slots.take("t4") is None  # all four in flight
+    for slot in (mine[0], others[0]):
+        assert slot is not None and slot.start()
+        slot.finish()
+    assert slots.take("t1") is not None and slots.take("t4") is not None
+
+
+def test_the_thread_pool_keeps_room_for_other_routes_beside_the_slots(tmp_path, dense, sparse):
+    with _serve(tmp_path / "home", dense, sparse, search_concurrency=100) as client:
+        assert client.portal is not None
+        assert client.portal.call(_threads) == 108  # 8 threads the searches cannot take

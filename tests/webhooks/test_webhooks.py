@@ -60,6 +60,7 @@ def test_a_receiver_that_fails_twice_gets_the_signed_payload_on_the_third_attemp
             secret = client.webhook_secret()
             job = client.job(job_id)
         answer = httpx.get(f"{service}/webhooks/secret", timeout=10)
+        assert answer.status_code == 200 and answer.json()["secret"] == secret
         assert answer.headers["cache-control"] == "no-store"  # no proxy or browser keeps it
         assert [r.answered for r in receiver.received] == [500, 503, 200]
         last = receiver.received[-1]

@@ -54,13 +54,13 @@ async def search(
         raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
     filters = parse_filters(body.filters)
-    slot = slots.take()
+    slot = slots.take(caller.tenant_id)
     if slot is None:
         metrics.searches_shed.inc()
         raise HTTPException(
             503,
-            f"{slots.size} searches are in flight on this replica (CATALYST_SEARCH_CONCURRENCY); "
-            "retry shortly",
+            f"searches are in flight on this replica up to its bound ({slots.size}, at most "
+            f"{slots.per_tenant} a tenant: CATALYST_SEARCH_CONCURRENCY); retry shortly",
             headers={"Retry-After": "1"},
         )
     handed = time.perf_counter()
