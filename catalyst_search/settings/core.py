@@ -34,7 +34,10 @@ class Settings(
 ):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
+    # an empty variable is unset: a Docker run launcher forwards each listed one, set or empty
+    model_config = SettingsConfigDict(
+        env_prefix="CATALYST_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
     index_backend: IndexBackend = "embedded"
