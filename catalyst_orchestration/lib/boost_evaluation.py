@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from catalyst_orchestration.lib.boosts import compute_boosts, ndcg_at_10
-from catalyst_orchestration.lib.feedback_files import read_all
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.feedback.boosts import BOOST_WINDOW, FixedBoosts, LiveBoosts
@@ -94,11 +93,16 @@ def _held_out(retriever: Retriever, tenant: str, events: pd.DataFrame) -> tuple[
 
 
 def evaluate_version(
-    store: FeedbackStore, version: str, tenants: list[str], *, dense: DenseEncoder
+    store: FeedbackStore,
+    version: str,
+    tenants: list[str],
+    *,
+    dense: DenseEncoder,
+    events: pd.DataFrame,
 ) -> Evaluation:
+    """``events``: the feedback the version was learned from (its later part is held out)."""
     settings = get_settings()
     queries = eval_queries(settings)
-    events = read_all(settings.artifacts_dir)
     reader = open_reader(settings)
     retriever = Retriever(reader, dense, SparseEncoder(), retrieval_config(settings))
     report = Evaluation()

@@ -13,7 +13,7 @@ import pytest
 
 from catalyst_orchestration.defs.feedback.automation import feedback_arrivals
 from catalyst_orchestration.defs.resources import ingest_resources
-from catalyst_orchestration.lib.feedback_files import day_file
+from catalyst_orchestration.lib.feedback_files import LocalDayFiles
 from catalyst_search.feedback.factory import open_feedback
 from catalyst_search.feedback.sqlite_store import SqliteFeedbackStore
 from catalyst_search.settings import load_settings
@@ -132,7 +132,7 @@ def test_feedback_events_drain_everything_and_a_killed_run_doubles_nothing(
         ) as ctx:
             after = feedback_arrivals(ctx)  # its drain runs have finished: now tune
         assert [r.job_name for r in after.run_requests] == ["tune_relevance"]
-    written = pd.read_parquet(day_file(load_settings().artifacts_dir, day))
+    written = pd.read_parquet(LocalDayFiles(load_settings().artifacts_dir).path(day))
     assert len(written) == 8 and written["event_id"].is_unique
     assert store.pending_count() == 0
 

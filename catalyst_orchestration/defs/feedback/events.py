@@ -8,9 +8,8 @@ and doubles nothing.
 
 import dagster as dg
 
-from catalyst_orchestration.defs.resources import FeedbackStoreResource
-from catalyst_orchestration.lib.feedback_files import day_bounds, day_file, day_lock, merge_day
-from catalyst_search.settings import get_settings
+from catalyst_orchestration.defs.resources import ArtifactStoreResource, FeedbackStoreResource
+from catalyst_orchestration.lib.feedback_files import day_bounds, merge_day
 
 feedback_days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
 #: events one run drains from a day (read, written and acknowledged together)
@@ -19,15 +18,18 @@ MAX_EVENTS_PER_RUN = 200_000
 
 @dg.asset(partitions_def=feedback_days, group_name="feedback", kinds={"parquet"})
 def feedback_events(
-    context: dg.AssetExecutionContext, feedback: FeedbackStoreResource
+    context: dg.AssetExecutionContext,
+    feedback: FeedbackStoreResource,
+    artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
-    """The day's feedback events (votes and clicks with their query, document and rank)."""
+    """The day's feedback events (votes and clicks with their query, document and rank), in a
+    Parquet file beside the artifacts (on S3 with ``CATALYST_ARTIFACT_STORE``)."""
     day = context.partition_key
     start, end = day_bounds(day)
-    root = get_settings().artifacts_dir
-    with day_lock(root, day):
+    files = artifacts.feedback_days
+    with files.lock(day):
         pending = feedback.store.pending(start, end, limit=MAX_EVENTS_PER_RUN)
-        merged = merge_day(root, day, pending)  # written before the log forgets them
+        merged = merge_day(files, day, pending)  # written before the log forgets them
         feedback.store.ack([event.event_id for event in pending])
     drained = len(pending)
     context.log.info(f"{day}: {drained} events drained, {len(merged)} in the day's file")
@@ -39,6 +41,6 @@ def feedback_events(
             "events": len(merged),
             "positive": int((merged["rating"] > 0).sum()),
             "negative": int((merged["rating"] < 0).sum()),
-            "path": dg.MetadataValue.path(str(day_file(root, day))),
+            "path": dg.MetadataValue.path(files.where(day)),
         }
     )

@@ -13,11 +13,14 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from catalyst_orchestration.defs.feedback.events import feedback_events
-from catalyst_orchestration.defs.resources import EncodersResource, FeedbackStoreResource
+from catalyst_orchestration.defs.resources import (
+    ArtifactStoreResource,
+    EncodersResource,
+    FeedbackStoreResource,
+)
 from catalyst_orchestration.lib.boost_evaluation import evaluate_version
 from catalyst_orchestration.lib.boosts import BoostParams, boost_stats, compute_boosts
 from catalyst_orchestration.lib.feedback_files import read_all
-from catalyst_search.settings import get_settings
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("relevance_boosts"), "boosts_keep_quality")
 #: feedback older than this many half-lives weighs under 1/64: tuning does not read it
@@ -37,14 +40,16 @@ def _checked_in(instance: dg.DagsterInstance, run_id: str) -> bool:
 
 @dg.asset(group_name="feedback", deps=[feedback_events], kinds={"pandas"})
 def relevance_boosts(
-    context: dg.AssetExecutionContext, feedback: FeedbackStoreResource
+    context: dg.AssetExecutionContext,
+    feedback: FeedbackStoreResource,
+    artifacts: ArtifactStoreResource,
 ) -> dg.Output[dict[str, Any]]:
     """A boost version per tenant from the feedback so far (decayed, capped, with minimum
     evidence); not in force until checked and published by ``live_boosts``."""
     as_of = time.time()
     params = BoostParams()
     since = as_of - HALF_LIVES_READ * params.half_life_days * 86400
-    events = read_all(get_settings().artifacts_dir, since=since)
+    events = read_all(artifacts.feedback_days, since=since)
     boosts = compute_boosts(events, as_of=as_of, params=params)
     version = (
         time.strftime("v%Y%m%dT%H%M%S", time.gmtime(as_of)) + f".{int(as_of * 1000) % 1000:03d}"
@@ -63,7 +68,12 @@ def relevance_boosts(
         metadata[f"{tenant}: largest boost"] = stats["largest_boost"]
         metadata[f"{tenant}: largest demotion"] = stats["largest_demotion"]
         context.log.info(f"{tenant}: {stats}")
-    built = {"version": version, "tenants": sorted(boosts), "run_id": context.run_id}
+    built = {
+        "version": version,
+        "tenants": sorted(boosts),
+        "run_id": context.run_id,
+        "since": since,
+    }
     return dg.Output(built, metadata=metadata)
 
 
@@ -77,12 +87,14 @@ def boosts_keep_quality(
     relevance_boosts: dict[str, Any],
     feedback: FeedbackStoreResource,
     encoders: EncodersResource,
+    artifacts: ArtifactStoreResource,
 ) -> dg.AssetCheckResult:
     built = relevance_boosts
     if not built["tenants"]:
         return dg.AssetCheckResult(passed=True, metadata={"evaluated": "no new boosts"})
+    events = read_all(artifacts.feedback_days, since=built["since"])  # what it was learned from
     report = evaluate_version(
-        feedback.store, built["version"], built["tenants"], dense=encoders.dense
+        feedback.store, built["version"], built["tenants"], dense=encoders.dense, events=events
     )
     return dg.AssetCheckResult(
         passed=report.passed,

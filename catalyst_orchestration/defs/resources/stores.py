@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 from catalyst_orchestration.defs.requests.tracking import RunTracker
 from catalyst_orchestration.defs.resources.common import _opened, _settings
 from catalyst_orchestration.lib.artifacts import ArtifactStore, LocalArtifactStore
+from catalyst_orchestration.lib.feedback_files import DayFiles, LocalDayFiles, S3DayFiles
 from catalyst_orchestration.lib.s3_artifacts import S3ArtifactStore
 from catalyst_orchestration.lib.state_stores import StateBackend, open_state
 from catalyst_search.feedback.factory import open_feedback
@@ -58,11 +59,13 @@ class ArtifactStoreResource(dg.ConfigurableResource):
     s3: S3Resource
 
     _store: ArtifactStore | None = PrivateAttr(default=None)
+    _days: DayFiles | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         settings = _settings()
         if not settings.artifact_store:
             self._store = LocalArtifactStore(settings.artifacts_dir)
+            self._days = LocalDayFiles(settings.artifacts_dir)
             return
         client = self.s3.get_client()
         problem = check_bucket(
@@ -71,10 +74,16 @@ class ArtifactStoreResource(dg.ConfigurableResource):
         if problem is not None:
             raise dg.Failure(description=str(problem), allow_retries=False)
         self._store = S3ArtifactStore(client, settings.artifact_store)
+        self._days = S3DayFiles(client, settings.artifact_store)
 
     @property
     def store(self) -> ArtifactStore:
         return _opened(self._store, "artifacts")
+
+    @property
+    def feedback_days(self) -> DayFiles:
+        """The feedback events' day files, beside the artifacts (feedback_files.py)."""
+        return _opened(self._days, "feedback day files")
 
 
 class IngestQueueResource(dg.ConfigurableResource):
