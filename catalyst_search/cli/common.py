@@ -27,6 +27,7 @@ from catalyst_search.client import (
     Unauthorized,
     Unreachable,
 )
+from catalyst_search.client.errors import shown_url
 from catalyst_search.settings import Settings
 
 OK, FAILED, USAGE, UNREACHABLE, DENIED, NOT_FOUND, CONFLICT, SERVICE = range(8)
@@ -91,7 +92,10 @@ def server_url(args: argparse.Namespace, settings: Settings) -> str:
 def client_for(args: argparse.Namespace, settings: Settings) -> CatalystClient:
     """The SDK client; its token is ``CATALYST_API_TOKEN`` or the config file's ``token``."""
     token = os.environ.get("CATALYST_API_TOKEN") or load_config().token
-    return CatalystClient(server_url(args, settings), token=token)
+    url = server_url(args, settings)
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"the server must be an http:// or https:// URL, got {shown_url(url)!r}")
+    return CatalystClient(url, token=token)
 
 
 def exit_code(error: CatalystError) -> int:

@@ -20,6 +20,7 @@ from catalyst_search.cli.common import FAILED, OK, add_common, client_for, print
 from catalyst_search.cli.config import ConfigError, load_config
 from catalyst_search.cli.render import table
 from catalyst_search.client import CatalystClient, CatalystError, Forbidden, Unreachable
+from catalyst_search.client.errors import shown_url
 from catalyst_search.settings import Settings, SettingsError, load_settings
 
 
@@ -66,12 +67,27 @@ def _acquisition(settings: Settings, checks: list[Check]) -> None:
 
 
 def _remote(client: CatalystClient, checks: list[Check]) -> None:
+    """The service's checks; an answer that is not what a CatalystIndex service answers (a
+    proxy's 502, a body of another shape) is a failed check, not a traceback."""
     try:
-        client.health()
+        _service(client, checks)
+    except CatalystError as exc:
+        checks.append(Check("service", "fail", f"{shown_url(client.base_url)}: {exc}"))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, but not ours
+        unexpected = f"unexpected answer ({type(exc).__name__}: {exc}); is it a CatalystIndex?"
+        checks.append(Check("service", "fail", f"{shown_url(client.base_url)}: {unexpected}"))
+
+
+def _service(client: CatalystClient, checks: list[Check]) -> None:
+    try:
+        healthy = client.health()
     except Unreachable as exc:
         checks.append(Check("service", "fail", exc.detail))
         return
-    checks.append(Check("service", "ok", f"{client.base_url} answers"))
+    if not healthy:
+        checks.append(Check("service", "fail", f"{shown_url(client.base_url)}/healthz: not ok"))
+        return
+    checks.append(Check("service", "ok", f"{shown_url(client.base_url)} answers"))
     readiness = client.readiness()
     if readiness.get("ready"):
         checks.append(Check("index", "ok", f"version {readiness['index_version']} loaded"))
@@ -115,7 +131,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
         print_json({"checks": [asdict(c) for c in checks]})
     else:
         if settings is not None:
-            sys.stdout.write(f"service: {server_url(args, settings)}\n")
+            sys.stdout.write(f"service: {shown_url(server_url(args, settings))}\n")
         table(["CHECK", "STATE", "DETAIL"], [[c.name, c.state, c.detail] for c in checks])
     return FAILED if any(c.state == "fail" for c in checks) else OK
 

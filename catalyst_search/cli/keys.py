@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 from typing import Any
+
+import redis
 
 from catalyst_search.auth.key_stores import open_keys
 from catalyst_search.auth.keys import mint
 from catalyst_search.auth.principal import ROLES, TENANT_PATTERN, parse_roles
-from catalyst_search.cli.common import OK, UsageError, add_common, client_for, fail, print_json
+from catalyst_search.cli.common import (
+    OK,
+    UNREACHABLE,
+    UsageError,
+    add_common,
+    client_for,
+    fail,
+    print_json,
+)
 from catalyst_search.settings import Settings
 
 
@@ -32,11 +43,14 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"--tenant must match {TENANT_PATTERN}")
     if args.local:
         record, key = mint(args.tenant, tuple(roles), args.label)
-        store = open_keys(settings)
         try:
-            store.add(record)
-        finally:
-            store.close()
+            store = open_keys(settings)
+            try:
+                store.add(record)
+            finally:
+                store.close()
+        except (redis.RedisError, sqlite3.Error, OSError) as exc:  # the key was not stored
+            return fail(f"the key store could not be written: {exc}", UNREACHABLE)
         created: dict[str, Any] = {**record.public(), "key": key}
     else:
         with client_for(args, settings) as client:

@@ -28,6 +28,8 @@ def _parse_filter(items: list[str]) -> dict[str, Any]:
         if not sep or not key or not value:
             raise UsageError(f"--filter takes KEY=VALUE[,VALUE...], got {item!r}")
         values = [v for v in value.split(",") if v]
+        if not values:
+            raise UsageError(f"--filter {key}= names no value, got {item!r}")
         filters[key] = values if len(values) > 1 or key == "icd_codes" else values[0]
     return filters
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import httpx
 
 if TYPE_CHECKING:
     from catalyst_search.client.models import IngestJob
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: ``http://user:pw@host`` -> ``http://<redacted>@host``."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1<redacted>@", url)
 
 
 class CatalystError(RuntimeError):

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import httpx
 
-from catalyst_search.client.errors import Unreachable, error_of
+from catalyst_search.client.errors import Unreachable, error_of, shown_url
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 
@@ -73,7 +73,7 @@ class Attempts:
 
     def __init__(self, call: Retried, policy: RetryPolicy, *, base_url: str, timeout_s: float):
         self.call, self.policy = call, policy
-        self.base_url, self.timeout_s = base_url, timeout_s
+        self.base_url, self.timeout_s = shown_url(base_url), timeout_s  # for messages
         self.made = 0
         self.may_have_landed = False  # an earlier try may have reached the service
 
