@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from catalyst_orchestration.defs.feedback.automation import feedback_arrivals
-from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.defs.resources import FeedbackStoreResource, ingest_resources
 from catalyst_orchestration.lib.feedback_files import LocalDayFiles
 from catalyst_search.feedback.factory import open_feedback
 from catalyst_search.feedback.sqlite_store import SqliteFeedbackStore
@@ -137,13 +137,20 @@ def test_feedback_events_drain_everything_and_a_killed_run_doubles_nothing(
     assert store.pending_count() == 0
 
 
-def test_the_nightly_drain_takes_yesterday_and_today():
+def test_the_nightly_drain_takes_yesterday_today_and_older_days_still_pending(catalyst_home):
     from catalyst_orchestration.defs.feedback.automation import nightly_drain
 
     at = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-    with dg.build_schedule_context(scheduled_execution_time=at) as context:
-        requests = nightly_drain(context)
-    assert [r.partition_key for r in requests] == ["2026-03-09", "2026-03-10"]
+
+    def nightly() -> list[str | None]:
+        resources = {"feedback": FeedbackStoreResource()}
+        with dg.build_schedule_context(scheduled_execution_time=at, resources=resources) as ctx:
+            return [r.partition_key for r in nightly_drain(ctx)]
+
+    assert nightly() == ["2026-03-09", "2026-03-10"]
+    store = open_feedback(load_settings())  # Dagster was down for three nights
+    store.add_feedback(vote("q", "d1", 1, datetime(2026, 3, 6, 23, tzinfo=UTC).timestamp()))
+    assert nightly() == ["2026-03-06", "2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"]
 
 
 def test_search_goes_on_when_the_feedback_store_cannot_be_read():

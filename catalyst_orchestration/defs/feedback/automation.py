@@ -2,7 +2,8 @@
 
 - ``drain_feedback`` materializes one day of ``feedback_events``; ``tune_relevance`` computes,
   checks and publishes boosts (``relevance_boosts``, its blocking check, ``live_boosts``).
-- A nightly schedule drains yesterday and today (UTC); another tunes an hour later.
+- A nightly schedule drains yesterday and today (UTC), and every day before them that still has
+  pending feedback (nights Dagster missed), oldest first; another tunes an hour later.
 - ``feedback_arrivals`` drains the days with pending feedback (oldest first) once
   ``CATALYST_FEEDBACK_TUNE_EVENTS`` events wait, and requests a tuning run once those drain
   runs have finished. All are visible, and can be switched off, in the Dagster UI.
@@ -35,18 +36,31 @@ tune_relevance = dg.define_asset_job(
 )
 
 
+#: days one tick or night requests drains for (the rest follow on the next)
+MAX_DAYS_PER_TICK = 31
+
+
 @dg.schedule(job=drain_feedback, cron_schedule="0 2 * * *", name="nightly_feedback_drain")
-def nightly_drain(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """Yesterday (its last hours) and today so far: every day with feedback gets drained."""
+def nightly_drain(
+    context: dg.ScheduleEvaluationContext, feedback: FeedbackStoreResource
+) -> list[dg.RunRequest]:
+    """Yesterday (its last hours) and today so far, and from the oldest day with feedback still
+    pending (at most ``MAX_DAYS_PER_TICK`` days a night, oldest first)."""
     at = context.scheduled_execution_time.timestamp()
-    days = [_day(at - 86400), _day(at)]
-    return [dg.RunRequest(run_key=f"nightly:{day}:{_day(at)}", partition_key=day) for day in days]
+    first = _day(at - 86400)
+    oldest = feedback.store.oldest_pending()
+    if oldest is not None:
+        first = max(min(first, _day(oldest)), feedback_days.get_first_partition_key() or first)
+    days = feedback_days.get_partition_keys_in_range(dg.PartitionKeyRange(first, _day(at)))
+    return [
+        dg.RunRequest(run_key=f"nightly:{day}:{_day(at)}", partition_key=day)
+        for day in days[:MAX_DAYS_PER_TICK]
+    ]
 
 
 nightly_tuning = dg.ScheduleDefinition(
     name="nightly_feedback_tuning", job=tune_relevance, cron_schedule="0 3 * * *"
 )
-MAX_DAYS_PER_TICK = 31
 
 
 def _day(timestamp: float) -> str:

@@ -48,7 +48,9 @@ class AnalyticsBucket(BaseModel):
     negative: int
     clicks: int
     positive_rate: float | None
-    click_through_rate: float | None
+    click_through_rate: float | None = Field(
+        description="clicks per search: each result clicked counts, so it can pass 1"
+    )
     zero_result_rate: float | None
 
 

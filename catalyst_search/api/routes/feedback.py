@@ -124,5 +124,7 @@ def activate(
     store = _store(request)
     if not store.activate(caller.tenant_id, version):
         raise HTTPException(404, f"no boost version {version}")
-    found = next(v for v in store.boost_versions(caller.tenant_id) if v.version == version)
+    found = next((v for v in store.boost_versions(caller.tenant_id) if v.version == version), None)
+    if found is None:  # pruned by a tuning run between the two calls
+        raise HTTPException(404, f"no boost version {version}")
     return BoostVersionView.model_validate(found.__dict__)
