@@ -173,13 +173,20 @@ class Retriever:
             query_id=query_id,
             ids=[r.hit.id for r in result.hits],
         )
+        # A hosted reranker's scores replace the fused ones: the live boosts scale them as they
+        # scaled those. (The local tier blends in the fused order, boosted already.)
+        hosted = outcome.tier in self.chain.breakers
         reordered = []
         for index, score in outcome.order:
             ranked = result.hits[index]
             if score is not None:
                 ranked.rerank_score = score
                 ranked.score = score
+                if hosted and ranked.boost != 1.0:
+                    ranked.score = score * ranked.boost if score >= 0 else score / ranked.boost
             reordered.append(ranked)
+        if hosted:
+            reordered.sort(key=lambda r: -r.score)  # stable: unboosted ties keep its order
         result.hits = reordered
         result.rerank_tier = outcome.tier
         result.degraded = outcome.degraded
