@@ -164,8 +164,29 @@ class RedisFeedbackStore:
     def activate(self, tenant_id: str, version: str) -> bool:
         if not self.client.hexists(f"{self.p}:boosts:{tenant_id}", version):
             return False
-        self.client.set(f"{self.p}:boosts:{tenant_id}:live", version)
+        pipe = self.client.pipeline()
+        pipe.set(f"{self.p}:boosts:{tenant_id}:live", version)
+        pipe.sadd(f"{self.p}:boosts-live", tenant_id)
+        pipe.execute()
         return True
+
+    def live_tenants(self) -> list[str]:
+        """A set kept by ``activate``; filled once from the keys of live versions made before
+        it was kept (an upgrade), which a marker then says was done."""
+        live, seeded = f"{self.p}:boosts-live", f"{self.p}:boosts-live:seeded"
+        if not self.client.exists(seeded):
+            suffix = ":live"
+            pattern = f"{self.p}:boosts:*{suffix}"
+            tenants = [
+                str(key)[len(f"{self.p}:boosts:") : -len(suffix)]
+                for key in self.client.scan_iter(match=pattern, count=1000)
+            ]
+            pipe = self.client.pipeline()
+            if tenants:
+                pipe.sadd(live, *tenants)
+            pipe.set(seeded, 1)
+            pipe.execute()
+        return sorted(str(t) for t in cast(set[str], self.client.smembers(live)))
 
     def live_version(self, tenant_id: str) -> str | None:
         value = self.client.get(f"{self.p}:boosts:{tenant_id}:live")

@@ -189,6 +189,11 @@ class SqliteFeedbackStore:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def live_tenants(self) -> list[str]:
+        with connect(self.path) as conn:
+            rows = conn.execute("SELECT tenant_id FROM live_boosts ORDER BY tenant_id").fetchall()
+        return [str(row[0]) for row in rows]
+
     def live_boosts(self, tenant_id: str) -> tuple[str, dict[str, Any]] | None:
         with connect(self.path) as conn:
             row = conn.execute(

@@ -85,6 +85,10 @@ class FeedbackStore(Protocol):
 
     def live_version(self, tenant_id: str) -> str | None: ...
 
+    def live_tenants(self) -> list[str]:
+        """The tenants that have a live version (tuning retires those left without evidence)."""
+        ...
+
     def boost_versions(self, tenant_id: str) -> list[BoostVersion]:
         """Newest first."""
         ...

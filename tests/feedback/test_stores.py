@@ -123,3 +123,17 @@ def test_boost_versions_one_live_per_tenant(store):
                                                                        ("v1", True)]  # fmt: skip
     store.activate("t", "v2")
     assert store.live_version("t") == "v2" and store.get_boosts("t", "v1") is not None
+
+
+def test_live_tenants_are_those_with_a_live_version_older_ones_included(store):
+    blob = {"documents": {"d1": [1.2, 3]}, "terms": {}, "queries": {}}
+    for tenant in ("t1", "t2", "t3"):
+        store.put_boosts(tenant, "v1", blob, {})
+    store.activate("t1", "v1")
+    store.activate("t3", "v1")
+    if isinstance(store, RedisFeedbackStore):  # a live version made before the set was kept
+        store.client.delete(f"{store.p}:boosts-live")
+        store.client.set(f"{store.p}:boosts:t2:live", "v1")
+    else:
+        store.activate("t2", "v1")
+    assert store.live_tenants() == ["t1", "t2", "t3"]

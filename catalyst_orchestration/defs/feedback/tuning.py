@@ -38,6 +38,12 @@ def _checked_in(instance: dg.DagsterInstance, run_id: str) -> bool:
     )
 
 
+def _moves(feedback: FeedbackStoreResource, tenant: str) -> bool:
+    """Whether the tenant's live version moves anything (an empty one needs no retiring)."""
+    live = feedback.store.live_boosts(tenant)
+    return live is not None and any(live[1].get(kind) for kind in ("documents", "terms", "queries"))
+
+
 @dg.asset(group_name="feedback", deps=[feedback_events], kinds={"pandas"})
 def relevance_boosts(
     context: dg.AssetExecutionContext,
@@ -45,12 +51,17 @@ def relevance_boosts(
     artifacts: ArtifactStoreResource,
 ) -> dg.Output[dict[str, Any]]:
     """A boost version per tenant from the feedback so far (decayed, capped, with minimum
-    evidence); not in force until checked and published by ``live_boosts``."""
+    evidence); not in force until checked and published by ``live_boosts``. A tenant whose live
+    boosts have no evidence left in the window (it aged out) gets an empty version: its old
+    boosts are retired, through the same check, rather than kept at full strength."""
     as_of = time.time()
     params = BoostParams()
     since = as_of - HALF_LIVES_READ * params.half_life_days * 86400
     events = read_all(artifacts.feedback_days, since=since)
     boosts = compute_boosts(events, as_of=as_of, params=params)
+    retired = [t for t in feedback.store.live_tenants() if t not in boosts and _moves(feedback, t)]
+    for tenant in retired:
+        boosts[tenant] = {"documents": {}, "terms": {}, "queries": {}}
     version = (
         time.strftime("v%Y%m%dT%H%M%S", time.gmtime(as_of)) + f".{int(as_of * 1000) % 1000:03d}"
     )
@@ -58,6 +69,7 @@ def relevance_boosts(
         "version": version,
         "tenants": sorted(boosts),
         "events": len(events),
+        "retired": retired,
     }
     for tenant, blob in boosts.items():
         stats = boost_stats(blob, int((events["tenant_id"] == tenant).sum()))

@@ -1,0 +1,34 @@
+"""Boosts whose evidence has aged out of the tuning window are retired by an empty version (a
+tenant that stops voting does not keep its last boosts at full strength for ever)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from catalyst_orchestration.defs.feedback.tuning import relevance_boosts
+from catalyst_orchestration.defs.resources import ArtifactStoreResource, FeedbackStoreResource
+from catalyst_search.feedback.factory import open_feedback
+from catalyst_search.settings import load_settings
+
+
+def test_a_tenant_left_without_evidence_gets_an_empty_version(catalyst_home):
+    store = open_feedback(load_settings())
+    moving = {"documents": {"d1": [1.5, 9]}, "terms": {}, "queries": {}}
+    store.put_boosts("old", "v0", moving, {})
+    store.activate("old", "v0")
+    store.put_boosts("quiet", "v0", {"documents": {}, "terms": {}, "queries": {}}, {})
+    store.activate("quiet", "v0")  # already moves nothing: nothing to retire
+    resources = {
+        "feedback": FeedbackStoreResource(),
+        "artifacts": ArtifactStoreResource(s3=S3Resource()),
+    }
+    result = dg.materialize([relevance_boosts], resources=resources)  # no feedback drained
+    built = result.output_for_node("relevance_boosts")
+    assert built["tenants"] == ["old"]
+    assert store.get_boosts("old", built["version"]) == {
+        "documents": {},
+        "terms": {},
+        "queries": {},
+    }
+    assert store.live_version("old") == "v0"  # until the check passes and live_boosts runs
