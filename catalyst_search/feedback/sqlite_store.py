@@ -114,10 +114,14 @@ class SqliteFeedbackStore:
         return [FeedbackEvent.from_json(row[0]) for row in rows]
 
     def ack(self, event_ids: list[str]) -> None:
+        """Acknowledged events stay while the same feedback could come again (its search is
+        logged for ``SEARCH_TTL_S``; a day's margin), then go: they are in the day files."""
         with connect(self.path) as conn:
             conn.executemany(
                 "UPDATE feedback SET acked = 1 WHERE event_id = ?", [(i,) for i in event_ids]
             )
+            forgotten = time.time() - SEARCH_TTL_S - 86400
+            conn.execute("DELETE FROM feedback WHERE acked = 1 AND at < ?", (forgotten,))
 
     def oldest_pending(self) -> float | None:
         with connect(self.path) as conn:

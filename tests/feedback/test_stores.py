@@ -4,6 +4,8 @@ versions with one live per tenant."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from catalyst_search.feedback.records import FeedbackEvent, LoggedResult, SearchRecord
@@ -137,3 +139,17 @@ def test_live_tenants_are_those_with_a_live_version_older_ones_included(store):
     else:
         store.activate("t2", "v1")
     assert store.live_tenants() == ["t1", "t2", "t3"]
+
+
+def test_sqlite_forgets_acknowledged_feedback_once_it_cannot_come_again(tmp_path):
+    import time
+
+    store = SqliteFeedbackStore(tmp_path / "feedback.sqlite")
+    now = time.time()
+    old, recent = vote("q-old", "d1", 1, now - 40 * 86400), vote("q-new", "d1", 1, now)
+    assert store.add_feedback(old) and store.add_feedback(recent)
+    store.ack([old.event_id, recent.event_id])
+    with sqlite3.connect(tmp_path / "feedback.sqlite") as conn:
+        kept = [row[0] for row in conn.execute("SELECT event_id FROM feedback")]
+    assert kept == [recent.event_id]  # the old one's search is long gone: no repeat can come
+    assert not store.add_feedback(recent)  # the recent one is still recorded once
