@@ -13,12 +13,12 @@ from typing import Any, cast
 
 import redis
 
-from catalyst_search.feedback.records import FeedbackEvent, SearchRecord, normalized
+from catalyst_search.feedback.records import FeedbackEvent, SearchRecord
+from catalyst_search.feedback.redis_queries import count_query, top_queries
 from catalyst_search.feedback.store import (
     COUNTER_TTL_S,
     SEARCH_TTL_S,
     BoostVersion,
-    day_of,
     hour_of,
 )
 
@@ -50,11 +50,6 @@ class RedisFeedbackStore:
             pipe.hincrby(key, name, 1)
         pipe.expire(key, COUNTER_TTL_S)
 
-    def _query(self, pipe: Any, tenant_id: str, at: float, query: str, kind: str) -> None:
-        key = f"{self.p}:{kind}:{tenant_id}:{day_of(at)}"
-        pipe.hincrby(key, normalized(query), 1)
-        pipe.expire(key, COUNTER_TTL_S)
-
     def log_searches(self, records: list[SearchRecord]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for r in records:
@@ -62,7 +57,7 @@ class RedisFeedbackStore:
             self._count(
                 pipe, r.tenant_id, r.at, *(["searches"] + ([] if r.results else ["zero_results"]))
             )
-            self._query(pipe, r.tenant_id, r.at, r.query, "q")
+            count_query(pipe, self.p, r.tenant_id, r.at, r.query, "qs")
         pipe.execute()
 
     def search(self, tenant_id: str, query_id: str) -> SearchRecord | None:
@@ -79,7 +74,7 @@ class RedisFeedbackStore:
         self._count(pipe, event.tenant_id, event.at, "feedback", sign,
                     *(["clicks"] if event.kind == "click" else []))  # fmt: skip
         if event.rating < 0:
-            self._query(pipe, event.tenant_id, event.at, event.query, "qn")
+            count_query(pipe, self.p, event.tenant_id, event.at, event.query, "qns")
         pipe.execute()
         return True
 
@@ -126,24 +121,7 @@ class RedisFeedbackStore:
     def queries(
         self, tenant_id: str, start: float, end: float, *, top: int
     ) -> dict[str, tuple[int, int]]:
-        days = list(range(day_of(start), int(end), 86400))
-        pipe = self.client.pipeline(transaction=False)
-        for day in days:
-            pipe.hgetall(f"{self.p}:q:{tenant_id}:{day}")
-            pipe.hgetall(f"{self.p}:qn:{tenant_id}:{day}")
-        got = pipe.execute()
-        totals: dict[str, list[int]] = {}
-        for n in range(0, len(got), 2):
-            for query, value in got[n].items():
-                totals.setdefault(query, [0, 0])[0] += int(value)
-            for query, value in got[n + 1].items():
-                totals.setdefault(query, [0, 0])[1] += int(value)
-        kept = {
-            query
-            for column in (0, 1)
-            for query, _ in sorted(totals.items(), key=lambda q: (-q[1][column], q[0]))[:top]
-        }  # (the days' hashes are read whole: a day's distinct queries bound it)
-        return {query: (totals[query][0], totals[query][1]) for query in kept}
+        return top_queries(self.client, self.p, tenant_id, start, end, top=top)
 
     def put_boosts(
         self, tenant_id: str, version: str, boosts: dict[str, Any], stats: dict[str, Any]

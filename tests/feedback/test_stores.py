@@ -153,3 +153,22 @@ def test_sqlite_forgets_acknowledged_feedback_once_it_cannot_come_again(tmp_path
         kept = [row[0] for row in conn.execute("SELECT event_id FROM feedback")]
     assert kept == [recent.event_id]  # the old one's search is long gone: no repeat can come
     assert not store.add_feedback(recent)  # the recent one is still recorded once
+
+
+def test_redis_query_counts_kept_as_hashes_before_are_read_once_then_kept_sorted():
+    from catalyst_search.feedback.store import day_of
+
+    client, prefix = machine_redis(), unique_prefix()
+    store = RedisFeedbackStore(client, prefix=prefix)
+    try:
+        day = day_of(T0)
+        client.hset(f"{store.p}:q:t:{day}", mapping={"old query": 4, "another": 1})
+        client.hset(f"{store.p}:qn:t:{day}", mapping={"old query": 2})
+        store.log_searches([search("s1", T0 + 60)])  # "kidney disease", counted the new way
+        expected = {"old query": (4, 2), "another": (1, 0), "kidney disease": (1, 0)}
+        assert store.queries("t", T0, T0 + 86400, top=10) == expected
+        assert not client.exists(f"{store.p}:q:t:{day}", f"{store.p}:qn:t:{day}")
+        assert store.queries("t", T0, T0 + 86400, top=10) == expected  # from the sorted sets
+        assert not list(client.scan_iter(f"{store.p}:tmp:*"))  # its sums are not left behind
+    finally:
+        delete_prefix(client, prefix)
