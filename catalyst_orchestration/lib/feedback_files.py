@@ -127,10 +127,8 @@ class S3DayFiles:
                 Bucket=self.bucket, Key=self.key(day), Body=body.getvalue(), **condition
             )
         except ClientError as exc:  # 412: another drain's write came first; 409: at once
-            if exc.response.get("Error", {}).get("Code") in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
+            error = exc.response.get("Error", {}).get("Code")  # (a body-less answer: its status)
+            if error in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                 return False
             raise
         return True

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 
 def shown_url(url: str) -> str:
-    """``url`` as a message may show it: ``http://user:pw@host`` -> ``http://<redacted>@host``."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1<redacted>@", url)
+    """``url`` as a message may show it: ``http://user:pw@host`` -> ``http://<redacted>@host``,
+    and the same without a scheme (``user:pw@host``, ``//user:pw@host``)."""
+    return re.sub(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#@]*@", r"\1<redacted>@", url)
 
 
 class CatalystError(RuntimeError):

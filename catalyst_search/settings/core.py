@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from catalyst_search.options import (
     AuthMethod,
@@ -22,6 +22,7 @@ from catalyst_search.settings.encoder import EncoderFields
 from catalyst_search.settings.outbound import OutboundFields
 from catalyst_search.settings.paths import HomePaths
 from catalyst_search.settings.profile import ProfileFields
+from catalyst_search.settings.sources import RunEnvSource
 from catalyst_search.settings.text import describe, without_credentials
 
 
@@ -34,10 +35,20 @@ class Settings(
 ):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
-    # an empty variable is unset: a Docker run launcher forwards each listed one, set or empty
-    model_config = SettingsConfigDict(
-        env_prefix="CATALYST_", env_file=".env", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment through ``RunEnvSource``: an empty run setting is unset."""
+        env = RunEnvSource(settings_cls)
+        return init_settings, env, dotenv_settings, file_secret_settings
 
     home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
     index_backend: IndexBackend = "embedded"

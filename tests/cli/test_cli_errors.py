@@ -45,6 +45,7 @@ def test_a_servers_credentials_never_reach_the_output(catalyst_home, capsys):
     down = f"http://user:s3cret-pw@127.0.0.1:{free_port()}"
     assert cli.main(["doctor", "--server", down]) == 1
     assert cli.main(["search", "goitre", "--server", down]) != 0
+    assert cli.main(["search", "goitre", "--server", "user:s3cret-pw@127.0.0.1:9"]) == 2
     captured = capsys.readouterr()
     assert "s3cret-pw" not in captured.out + captured.err
     assert "<redacted>@127.0.0.1" in captured.out + captured.err

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -70,21 +71,14 @@ def test_the_kubernetes_instance_loads_with_its_run_queue(tmp_path, pg_database)
                     "[('catalyst/tenant', 2)]"]  # fmt: skip
 
 
-#: the search service's own settings: not forwarded to run containers (secrets among them)
-SERVICE_ONLY = {"HOST", "PORT", "ACCESS_LOG", "API_URL", "HOME", "AUTH", "MAX_BODY_BYTES",
-                "INDEX_PROCESSES", "SEARCH_CONCURRENCY", "BOOST_REFRESH_S"}  # fmt: skip
-SERVICE_ONLY_PREFIXES = ("JWT_", "RATE_", "COHERE_", "RERANK_", "QUERY_BATCH_")
-
-
 def test_docker_runs_get_every_setting_a_run_reads_and_an_empty_one_is_unset(monkeypatch):
-    from catalyst_search.settings import Settings, load_settings
+    from catalyst_search.settings import Settings, SettingsError, load_settings
+    from catalyst_search.settings.sources import is_run_setting
 
     config = yaml.safe_load((ROOT / "deploy" / "dagster.docker.yaml").read_text())
     forwarded = config["run_launcher"]["config"]["env_vars"]
     expected = {
-        f"CATALYST_{name.upper()}"
-        for name in Settings.model_fields
-        if name.upper() not in SERVICE_ONLY and not name.upper().startswith(SERVICE_ONLY_PREFIXES)
+        f"CATALYST_{name.upper()}" for name in Settings.model_fields if is_run_setting(name)
     }
     assert {name for name in forwarded if name.startswith("CATALYST_")} == expected
     example = (ROOT / "deploy" / "docker-runs.env.example").read_text().splitlines()
@@ -94,3 +88,6 @@ def test_docker_runs_get_every_setting_a_run_reads_and_an_empty_one_is_unset(mon
     settings = load_settings()
     assert settings.bm25_avg_len == Settings.model_fields["bm25_avg_len"].default
     assert settings.qdrant_api_key is None
+    monkeypatch.setenv("CATALYST_AUTH", "")  # the service's own: empty is still refused
+    with pytest.raises(SettingsError, match="CATALYST_AUTH"):
+        load_settings()

@@ -1,13 +1,18 @@
 """Boosts whose evidence has aged out of the tuning window are retired by an empty version (a
-tenant that stops voting does not keep its last boosts at full strength for ever)."""
+tenant that stops voting does not keep its last boosts at full strength for ever), which the
+quality check leaves out: it cannot hold the other tenants' new boosts back."""
 
 from __future__ import annotations
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from catalyst_orchestration.defs.feedback.tuning import relevance_boosts
-from catalyst_orchestration.defs.resources import ArtifactStoreResource, FeedbackStoreResource
+from catalyst_orchestration.defs.feedback.tuning import boosts_keep_quality, relevance_boosts
+from catalyst_orchestration.defs.resources import (
+    ArtifactStoreResource,
+    EncodersResource,
+    FeedbackStoreResource,
+)
 from catalyst_search.feedback.factory import open_feedback
 from catalyst_search.settings import load_settings
 
@@ -22,10 +27,14 @@ def test_a_tenant_left_without_evidence_gets_an_empty_version(catalyst_home):
     resources = {
         "feedback": FeedbackStoreResource(),
         "artifacts": ArtifactStoreResource(s3=S3Resource()),
+        "encoders": EncodersResource(),
     }
-    result = dg.materialize([relevance_boosts], resources=resources)  # no feedback drained
+    checked = [relevance_boosts, boosts_keep_quality]
+    result = dg.materialize(checked, resources=resources)  # no feedback drained
     built = result.output_for_node("relevance_boosts")
-    assert built["tenants"] == ["old"]
+    assert built["tenants"] == ["old"] and built["retired"] == ["old"]
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["evaluated"].value == "no new boosts"
     assert store.get_boosts("old", built["version"]) == {
         "documents": {},
         "terms": {},

@@ -151,6 +151,10 @@ def test_the_nightly_drain_takes_yesterday_today_and_older_days_still_pending(ca
     store = open_feedback(load_settings())  # Dagster was down for three nights
     store.add_feedback(vote("q", "d1", 1, datetime(2026, 3, 6, 23, tzinfo=UTC).timestamp()))
     assert nightly() == ["2026-03-06", "2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"]
+    store.add_feedback(vote("q0", "d1", 1, datetime(2026, 1, 20, tzinfo=UTC).timestamp()))
+    days = nightly()  # a long backlog: its oldest days first, and yesterday and today always
+    assert len(days) == 31 and days[:2] == ["2026-01-20", "2026-01-21"]
+    assert days[-2:] == ["2026-03-09", "2026-03-10"]
 
 
 def test_search_goes_on_when_the_feedback_store_cannot_be_read():

@@ -44,17 +44,22 @@ MAX_DAYS_PER_TICK = 31
 def nightly_drain(
     context: dg.ScheduleEvaluationContext, feedback: FeedbackStoreResource
 ) -> list[dg.RunRequest]:
-    """Yesterday (its last hours) and today so far, and from the oldest day with feedback still
-    pending (at most ``MAX_DAYS_PER_TICK`` days a night, oldest first)."""
+    """Yesterday (its last hours) and today so far, always; and the days before them from the
+    oldest with feedback still pending, oldest first, up to ``MAX_DAYS_PER_TICK`` in all."""
     at = context.scheduled_execution_time.timestamp()
-    first = _day(at - 86400)
+    recent = [_day(at - 86400), _day(at)]
     oldest = feedback.store.oldest_pending()
-    if oldest is not None:
-        first = max(min(first, _day(oldest)), feedback_days.get_first_partition_key() or first)
-    days = feedback_days.get_partition_keys_in_range(dg.PartitionKeyRange(first, _day(at)))
+    earlier: list[str] = []
+    if oldest is not None and _day(oldest) < recent[0]:
+        first = max(_day(oldest), feedback_days.get_first_partition_key() or recent[0])
+        earlier = list(
+            feedback_days.get_partition_keys_in_range(
+                dg.PartitionKeyRange(first, _day(at - 2 * 86400))
+            )
+        )[: MAX_DAYS_PER_TICK - len(recent)]
     return [
         dg.RunRequest(run_key=f"nightly:{day}:{_day(at)}", partition_key=day)
-        for day in days[:MAX_DAYS_PER_TICK]
+        for day in [*earlier, *recent]
     ]
 
 

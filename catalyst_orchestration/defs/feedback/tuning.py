@@ -53,7 +53,9 @@ def relevance_boosts(
     """A boost version per tenant from the feedback so far (decayed, capped, with minimum
     evidence); not in force until checked and published by ``live_boosts``. A tenant whose live
     boosts have no evidence left in the window (it aged out) gets an empty version: its old
-    boosts are retired, through the same check, rather than kept at full strength."""
+    boosts are retired rather than kept at full strength. The check leaves retirements out (an
+    empty version cannot pass on quality what the evidence no longer supports, and would hold
+    every other tenant's new boosts back night after night)."""
     as_of = time.time()
     params = BoostParams()
     since = as_of - HALF_LIVES_READ * params.half_life_days * 86400
@@ -85,6 +87,7 @@ def relevance_boosts(
         "tenants": sorted(boosts),
         "run_id": context.run_id,
         "since": since,
+        "retired": retired,
     }
     return dg.Output(built, metadata=metadata)
 
@@ -102,11 +105,12 @@ def boosts_keep_quality(
     artifacts: ArtifactStoreResource,
 ) -> dg.AssetCheckResult:
     built = relevance_boosts
-    if not built["tenants"]:
+    learned = [t for t in built["tenants"] if t not in built.get("retired", [])]
+    if not learned:
         return dg.AssetCheckResult(passed=True, metadata={"evaluated": "no new boosts"})
     events = read_all(artifacts.feedback_days, since=built["since"])  # what it was learned from
     report = evaluate_version(
-        feedback.store, built["version"], built["tenants"], dense=encoders.dense, events=events
+        feedback.store, built["version"], learned, dense=encoders.dense, events=events
     )
     return dg.AssetCheckResult(
         passed=report.passed,
