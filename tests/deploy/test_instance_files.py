@@ -80,6 +80,7 @@ def test_docker_runs_get_every_setting_a_run_reads_and_an_empty_one_is_unset(mon
     expected = {
         f"CATALYST_{name.upper()}" for name in Settings.model_fields if is_run_setting(name)
     }
+    expected.add("CATALYST_PUSHGATEWAY_SETTLE_S")  # the code location's own (a resource's EnvVar)
     assert {name for name in forwarded if name.startswith("CATALYST_")} == expected
     example = (ROOT / "deploy" / "docker-runs.env.example").read_text().splitlines()
     assert [line.removesuffix("=") for line in example if "=" in line] == forwarded

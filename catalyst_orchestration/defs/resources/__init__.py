@@ -62,7 +62,7 @@ def ingest_resources() -> dict[str, dg.ConfigurableResource]:
         "encoders": EncodersResource(),
         "pushgateway": PushgatewayResource(
             url=_env("CATALYST_PUSHGATEWAY_URL"),
-            settle_s=dg.EnvVar.int(SETTLE) if SETTLE in os.environ else 60,
+            settle_s=dg.EnvVar.int(SETTLE) if os.environ.get(SETTLE) else 60,  # empty: unset
         ),
     }
 
