@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalyst_search.options import (
     AuthMethod,
@@ -22,7 +22,7 @@ from catalyst_search.settings.encoder import EncoderFields
 from catalyst_search.settings.outbound import OutboundFields
 from catalyst_search.settings.paths import HomePaths
 from catalyst_search.settings.profile import ProfileFields
-from catalyst_search.settings.sources import RunEnvSource
+from catalyst_search.settings.sources import RunEnvSources
 from catalyst_search.settings.text import describe, without_credentials
 
 
@@ -31,24 +31,17 @@ class SettingsError(ValueError):
 
 
 class Settings(
-    HomePaths, OutboundFields, AcquisitionFields, ProfileFields, EncoderFields, BaseSettings
+    HomePaths,
+    OutboundFields,
+    AcquisitionFields,
+    ProfileFields,
+    EncoderFields,
+    RunEnvSources,
+    BaseSettings,
 ):
     """Runtime configuration. Every field is read from ``CATALYST_<FIELD NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CATALYST_", env_file=".env", extra="ignore")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The environment through ``RunEnvSource``: an empty run setting is unset."""
-        env = RunEnvSource(settings_cls)
-        return init_settings, env, dotenv_settings, file_secret_settings
 
     home: Path = Field(Path(".catalyst"), description="Embedded index, artifacts, SQLite stores.")
     index_backend: IndexBackend = "embedded"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic.fields import FieldInfo
-from pydantic_settings import EnvSettingsSource
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 #: settings of the search service (or the CLI) alone, by field name, and by name prefix
 SERVICE_ONLY = frozenset(
@@ -35,3 +35,18 @@ class RunEnvSource(EnvSettingsSource):
         if value == "" and is_run_setting(field_name):
             return None, key, is_complex
         return value, key, is_complex
+
+
+class RunEnvSources(BaseSettings):
+    """Settings read from the environment through ``RunEnvSource``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, RunEnvSource(settings_cls), dotenv_settings, file_secret_settings
