@@ -149,8 +149,9 @@ class RedisFeedbackStore:
         return True
 
     def live_tenants(self) -> list[str]:
-        """A set kept by ``activate``; filled once from the keys of live versions made before
-        it was kept (an upgrade), which a marker then says was done."""
+        """A set kept by ``activate``; filled from the keys of live versions made before it was
+        kept (an upgrade, or an older replica still running beside a newer one), at most once a
+        day (a marker that expires says when it was done)."""
         live, seeded = f"{self.p}:boosts-live", f"{self.p}:boosts-live:seeded"
         if not self.client.exists(seeded):
             suffix = ":live"
@@ -162,7 +163,7 @@ class RedisFeedbackStore:
             pipe = self.client.pipeline()
             if tenants:
                 pipe.sadd(live, *tenants)
-            pipe.set(seeded, 1)
+            pipe.set(seeded, 1, ex=86400)
             pipe.execute()
         return sorted(str(t) for t in cast(set[str], self.client.smembers(live)))
 
