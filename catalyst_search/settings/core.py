@@ -20,7 +20,7 @@ from catalyst_search.options import (
 from catalyst_search.settings.acquisition import AcquisitionFields
 from catalyst_search.settings.encoder import EncoderFields
 from catalyst_search.settings.outbound import OutboundFields
-from catalyst_search.settings.paths import HomePaths
+from catalyst_search.settings.paths import DEFAULT_COLLECTION, HomePaths
 from catalyst_search.settings.profile import ProfileFields
 from catalyst_search.settings.sources import RunEnvSources
 from catalyst_search.settings.text import describe, without_credentials
@@ -48,7 +48,7 @@ class Settings(
     qdrant_url: str | None = Field(None, description="Qdrant server URL for the server backend.")
     qdrant_api_key: SecretStr | None = None
     qdrant_timeout_s: float = Field(10.0, gt=0)
-    collection: str = Field("catalyst_chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    collection: str = Field(DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     dense_batch_size: int = Field(
         32,

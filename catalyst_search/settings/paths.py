@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 #: The sample corpus shipped with the project: an ingest source root by default.
 SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "samples" / "corpus"
+DEFAULT_COLLECTION = "catalyst_chunks"
 
 
 class HomePaths:
@@ -14,6 +15,7 @@ class HomePaths:
 
     if TYPE_CHECKING:
         home: Path
+        collection: str
 
     @property
     def inbox_dir(self) -> Path:
@@ -29,7 +31,12 @@ class HomePaths:
 
     @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        """The embedded index of ``CATALYST_COLLECTION``: ``index`` for the default collection
+        (as before collections had folders), ``index-<collection>`` for any other, so a new
+        collection (a new encoder's, say) never writes into another's shard."""
+        if self.collection == DEFAULT_COLLECTION:
+            return self.home / "index"
+        return self.home / f"index-{self.collection}"
 
     @property
     def artifacts_dir(self) -> Path:
