@@ -162,15 +162,20 @@ def _pid_alive(pid: int) -> bool:
 
 
 def leased_versions(root: Path) -> set[str]:
-    """Versions some live reading process still has loaded; stale leases are removed."""
+    """Versions some live reading process still has loaded; stale leases are removed. A lease
+    being written (``.<pid>-<id>.<random>``, renamed into place when complete) is left to its
+    living writer, and removed when its writer is gone."""
     leases = root / "readers"
     used: set[str] = set()
     if not leases.exists():
         return used
     for lease in leases.iterdir():
-        pid = int(lease.name.split("-", 1)[0]) if lease.name.split("-", 1)[0].isdigit() else -1
+        owner = lease.name.removeprefix(".").split("-", 1)[0]
+        pid = int(owner) if owner.isdigit() else -1
         if pid < 0 or not _pid_alive(pid):
             lease.unlink(missing_ok=True)
+            continue
+        if lease.name.startswith("."):  # half-written: its version is read once it is renamed
             continue
         with contextlib.suppress(FileNotFoundError):
             used.add(lease.read_text().strip())
