@@ -41,7 +41,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 ZERO_SERIES: dict[str, list[tuple[str, ...]]] = {
-    "catalyst_ingest_runs": [("success",), ("failure",), ("canceled",)],
+    "catalyst_ingest_runs": [("success",), ("failure",), ("canceled",), ("retried",)],
     "catalyst_ingest_run_retries": [()],
     "catalyst_ingest_step_retries": [
         ("raw_documents",),

@@ -39,7 +39,7 @@ class RunFigures:
 
     run_id: str
     tenant_id: str
-    status: str  # success | failure | canceled
+    status: str  # success | failure | canceled | retried (failed, and Dagster retries it)
     duration_s: float
     finished_at: float
     run_retry: bool = False
@@ -106,7 +106,7 @@ class IngestTotals:
         for name, label_sets in ZERO_SERIES.items():
             for labels in label_sets:
                 self._add(name, (tenant, *labels), 0.0)
-        for status in ("success", "failure", "canceled"):
+        for status in ("success", "failure", "canceled", "retried"):
             mine = status == run.status
             for le in (*DURATION_BUCKETS, "+Inf"):
                 inside = le == "+Inf" or run.duration_s <= float(le)

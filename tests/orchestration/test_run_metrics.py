@@ -216,6 +216,7 @@ def test_cancelled_and_retried_runs_count_other_jobs_do_not_and_ticks_page(
         for _ in range(3):
             _finished_run(instance, ingest_job, "failed")
         _finished_run(instance, ingest_job, "failed", **{"dagster/retry_number": "1"})
+        _finished_run(instance, ingest_job, "failed", **{"dagster/will_retry": "true"})
         _finished_run(instance, ingest_job, "canceled")
         _finished_run(instance, other_job, "failed")
         cursor = _tick(instance, url, None)  # at most 2 runs of each status a tick
@@ -228,6 +229,7 @@ def test_cancelled_and_retried_runs_count_other_jobs_do_not_and_ticks_page(
     assert value(first, runs, tenant_id="acme", status="failure") == 2
     assert value(found, runs, tenant_id="acme", status="failure") == 4  # not other_job's
     assert value(found, runs, tenant_id="acme", status="canceled") == 1
+    assert value(found, runs, tenant_id="acme", status="retried") == 1  # not a failure: retried
     assert value(found, runs, tenant_id="acme", status="success") == 0
     assert value(found, "catalyst_ingest_run_retries_total", tenant_id="acme") == 1
     # runs that never indexed count no documents (their retry's index step reports them all)

@@ -8,6 +8,7 @@ import time
 import dagster as dg
 
 from catalyst_orchestration.defs.monitoring.runs import FINISHED, is_ingest_run, read_run
+from catalyst_orchestration.defs.requests.run_ends import WILL_RETRY_TAG
 from catalyst_orchestration.defs.resources import PushgatewayResource
 from catalyst_orchestration.lib.run_metrics import IngestTotals
 
@@ -45,7 +46,10 @@ def ingest_run_metrics(
             run = context.instance.get_run_by_id(entry.run_id)
             if run is None or not is_ingest_run(run):
                 continue
-            totals.add(read_run(context.instance, run, status=status, finished_at=entry.timestamp))
+            final = status
+            if status == "failure" and run.tags.get(WILL_RETRY_TAG) == "true":
+                final = "retried"  # not a failure yet: Dagster runs it again
+            totals.add(read_run(context.instance, run, status=final, finished_at=entry.timestamp))
             counted += 1
         if result.cursor:
             after[status] = result.cursor
