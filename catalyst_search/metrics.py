@@ -71,6 +71,11 @@ class SearchMetrics:
             "Ingest requests kept locally because the queue was unreachable",
             registry=self.registry,
         )
+        self.queue_up = Gauge(
+            "catalyst_ingest_queue_up",
+            "1 when the ingest queue answered this scrape, 0 when it could not be reached",
+            registry=self.registry,
+        )
         self.heartbeat_age = Gauge(
             "catalyst_ingest_dispatch_heartbeat_age_seconds",
             "Seconds since the Dagster daemon's ingest_requests sensor last ticked (+Inf: never)",

@@ -41,6 +41,7 @@ def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, m
         job_ids = [r.json()["job_id"] for r in jobs]
         assert _metric(api, "catalyst_ingest_dispatch_outages_total") == 2
         assert _metric(api, "catalyst_ingest_outbox_depth") == 2
+        assert "catalyst_ingest_queue_up 0.0" in api.get("/metrics").text  # said, not just absent
         assert "kept in the outbox" in caplog.text
         assert api.get(f"/ingest/jobs/{job_ids[0]}").json()["status"] == "queued"
         # the background drain may run while Redis is down: the first delivery fails, and the
@@ -52,6 +53,7 @@ def test_outbox_holds_requests_through_a_redis_outage(catalyst_home, tmp_path, m
             while _metric(api, "catalyst_ingest_outbox_depth") and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert _metric(api, "catalyst_ingest_outbox_depth") == 0
+            assert _metric(api, "catalyst_ingest_queue_up") == 1
             queue = RedisQueue(redis_client)
             assert queue.depth() == 2
             # the outbox replayed a message twice (a crash between publish and delete)

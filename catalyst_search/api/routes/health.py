@@ -51,6 +51,7 @@ def metrics(retriever: RetrieverDep, dispatcher: DispatcherDep, metrics: Metrics
         metrics.queue_depth.set(dispatcher.queue.depth())
         metrics.queue_oldest_age.set(dispatcher.queue.oldest_age_s())
         metrics.heartbeat_age.set(heartbeat_age_s(dispatcher.jobs))
-    except QUEUE_ERRORS:
-        pass  # the queue is down: its gauges keep their last values, the outbox says the rest
+        metrics.queue_up.set(1)
+    except QUEUE_ERRORS:  # the queue is down: its gauges keep their last values, and say so
+        metrics.queue_up.set(0)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
