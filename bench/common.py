@@ -40,11 +40,12 @@ def load_queries(limit: int | None = None) -> list[dict[str, Any]]:
 def ensure_index(home: Path, precision: str = "fp32") -> None:
     """Ingest the ICD corpus through Dagster into ``home`` unless it already holds it, with
     the dense encoder in ``precision``."""
-    use_home(home)
-    if (home / "index" / "CURRENT").exists():
-        return
     from catalyst_orchestration.ingest import run_ingest
     from catalyst_search.settings import load_settings
+
+    use_home(home)
+    if (load_settings().index_dir / "CURRENT").exists():
+        return
 
     print(f"building the ICD index in {home} through Dagster (several minutes)...", flush=True)
     started = time.perf_counter()

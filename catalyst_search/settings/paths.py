@@ -33,10 +33,14 @@ class HomePaths:
     def index_dir(self) -> Path:
         """The embedded index of ``CATALYST_COLLECTION``: ``index`` for the default collection
         (as before collections had folders), ``index-<collection>`` for any other, so a new
-        collection (a new encoder's, say) never writes into another's shard."""
+        collection (a new encoder's, say) never writes into another's shard. A collection that
+        already has its record in ``index`` (written before it had a folder) stays there."""
+        shared = self.home / "index"
         if self.collection == DEFAULT_COLLECTION:
-            return self.home / "index"
-        return self.home / f"index-{self.collection}"
+            return shared
+        own = self.home / f"index-{self.collection}"
+        legacy = (shared / f"meta-{self.collection}.json").exists() and not own.exists()
+        return shared if legacy else own
 
     @property
     def artifacts_dir(self) -> Path:

@@ -85,7 +85,7 @@ def _push_run_metrics(instance: dg.DagsterInstance, gateway: str, prometheus: st
         ) as context:
             ingest_run_metrics(context)
             cursor = context.cursor
-        wait_for(prometheus, 'count(catalyst_ingest_runs_total{tenant_id="acme"})', 3.0)
+        wait_for(prometheus, 'count(catalyst_ingest_runs_total{tenant_id="acme"})', 4.0)
         time.sleep(2)
 
 

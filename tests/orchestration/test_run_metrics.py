@@ -6,6 +6,12 @@ import json
 
 import dagster as dg
 import requests
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -193,11 +199,28 @@ def other_job() -> None:
     _noop()
 
 
+def _origin(job_name: str) -> RemoteJobOrigin:
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="catalyst_orchestration.definitions"),
+        location_name="catalyst_orchestration",
+    )
+    return RemoteRepositoryOrigin(location, "__repository__").get_job_origin(job_name)
+
+
 def _finished_run(
-    instance: dg.DagsterInstance, job: dg.JobDefinition, how: str, **tags: str
+    instance: dg.DagsterInstance,
+    job: dg.JobDefinition,
+    how: str,
+    *,
+    launched: bool = False,
+    **tags: str,
 ) -> dg.DagsterRun:
-    """A run record that ended as ``how`` (failed or canceled) without executing anything."""
-    run = instance.create_run_for_job(job_def=job, tags={TENANT_TAG: "acme", **tags})
+    """A run record that ended as ``how`` (failed or canceled) without executing anything,
+    launched (``launched``) from a code location, as the daemon's runs are, or in process."""
+    origin = _origin(job.name) if launched else None
+    run = instance.create_run_for_job(
+        job_def=job, tags={TENANT_TAG: "acme", **tags}, remote_job_origin=origin
+    )
     if how == "canceled":
         instance.report_run_canceled(run)
     else:
@@ -216,7 +239,9 @@ def test_cancelled_and_retried_runs_count_other_jobs_do_not_and_ticks_page(
         for _ in range(3):
             _finished_run(instance, ingest_job, "failed")
         _finished_run(instance, ingest_job, "failed", **{"dagster/retry_number": "1"})
-        _finished_run(instance, ingest_job, "failed", **{"dagster/will_retry": "true"})
+        will_retry = {"dagster/will_retry": "true"}
+        _finished_run(instance, ingest_job, "failed", launched=True, **will_retry)
+        _finished_run(instance, ingest_job, "failed", **will_retry)  # in process: no retry comes
         _finished_run(instance, ingest_job, "canceled")
         _finished_run(instance, other_job, "failed")
         cursor = _tick(instance, url, None)  # at most 2 runs of each status a tick
@@ -227,7 +252,7 @@ def test_cancelled_and_retried_runs_count_other_jobs_do_not_and_ticks_page(
 
     runs = "catalyst_ingest_runs_total"
     assert value(first, runs, tenant_id="acme", status="failure") == 2
-    assert value(found, runs, tenant_id="acme", status="failure") == 4  # not other_job's
+    assert value(found, runs, tenant_id="acme", status="failure") == 5  # not other_job's
     assert value(found, runs, tenant_id="acme", status="canceled") == 1
     assert value(found, runs, tenant_id="acme", status="retried") == 1  # not a failure: retried
     assert value(found, runs, tenant_id="acme", status="success") == 0

@@ -35,3 +35,11 @@ def test_each_collection_writes_its_own_index(tmp_path, dense, sparse):
             reader.close()
         held = load_meta(settings.index_dir, settings.collection)
         assert held is not None and held.dense_precision == precision
+
+
+def test_a_collection_recorded_in_the_shared_folder_before_it_had_its_own_stays_there(tmp_path):
+    shared = tmp_path / "index"
+    meta = IndexMeta(bm25_avg_len=16.0, dense_model="minilm", dense_precision="fp32")
+    save_meta(shared, "custom", meta)  # written by a version that kept every collection here
+    assert load_settings(home=tmp_path, collection="custom").index_dir == shared
+    assert load_settings(home=tmp_path, collection="fresh").index_dir == tmp_path / "index-fresh"

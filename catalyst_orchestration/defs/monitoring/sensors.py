@@ -16,6 +16,12 @@ SENSOR_NAME = "ingest_run_metrics"
 MAX_RUNS_PER_TICK = 50  # per status: a tick reads at most 150 runs, well inside its timeout
 
 
+def _retried(run: dg.DagsterRun) -> bool:
+    """A failed run Dagster's daemon will run again: tagged so, and launched from a code
+    location (a run executed in process keeps the tag but is never retried)."""
+    return run.tags.get(WILL_RETRY_TAG) == "true" and run.remote_job_origin is not None
+
+
 @dg.sensor(
     name=SENSOR_NAME,
     minimum_interval_seconds=30,
@@ -46,9 +52,7 @@ def ingest_run_metrics(
             run = context.instance.get_run_by_id(entry.run_id)
             if run is None or not is_ingest_run(run):
                 continue
-            final = status
-            if status == "failure" and run.tags.get(WILL_RETRY_TAG) == "true":
-                final = "retried"  # not a failure yet: Dagster runs it again
+            final = "retried" if status == "failure" and _retried(run) else status
             totals.add(read_run(context.instance, run, status=final, finished_at=entry.timestamp))
             counted += 1
         if result.cursor:
