@@ -47,6 +47,26 @@ def _local(checks: list[Check]) -> Settings | None:
     return settings
 
 
+def _collection(settings: Settings, checks: list[Check]) -> None:
+    """Which embedded index this host reads and writes: each collection has its own folder, so
+    a service and a code location with different CATALYST_COLLECTION see different indexes."""
+    if settings.index_backend != "embedded":
+        return
+    mine = settings.index_dir
+    others = sorted(
+        p.name
+        for p in settings.home.glob("index*")
+        if p.is_dir() and p != mine and (p / "CURRENT").exists()
+    )
+    detail = f"{settings.collection} in {mine}"
+    if others:
+        also = ", ".join(others)
+        checks.append(Check("collection", "warn", f"{detail}; indexes of other collections: "
+                            f"{also} (is CATALYST_COLLECTION the same everywhere?)"))  # fmt: skip
+    else:
+        checks.append(Check("collection", "ok", detail))
+
+
 def _acquisition(settings: Settings, checks: list[Check]) -> None:
     """What the code location's resources check when they start (ingest_requests/preflight)."""
     if not (
@@ -119,6 +139,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     checks: list[Check] = []
     settings = _local(checks)
     if settings is not None:
+        _collection(settings, checks)
         _acquisition(settings, checks)
         try:
             client = client_for(args, settings)
