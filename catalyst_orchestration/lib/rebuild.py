@@ -41,6 +41,11 @@ class RebuildRefused(RuntimeError):
     """The rebuild cannot go live; nothing of it is left behind."""
 
 
+class ManifestNotReplaced(RuntimeError):
+    """The alias serves the rebuilt collection, but its manifest could not replace the old one:
+    the rebuilt collection is kept (it is the one served), and so is its staged manifest."""
+
+
 def rebuild(
     client: QdrantClient,
     settings: Settings,
@@ -66,12 +71,19 @@ def rebuild(
     aliases.ensure_served(client, alias, settings.encoder_precision)
     new = aliases.next_collection(client, alias, settings.encoder_precision)
     staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
+    swapped = False
     try:
         done = _fill(client, settings, new, staging, state, acquirer, dense, sparse, progress)
         with state.index_lock(exclusive=True):  # no ingest step writes across the swap
             done.old = aliases.swap(client, alias, new)
+            swapped = True
             state.replace_collection(alias, staging)
-    except BaseException:
+    except BaseException as exc:
+        if swapped:  # ``new`` is served now: dropping it would drop the alias with it
+            raise ManifestNotReplaced(
+                f"{alias} serves {new}, but its manifest ({staging}) could not replace the old "
+                f"one ({type(exc).__name__}: {exc}); {done.old} was kept. Run the rebuild again."
+            ) from exc
         client.delete_collection(new)
         state.forget_collection(staging)
         raise

@@ -132,3 +132,29 @@ def test_the_rebuild_index_job_swaps_the_alias(server_index, monkeypatch):
         assert ServerReader(client, "catalyst_chunks").version == "catalyst_chunks__v2"
     finally:
         client.close()
+
+
+def test_a_failure_after_the_swap_keeps_the_collection_now_served(server_index, dense, sparse):
+    from catalyst_orchestration.lib.rebuild import ManifestNotReplaced
+
+    folder, instance, tmp_path = server_index
+    settings = load_settings()
+
+    class StateDown(StateStore):
+        def replace_collection(self, collection: str, by: str) -> None:
+            raise ConnectionError("the state store went away")
+
+    state = StateDown(settings.state_db)
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
+    meta = index_meta(state, settings, lambda: pytest.fail("the first ingest fixed the meta"))
+    try:
+        with pytest.raises(ManifestNotReplaced, match="catalyst_chunks__v2"):
+            rebuild(client, settings, state=state, acquirer=acquirer, dense=dense,
+                    sparse=type(sparse)(avg_len=meta.bm25_avg_len), drop_after_s=0)  # fmt: skip
+        collections = {c.name for c in client.get_collections().collections}
+        served = ServerReader(client, settings.collection).version
+    finally:
+        client.close()
+    assert served == "catalyst_chunks__v2"  # the alias still serves what it swapped to
+    assert collections == {"catalyst_chunks__v1", "catalyst_chunks__v2"}
