@@ -31,3 +31,43 @@ def test_leases_of_living_readers_hold_and_dead_or_half_written_ones_are_handled
     lease.release()
     writing.unlink()
     assert leased_versions(tmp_path) == set()
+
+
+def test_a_reader_leases_each_version_it_serves_until_its_last_query_ends(
+    tmp_path, dense, sparse, monkeypatch
+):
+    import pytest
+    import qdrant_edge as qe
+
+    from catalyst_search.index.embedded.reader import EmbeddedReader
+    from catalyst_search.index.embedded.writer import EmbeddedWriter
+    from tests.conftest import icd_records
+    from tests.helpers.index import points_from_records
+
+    def publish(limit: int) -> str:
+        with EmbeddedWriter.open(tmp_path, lock_timeout_s=5) as writer:
+            records = icd_records(limit=limit)
+            writer.upsert(points_from_records(records, tenant="t", dense=dense, sparse=sparse))
+            return writer.publish()
+
+    first = publish(3)
+    reader = EmbeddedReader(tmp_path, refresh_s=0)
+    try:
+        with reader._acquire():  # a query still running on the first version
+            second = publish(4)
+            assert reader.refresh(force=True) == second
+            assert leased_versions(tmp_path) == {first, second}  # both: one still read
+        assert leased_versions(tmp_path) == {second}  # the first's last query ended
+        third = publish(5)
+
+        def broken(path: str) -> qe.EdgeShard:
+            raise OSError("cannot load")
+
+        monkeypatch.setattr(qe.EdgeShard, "load", broken)
+        with pytest.raises(OSError):
+            reader.refresh(force=True)
+        assert leased_versions(tmp_path) == {second}  # still served, still leased
+        assert reader.version == second and third not in leased_versions(tmp_path)
+    finally:
+        reader.close()
+    assert leased_versions(tmp_path) == set()

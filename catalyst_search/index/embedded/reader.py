@@ -21,11 +21,13 @@ from catalyst_search.index.schema import DENSE_VECTOR, Hit
 
 
 class _Loaded:
-    """A loaded version with a count of queries in flight, closed once retired and idle."""
+    """A loaded version with a count of queries in flight and its own lease, closed (and the
+    lease given back) once retired and idle."""
 
-    def __init__(self, name: str, shard: qe.EdgeShard) -> None:
+    def __init__(self, name: str, shard: qe.EdgeShard, lease: versions.ReaderLease) -> None:
         self.name = name
         self.shard = shard
+        self.lease = lease
         self.in_flight = 0
         self.retired = False
 
@@ -45,7 +47,6 @@ class EmbeddedReader:
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._checked_at = 0.0
-        self._lease = versions.ReaderLease(root)
         self.refresh(force=True)
 
     @property
@@ -66,9 +67,14 @@ class EmbeddedReader:
         with self._lock:
             if self._loaded and self._loaded.name == name:
                 return name
-            self._lease.hold(name)
-            shard = qe.EdgeShard.load(str(versions.version_dir(self._root, name)))
-            old, self._loaded = self._loaded, _Loaded(name, shard)
+            lease = versions.ReaderLease(self._root)  # its own: the old one's queries may run on
+            lease.hold(name)
+            try:
+                shard = qe.EdgeShard.load(str(versions.version_dir(self._root, name)))
+            except BaseException:  # the version in use keeps its lease; this one is not used
+                lease.release()
+                raise
+            old, self._loaded = self._loaded, _Loaded(name, shard, lease)
             if old is not None:
                 old.retired = True
                 self._close_if_idle(old)
@@ -78,6 +84,7 @@ class EmbeddedReader:
     def _close_if_idle(loaded: _Loaded) -> None:
         if loaded.retired and loaded.in_flight == 0:
             loaded.shard.close()
+            loaded.lease.release()
 
     @contextlib.contextmanager
     def _acquire(self) -> Iterator[qe.EdgeShard]:
@@ -124,7 +131,6 @@ class EmbeddedReader:
                 self._loaded.retired = True
                 self._close_if_idle(self._loaded)
                 self._loaded = None
-        self._lease.release()
 
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
