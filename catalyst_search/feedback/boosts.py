@@ -68,10 +68,16 @@ class LiveBoosts:
         for hit in hits:
             document_id = str(hit.hit.payload.get("document_id", ""))
             multiplier, parts = self.for_document(document_id, terms, asked)
-            if parts:  # a negative score (one leg's raw score) moves the same way when divided
-                hit.score = hit.score * multiplier if hit.score >= 0 else hit.score / multiplier
+            if parts:
+                hit.score = boosted(hit.score, multiplier)
                 hit.boost, hit.boosts = multiplier, parts
         return sorted(hits, key=lambda h: -h.score)
+
+
+def boosted(score: float, multiplier: float) -> float:
+    """``score`` scaled by a boost's ``multiplier``: a negative score (one leg's raw score)
+    moves the same way when divided."""
+    return score * multiplier if score >= 0 else score / multiplier
 
 
 def _pairs(raw: dict[str, list]) -> dict[tuple[str, str], tuple[float, int]]:

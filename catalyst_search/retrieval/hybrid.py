@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
-from catalyst_search.feedback.boosts import BOOST_WINDOW, BoostSource
+from catalyst_search.feedback.boosts import BOOST_WINDOW, BoostSource, boosted
 from catalyst_search.index.contract import HybridQuery, IndexReader
 from catalyst_search.index.filters import FilterSpec, Match, tenant_filter
 from catalyst_search.index.schema import Hit, SparseVec
@@ -183,7 +183,7 @@ class Retriever:
                 ranked.rerank_score = score
                 ranked.score = score
                 if hosted and ranked.boost != 1.0:
-                    ranked.score = score * ranked.boost if score >= 0 else score / ranked.boost
+                    ranked.score = boosted(score, ranked.boost)
             reordered.append(ranked)
         if hosted:
             reordered.sort(key=lambda r: -r.score)  # stable: unboosted ties keep its order

@@ -21,6 +21,7 @@ from catalyst_orchestration.defs.resources import (
 from catalyst_orchestration.lib.boost_evaluation import evaluate_version
 from catalyst_orchestration.lib.boosts import BoostParams, boost_stats, compute_boosts
 from catalyst_orchestration.lib.feedback_files import read_all
+from catalyst_search.feedback.boosts import strongest_per_document
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("relevance_boosts"), "boosts_keep_quality")
 #: feedback older than this many half-lives weighs under 1/64: tuning does not read it
@@ -41,7 +42,7 @@ def _checked_in(instance: dg.DagsterInstance, run_id: str) -> bool:
 def _moves(feedback: FeedbackStoreResource, tenant: str) -> bool:
     """Whether the tenant's live version moves anything (an empty one needs no retiring)."""
     live = feedback.store.live_boosts(tenant)
-    return live is not None and any(live[1].get(kind) for kind in ("documents", "terms", "queries"))
+    return live is not None and bool(strongest_per_document(live[1]))
 
 
 @dg.asset(group_name="feedback", deps=[feedback_events], kinds={"pandas"})
@@ -105,7 +106,7 @@ def boosts_keep_quality(
     artifacts: ArtifactStoreResource,
 ) -> dg.AssetCheckResult:
     built = relevance_boosts
-    learned = [t for t in built["tenants"] if t not in built.get("retired", [])]
+    learned = [t for t in built["tenants"] if t not in built["retired"]]
     if not learned:
         return dg.AssetCheckResult(passed=True, metadata={"evaluated": "no new boosts"})
     events = read_all(artifacts.feedback_days, since=built["since"])  # what it was learned from
