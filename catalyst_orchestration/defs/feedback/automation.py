@@ -49,14 +49,8 @@ def nightly_drain(
     at = context.scheduled_execution_time.timestamp()
     recent = [_day(at - 86400), _day(at)]
     oldest = feedback.store.oldest_pending()
-    earlier: list[str] = []
-    if oldest is not None and _day(oldest) < recent[0]:
-        first = max(_day(oldest), feedback_days.get_first_partition_key() or recent[0])
-        earlier = list(
-            feedback_days.get_partition_keys_in_range(
-                dg.PartitionKeyRange(first, _day(at - 2 * 86400))
-            )
-        )[: MAX_DAYS_PER_TICK - len(recent)]
+    earlier = _days(_day(oldest), _day(at - 2 * 86400)) if oldest is not None else []
+    earlier = earlier[: MAX_DAYS_PER_TICK - len(recent)]
     return [
         dg.RunRequest(run_key=f"nightly:{day}:{_day(at)}", partition_key=day)
         for day in [*earlier, *recent]
@@ -70,6 +64,14 @@ nightly_tuning = dg.ScheduleDefinition(
 
 def _day(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
+def _days(first: str, last: str) -> list[str]:
+    """The days from ``first`` (or the partitions' first, if later) to ``last``, in order."""
+    first = max(first, feedback_days.get_first_partition_key() or first)
+    if first > last:
+        return []
+    return list(feedback_days.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
 
 
 @dg.sensor(
@@ -97,9 +99,7 @@ def feedback_arrivals(
             draining = []
     elif pending >= get_settings().feedback_tune_events:
         oldest = feedback.store.oldest_pending() or 0.0
-        days = feedback_days.get_partition_keys_in_range(
-            dg.PartitionKeyRange(_day(oldest), feedback_days.get_last_partition_key() or "")
-        )[:MAX_DAYS_PER_TICK]
+        days = _days(_day(oldest), feedback_days.get_last_partition_key() or "")[:MAX_DAYS_PER_TICK]
         stamp = f"{time.time():.0f}:{oldest}"
         draining = [f"drain:{day}:{stamp}" for day in days]
         requests += [
