@@ -5,6 +5,7 @@ attempt never overwrites the attempt that replaced it."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -48,29 +49,29 @@ def _run(instance: dg.DagsterInstance, uri: str, **lineage: str) -> dg.DagsterRu
     )
 
 
+def _seen_by(sensor: str, instance: dg.DagsterInstance, run: dg.DagsterRun, event: Any) -> Any:
+    """The run status sensor ``sensor``'s context for ``event`` of ``run``, as the daemon builds
+    it (the run read back, with the tags Dagster added)."""
+    return dg.build_run_status_sensor_context(
+        sensor_name=sensor,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run.run_id),
+        resources=ingest_resources(),
+    )
+
+
 def _failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     """Report ``run`` failed and let the failure sensor see it, as the daemon would."""
     event = instance.report_run_failed(run)
-    with dg.build_run_status_sensor_context(
-        sensor_name="ingest_job_failures",
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(run.run_id),  # with the tags Dagster added
-        resources=ingest_resources(),
-    ) as context:
+    with _seen_by("ingest_job_failures", instance, run, event) as context:
         ingest_job_failures(context.for_run_failure())
 
 
 def _cancelled(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     """Report ``run`` cancelled and let the cancellation sensor see it, as the daemon would."""
     event = instance.report_run_canceled(run)
-    with dg.build_run_status_sensor_context(
-        sensor_name="ingest_job_cancellations",
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(run.run_id),
-        resources=ingest_resources(),
-    ) as context:
+    with _seen_by("ingest_job_cancellations", instance, run, event) as context:
         ingest_job_cancellations(context)
 
 
