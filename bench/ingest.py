@@ -31,21 +31,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import CORPUS, RESULTS, use_home
 from catalyst_orchestration.lib.chunking import Chunker
 from catalyst_search.embed.dense import DenseEncoder
+from catalyst_search.settings import load_settings
 
 ENCODER_SAMPLE = 4000
 RUNTIMES = ("onnx", "torch")
 
 
-def encoder_docs_per_s(runtime: str, texts: list[str], precision: str = "fp32") -> float:
-    """Documents per second the encoder alone embeds: all their chunks, in ingest's batches."""
+def encoder_docs_per_s(
+    runtime: str, texts: list[str], precision: str = "fp32", *, bulk: bool = True
+) -> float:
+    """Documents per second the encoder alone embeds: all their chunks, in ingest's batches.
+
+    ``bulk``: configured as the index step's (its session calls one per core at once); else
+    one call at a time on every core (the query path's configuration, and the ratio's
+    reference before 2026-12-06)."""
     chunker = Chunker()
     embed_texts = [c.embed_text for t in texts for c in chunker.chunk(t)]
     embed_texts.sort(key=len)  # as the index step orders them
-    encoder = DenseEncoder(
-        runtime=runtime,  # type: ignore[arg-type]
-        batch_size=32,
-        precision=precision,  # type: ignore[arg-type]
-    ).load()
+    # configured as the index step's (EncodersResource): the settings' batch size, and its
+    # session calls one per core at once
+    encoder = DenseEncoder.from_settings(load_settings(), bulk=bulk)
+    assert (encoder.runtime, encoder.precision) == (runtime, precision)
+    encoder.load()
     encoder.encode(embed_texts[:64])  # warm-up
     started = time.perf_counter()
     for start in range(0, len(embed_texts), 256):
@@ -115,7 +122,7 @@ def one_runtime(
 ) -> tuple[float, float]:
     use_home(home)
     from catalyst_orchestration.ingest import run_ingest
-    from catalyst_search.settings import get_settings, load_settings
+    from catalyst_search.settings import get_settings
 
     get_settings.cache_clear()  # the run's resources read this runtime's home and encoder
 
@@ -129,6 +136,7 @@ def one_runtime(
         again = run_ingest(source, tenant="default", settings=load_settings())
         again_s = time.perf_counter() - started
     encoder = encoder_docs_per_s(runtime, texts, precision)
+    one_call = encoder_docs_per_s(runtime, texts, precision, bulk=False)
     pipeline = len(lines) / first_s
     print(
         f"\n[{runtime} {precision}] first ingest through Dagster: {first_s:8.1f} s  "
@@ -145,7 +153,10 @@ def one_runtime(
             f"  re-ingest, nothing changed: {again_s:8.1f} s  "
             f"({again['documents_unchanged']} unchanged, {again['chunks_written']} embedded)"
         )
-    print(f"  raw dense encoder (same run): {encoder:8.1f} docs/s on {len(texts)} documents")
+    print(
+        f"  raw dense encoder (same run): {encoder:8.1f} docs/s on {len(texts)} documents "
+        f"as the index step runs it; {one_call:.1f} one call at a time"
+    )
     print(f"  pipeline / encoder ratio:     {pipeline / encoder:8.2f}")
     return pipeline, encoder
 

@@ -7,6 +7,7 @@ calls through a ``QueryBatcher``; ingestion encodes its own batches.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -44,6 +45,7 @@ def _runtime(
     models_dir: Path,
     batch_size: int,
     threads: int,
+    calls: int,
 ) -> Runtime:
     """One loaded runtime per process and configuration: the weights are read-only."""
     if kind == "torch":
@@ -54,7 +56,7 @@ def _runtime(
     from catalyst_search.embed.onnx_runtime import OnnxRuntime
 
     onnx_path = exported_model(models_dir, model_path(), precision)
-    return OnnxRuntime(onnx_path, model_path(), batch_size=batch_size, threads=threads)
+    return OnnxRuntime(onnx_path, model_path(), batch_size=batch_size, threads=threads, calls=calls)
 
 
 class DenseEncoder:
@@ -71,11 +73,13 @@ class DenseEncoder:
         models_dir: Path | None = None,
         threads: int = 0,
         precision: EncoderPrecision = PRECISION,
+        calls: int = 1,
     ) -> None:
         self.batch_size = batch_size
         self.runtime = runtime
         self.models_dir = (models_dir or get_settings().models_dir).resolve()
         self.threads = threads
+        self.calls = calls  # session calls of one encode that run at once (ONNX Runtime)
         if precision != "fp32" and runtime == "torch":
             raise ValueError(f"the torch runtime encodes in fp32 only, not {precision}")
         self.precision = precision
@@ -84,13 +88,20 @@ class DenseEncoder:
         self._loaded: Runtime | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, batch_size: int | None = None) -> DenseEncoder:
+    def from_settings(
+        cls, settings: Settings, *, batch_size: int | None = None, bulk: bool = False
+    ) -> DenseEncoder:
+        """``bulk``: for ingestion's large batches, whose session calls run one per core at
+        once (or one per ``CATALYST_ENCODER_THREADS`` threads), rather than one at a time."""
+        threads = settings.encoder_threads
+        calls = max(1, len(os.sched_getaffinity(0)) // (threads or 1)) if bulk else 1
         return cls(
             batch_size=batch_size or settings.dense_batch_size,
             runtime=settings.encoder_runtime,
             models_dir=settings.models_dir,
-            threads=settings.encoder_threads,
+            threads=threads,
             precision=settings.encoder_precision,
+            calls=calls,
         )
 
     @property
@@ -102,7 +113,12 @@ class DenseEncoder:
         with self._load_lock:
             if self._loaded is None:
                 self._loaded = _runtime(
-                    self.runtime, self.precision, self.models_dir, self.batch_size, self.threads
+                    self.runtime,
+                    self.precision,
+                    self.models_dir,
+                    self.batch_size,
+                    self.threads,
+                    self.calls,
                 )
             return self._loaded
 

@@ -32,7 +32,11 @@ class EncoderFields(BaseSettings):
         "(docs/performance.md). The index records it: ingest and search must use the same.",
     )
     encoder_threads: int = Field(
-        0, ge=0, le=256, description="Threads per encoder call (0: one per core)."
+        0,
+        ge=0,
+        le=256,
+        description="Threads per encoder call (0: every core for a query call; at ingest, "
+        "one thread a call, with one call per core at once).",
     )
     query_batch_max: int = Field(
         16, ge=1, le=256, description="Queries encoded in one call at most (the query batcher)."

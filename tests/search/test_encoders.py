@@ -3,9 +3,13 @@ and the index's record of the encoder that wrote it."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -158,6 +162,36 @@ def test_onnx_runtime_uses_the_threads_it_is_given(dense: DenseEncoder) -> None:
     # idle pool threads sleep: a spinning one would take a core from the search after it
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert runtime.encode([]).shape == (0, 384)
+
+
+def test_calls_running_at_once_give_every_row_its_own_vector(dense: DenseEncoder) -> None:
+    path = onnx_export.exported_model(dense.models_dir, model_path())
+    runtime = OnnxRuntime(path, model_path(), batch_size=4, threads=1, calls=2)
+    texts = [r["text"] for r in icd_records(40)] + ["fracture", "x " * 300]
+    spans: list[tuple[float, float]] = []
+    session_run = runtime.session.run
+
+    def timed(*args: object, **kwargs: object) -> object:
+        started = time.perf_counter()
+        try:
+            return session_run(*args, **kwargs)
+        finally:
+            spans.append((started, time.perf_counter()))
+
+    runtime.session = SimpleNamespace(run=timed)  # type: ignore[assignment]
+    together = runtime.encode(texts)
+    assert len(spans) >= 11  # 42 rows, at most 4 a call
+    spans.sort()
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans))  # two calls overlapped
+    assert np.abs(together - dense.encode(texts)).max() < 1e-5  # each row where it belongs
+
+
+def test_bulk_encoding_runs_one_call_per_core_at_once(settings: Settings) -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert DenseEncoder.from_settings(settings).calls == 1  # queries: one call on every core
+    assert DenseEncoder.from_settings(settings, bulk=True).calls == cores
+    two_threads = settings.model_copy(update={"encoder_threads": 2})
+    assert DenseEncoder.from_settings(two_threads, bulk=True).calls == max(1, cores // 2)
 
 
 def test_a_qdrant_collection_records_its_encoder_and_another_is_refused(

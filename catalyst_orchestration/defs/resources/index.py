@@ -66,7 +66,7 @@ class EncodersResource(dg.ConfigurableResource):
     _dense: DenseEncoder | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._dense = DenseEncoder.from_settings(_settings(), batch_size=self.batch_size)
+        self._dense = DenseEncoder.from_settings(_settings(), batch_size=self.batch_size, bulk=True)
 
     @property
     def dense(self) -> DenseEncoder:
