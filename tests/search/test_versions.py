@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -47,15 +46,6 @@ def test_second_writer_waits_then_times_out(tmp_path):
     finally:
         holder.join()
     EmbeddedWriter.open(tmp_path, lock_timeout_s=1).close()  # free again once released
-
-
-def test_a_new_shard_builds_its_graph_as_configured_and_a_version_keeps_it(tmp_path, points):
-    with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
-        writer.upsert(points)
-        name = writer.publish()
-    hnsw = json.loads((versions.version_dir(tmp_path, name) / "edge_config.json").read_text())
-    assert hnsw["hnsw_config"]["ef_construct"] == 64  # not Qdrant Edge's 100: a faster publish
-    assert (hnsw["hnsw_config"]["m"], hnsw["hnsw_config"]["full_scan_threshold"]) == (16, 10_000)
 
 
 def test_reader_is_not_ready_before_the_first_publish(tmp_path):

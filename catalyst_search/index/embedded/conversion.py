@@ -32,14 +32,6 @@ _INDEX_SCHEMAS: dict[qdrant_shapes.IndexKind, Any] = {
 }
 
 
-#: HNSW as Qdrant Edge's default (m 16, full scan under 10,000 KB, in RAM) but for
-#: ``ef_construct`` 64 instead of 100: on the ICD index's 93,911 points the build took 19.0 s
-#: against 24.7 s, a quarter of what a publish costs, and recall@10 of filtered dense queries
-#: against exact search stayed at 0.999 (docs/performance.md). Shards keep the graph settings
-#: they were created with.
-HNSW_M, HNSW_EF_CONSTRUCT, HNSW_FULL_SCAN_KB = 16, 64, 10_000
-
-
 def shard_config() -> qe.EdgeConfig:
     """Named vectors ``dense`` (cosine) and ``sparse`` (IDF modifier), no WAL.
 
@@ -49,12 +41,6 @@ def shard_config() -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=DENSE_SIZE, distance=qe.Distance.Cosine)},
         sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        hnsw_config=qe.HnswIndexConfig(
-            m=HNSW_M,
-            ef_construct=HNSW_EF_CONSTRUCT,
-            full_scan_threshold=HNSW_FULL_SCAN_KB,
-            on_disk=False,
-        ),
         wal_enabled=False,
     )
 
