@@ -107,9 +107,11 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
     """Parsed documents -> documents with their chunks."""
     items: list[ChunkedDocument] = []
     failures = list(batch.failures)
-    for doc in batch.items:
-        assert isinstance(doc, ParsedDocument)
-        text_chunks = [replace(c, track=doc.track) for c in chunker.chunk(doc.text, doc.title)]
+    parsed = [doc for doc in batch.items if isinstance(doc, ParsedDocument)]
+    assert len(parsed) == len(batch.items)
+    pieces = chunker.chunk_many([(doc.text, doc.title) for doc in parsed])
+    for doc, own in zip(parsed, pieces, strict=True):
+        text_chunks = [replace(c, track=doc.track) for c in own]
         chunks = [c for c in text_chunks if not c.heading]
         for image_text in doc.images:  # images inside the document: vision-track chunks
             for chunk in chunker.chunk(image_text, doc.title):

@@ -1,6 +1,8 @@
 import re
 
+from catalyst_orchestration.lib import chunking
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
+from tests.conftest import icd_records
 
 TEXT = " ".join(
     f"Sentence {i} explains hyperglycemia, nephropathy and retinopathy." for i in range(120)
@@ -82,3 +84,13 @@ def test_image_chunks_keep_their_numbers_and_the_heading_comes_last():
         ("text", True),  # one heading, the document's, numbered after every body chunk
     ]
     assert chunks[-1].embed_text == "Thyroid report"
+
+
+def test_chunking_many_documents_at_once_chunks_each_as_alone(monkeypatch):
+    monkeypatch.setattr(chunking, "TOKENIZE_SLICE", 3)  # several slices, the last one short
+    chunker = Chunker(ChunkingConfig(max_tokens=48, overlap=8))
+    documents = [(r["text"], "") for r in icd_records(5)]
+    documents += [(TEXT, "Diabetes"), ("  ", "Empty"), (" padded text ", "Title")]
+    many = list(chunker.chunk_many(documents))
+    assert many == [chunker.chunk(text, title) for text, title in documents]
+    assert len(many[5]) > 5 and many[6] == []  # the long one was split; the blank one is empty
