@@ -144,7 +144,7 @@ def one_runtime(
         f"({summary['chunks_written']} points, index {summary['index_version']})"
     )
     print(
-        f"  inside the index step: embed {summary['embed_s']:.1f} s, "
+        f"  inside the index step: waiting on the encoder {summary['embed_s']:.1f} s, "
         f"write {summary['write_s']:.1f} s, optimize+publish {summary['publish_s']:.1f} s "
         f"at {summary['chunks_written']} points"
     )

@@ -11,7 +11,8 @@ from tokenizers import Encoding, Tokenizer
 from catalyst_orchestration.lib.records import Chunk
 from catalyst_search.embed.dense import model_path
 
-TOKENIZE_SLICE = 2048  # documents tokenized in one batched call
+TOKENIZE_SLICE = 2048  # documents tokenized in one batched call at most
+TOKENIZE_SLICE_CHARS = 1_000_000  # and characters (a word piece's offsets take ~100 bytes)
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,20 @@ class Chunker:
     def chunk_many(self, documents: Sequence[tuple[str, str]]) -> Iterator[list[Chunk]]:
         """``chunk`` for each (text, title), tokenized a slice at a time in one batched call
         (the tokenizer's own threads, no GIL): the ICD corpus's 46,920 documents in 1.3 s
-        against 2.1 s one call each on 2 cores."""
-        for start in range(0, len(documents), TOKENIZE_SLICE):
-            part = [
-                (text.strip(), title) for text, title in documents[start : start + TOKENIZE_SLICE]
-            ]
+        against 2.1 s one call each on 2 cores. A slice holds every word piece of its
+        documents, so it is cut by characters too."""
+        part: list[tuple[str, str]] = []
+        size = 0
+        for text, title in documents:
+            part.append((text.strip(), title))
+            size += len(text)
+            if len(part) >= TOKENIZE_SLICE or size >= TOKENIZE_SLICE_CHARS:
+                yield from self._chunk_slice(part)
+                part, size = [], 0
+        yield from self._chunk_slice(part)
+
+    def _chunk_slice(self, part: list[tuple[str, str]]) -> Iterator[list[Chunk]]:
+        if part:
             encodings = self.tokenizer.encode_batch(
                 [text for text, _ in part], add_special_tokens=False
             )

@@ -66,7 +66,7 @@ class IndexOutcome:
     chunks_written: int = 0
     chunks_deleted: int = 0
     index_version: str | None = None
-    embed_s: float = 0.0
+    embed_s: float = 0.0  # waiting on the dense encoder (it runs ahead, _encoded), and BM25
     write_s: float = 0.0
     publish_s: float = 0.0
     failures: list[DocumentFailure] = field(default_factory=list)

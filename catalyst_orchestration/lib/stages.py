@@ -108,7 +108,8 @@ def chunk_batch(batch: Batch, chunker: Chunker) -> Batch:
     items: list[ChunkedDocument] = []
     failures = list(batch.failures)
     parsed = [doc for doc in batch.items if isinstance(doc, ParsedDocument)]
-    assert len(parsed) == len(batch.items)
+    if len(parsed) != len(batch.items):
+        raise TypeError("chunk_batch takes a batch of parsed documents")
     pieces = chunker.chunk_many([(doc.text, doc.title) for doc in parsed])
     for doc, own in zip(parsed, pieces, strict=True):
         text_chunks = [replace(c, track=doc.track) for c in own]

@@ -59,9 +59,10 @@ class OnnxRuntime:
     Texts are sorted by length and cut into session calls of similar lengths (``plan_calls``),
     so little of a call is padding. With ``calls`` 1 (queries), one session call runs at a
     time, on ``threads`` threads, which sleep rather than spin between calls. With more (batch
-    encoding at ingest), that many calls of one ``encode`` run at once, each on one thread: on
-    2 cores two one-thread calls encoded ingest's groups 9% faster than one two-thread call,
-    whose threads wait on each other (docs/performance.md).
+    encoding at ingest, ``threads`` 1), that many calls of one ``encode`` run at once, each in
+    its own thread: on 2 cores two one-thread calls encoded ingest's groups 9% faster than one
+    two-thread call, whose threads wait on each other (docs/performance.md). (Calls at once
+    share the session's one pool of ``threads`` - 1 workers: more threads would not multiply.)
     """
 
     def __init__(

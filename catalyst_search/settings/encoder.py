@@ -35,8 +35,9 @@ class EncoderFields(BaseSettings):
         0,
         ge=0,
         le=256,
-        description="Threads per encoder call (0: every core for a query call; at ingest, "
-        "one thread a call, with one call per core at once).",
+        description="Threads per encoder call (0: every core for a query call; at ingest, on "
+        "up to 4 cores, one call per core at once on one thread each). n: every call on n "
+        "threads, one at a time.",
     )
     query_batch_max: int = Field(
         16, ge=1, le=256, description="Queries encoded in one call at most (the query batcher)."

@@ -1,4 +1,5 @@
 import re
+from types import SimpleNamespace
 
 from catalyst_orchestration.lib import chunking
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
@@ -91,6 +92,20 @@ def test_chunking_many_documents_at_once_chunks_each_as_alone(monkeypatch):
     chunker = Chunker(ChunkingConfig(max_tokens=48, overlap=8))
     documents = [(r["text"], "") for r in icd_records(5)]
     documents += [(TEXT, "Diabetes"), ("  ", "Empty"), (" padded text ", "Title")]
+    alone = [chunker.chunk(text, title) for text, title in documents]
     many = list(chunker.chunk_many(documents))
-    assert many == [chunker.chunk(text, title) for text, title in documents]
+    assert many == alone
     assert len(many[5]) > 5 and many[6] == []  # the long one was split; the blank one is empty
+    monkeypatch.setattr(chunking, "TOKENIZE_SLICE_CHARS", 200)  # slices cut by size as well
+    sliced: list[int] = []
+    encode_batch = chunker.tokenizer.encode_batch
+    monkeypatch.setattr(
+        chunker,
+        "tokenizer",
+        SimpleNamespace(
+            encode_batch=lambda texts, **kw: sliced.append(len(texts)) or encode_batch(texts, **kw),
+            encode=chunker.tokenizer.encode,
+        ),
+    )
+    assert list(chunker.chunk_many(documents)) == alone
+    assert max(sliced) < 3 and sum(sliced) == len(documents)

@@ -16,7 +16,7 @@ import pytest
 
 from catalyst_search.embed import onnx_export
 from catalyst_search.embed.batcher import BatcherClosed, QueryBatcher
-from catalyst_search.embed.dense import DenseEncoder, EncoderMismatch, model_path
+from catalyst_search.embed.dense import BULK_CALLS, DenseEncoder, EncoderMismatch, model_path
 from catalyst_search.embed.onnx_runtime import OnnxRuntime, plan_calls
 from catalyst_search.embed.torch_runtime import TorchRuntime
 from catalyst_search.index.meta import IndexMeta, save_meta
@@ -186,12 +186,16 @@ def test_calls_running_at_once_give_every_row_its_own_vector(dense: DenseEncoder
     assert np.abs(together - dense.encode(texts)).max() < 1e-5  # each row where it belongs
 
 
-def test_bulk_encoding_runs_one_call_per_core_at_once(settings: Settings) -> None:
+def test_bulk_encoding_runs_one_call_per_core_at_once_up_to_a_bound(settings: Settings) -> None:
     cores = len(os.sched_getaffinity(0))
-    assert DenseEncoder.from_settings(settings).calls == 1  # queries: one call on every core
-    assert DenseEncoder.from_settings(settings, bulk=True).calls == cores
+    default = settings.model_copy(update={"encoder_threads": 0})
+    assert DenseEncoder.from_settings(default).calls == 1  # queries: one call on every core
+    bulk = DenseEncoder.from_settings(default, bulk=True)
+    # one one-thread call per core, on up to BULK_CALLS cores (each call holds its activations)
+    assert bulk.calls == (cores if cores <= BULK_CALLS else 1) and bulk.threads == 0
+    assert 1 < BULK_CALLS <= 4
     two_threads = settings.model_copy(update={"encoder_threads": 2})
-    assert DenseEncoder.from_settings(two_threads, bulk=True).calls == max(1, cores // 2)
+    assert DenseEncoder.from_settings(two_threads, bulk=True).calls == 1  # as the setting says
 
 
 def test_a_qdrant_collection_records_its_encoder_and_another_is_refused(
