@@ -115,9 +115,10 @@ def index_batch(
     embedded: Counter[str] = Counter()
     finished = outcome.unchanged + len(outcome.failures)
     groups = [pending[start : start + EMBED_GROUP] for start in range(0, len(pending), EMBED_GROUP)]
-    for group, dense_vectors, encode_s in _encoded(groups, dense):
+    group_texts = [[doc.chunks[i].embed_text for doc, i in group] for group in groups]
+    encoded = _encoded(group_texts, dense)
+    for group, texts, (dense_vectors, encode_s) in zip(groups, group_texts, encoded, strict=True):
         mark = time.perf_counter()
-        texts = [doc.chunks[i].embed_text for doc, i in group]
         sparse_vectors = [
             SparseVec([], []) if doc.chunks[i].heading else sparse.encode_document(text)
             for (doc, i), text in zip(group, texts, strict=True)
@@ -181,25 +182,22 @@ def index_batch(
 
 
 def _encoded(
-    groups: list[list[tuple[ChunkedDocument, int]]], dense: DenseEncoder
-) -> Iterator[tuple[list[tuple[ChunkedDocument, int]], np.ndarray, float]]:
-    """Each group with its dense vectors and the seconds the caller waited for them. The next
-    group encodes in a thread while the caller writes this one: the encoder holds no GIL in
-    its session calls, and the write's one core of Python would otherwise leave the other
-    idle."""
-
-    def encode(group: list[tuple[ChunkedDocument, int]]) -> np.ndarray:
-        return dense.encode([doc.chunks[i].embed_text for doc, i in group])
-
+    group_texts: list[list[str]], dense: DenseEncoder
+) -> Iterator[tuple[np.ndarray, float]]:
+    """Each group's dense vectors and the seconds the caller waited for them. The next group
+    encodes in a thread while the caller writes this one: the encoder holds no GIL in its
+    session calls, and the write's one core of Python would otherwise leave the other idle."""
+    if not group_texts:
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="index-encode") as pool:
-        ahead = pool.submit(encode, groups[0]) if groups else None
-        for n, group in enumerate(groups):
-            assert ahead is not None
+        ahead = pool.submit(dense.encode, group_texts[0])
+        for following in [*group_texts[1:], None]:
             mark = time.perf_counter()
             vectors = ahead.result()
             waited = time.perf_counter() - mark
-            ahead = pool.submit(encode, groups[n + 1]) if n + 1 < len(groups) else None
-            yield group, vectors, waited
+            if following is not None:
+                ahead = pool.submit(dense.encode, following)
+            yield vectors, waited
 
 
 def _gone(batch: Batch, state: StateBackend, collection: str, *, kept: set[str]) -> set[str]:

@@ -26,21 +26,18 @@ class _Encoder:
         return np.array([[float(text.split("-")[1])] for text in texts])
 
 
-class _Doc:
-    def __init__(self, text: str) -> None:
-        self.chunks = [type("Chunk", (), {"embed_text": text})()]
-
-
-def _groups(count: int) -> list[list[tuple[Any, int]]]:
-    return [[(_Doc(f"g{g}-{g * 10 + n}"), 0) for n in range(2)] for g in range(count)]
+def _groups(count: int) -> list[list[str]]:
+    return [[f"g{g}-{g * 10 + n}" for n in range(2)] for g in range(count)]
 
 
 def test_the_next_group_encodes_while_this_one_is_written() -> None:
     encoder = _Encoder()
+    groups = _groups(3)
     seen = []
-    for group, vectors, _ in indexing._encoded(_groups(3), cast(Any, encoder)):
-        first = group[0][0].chunks[0].embed_text
-        seen.append((first, vectors[:, 0].tolist()))
+    for texts, (vectors, _) in zip(
+        groups, indexing._encoded(groups, cast(Any, encoder)), strict=True
+    ):
+        seen.append((texts[0], vectors[:, 0].tolist()))
         following = f"g{len(seen)}-{len(seen) * 10}"
         if len(seen) < 3:  # writing this group: the next one is being encoded meanwhile
             assert encoder.started.setdefault(following, threading.Event()).wait(10)
@@ -48,10 +45,12 @@ def test_the_next_group_encodes_while_this_one_is_written() -> None:
 
 
 def test_an_encoder_failure_reaches_the_step_at_its_group() -> None:
+    groups = _groups(3)
     written = []
     with pytest.raises(RuntimeError, match="encoder failed"):
-        for group, _, _ in indexing._encoded(_groups(3), cast(Any, _Encoder(fail_on="g1-10"))):
-            written.append(group[0][0].chunks[0].embed_text)
+        encoded = indexing._encoded(groups, cast(Any, _Encoder(fail_on="g1-10")))
+        for texts, _ in zip(groups, encoded, strict=True):
+            written.append(texts[0])
     assert written == ["g0-0"]  # the group before the failure was written, none after
 
 
