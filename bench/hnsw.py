@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_home, ensure_index, load_queries, use_home
 from catalyst_search.embed.dense import DenseEncoder
-from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.embedded import conversion, versions
 from catalyst_search.index.schema import DENSE_VECTOR
 from catalyst_search.settings import get_settings
@@ -48,19 +47,8 @@ def stored_points(index_dir: Path) -> list[qe.Point]:
 
 
 def built(points: list[qe.Point], ef_construct: int, where: Path) -> tuple[qe.EdgeShard, float]:
-    config = conversion.shard_config()
     hnsw = qe.HnswIndexConfig(m=16, ef_construct=ef_construct, full_scan_threshold=10_000)
-    shard = qe.EdgeShard.create(
-        str(where),
-        qe.EdgeConfig(
-            vectors=config.vectors,
-            sparse_vectors=config.sparse_vectors,
-            hnsw_config=hnsw,
-            wal_enabled=False,
-        ),
-    )
-    for key, kind in qdrant_shapes.payload_indexes():
-        shard.update(qe.UpdateOperation.create_field_index(key, conversion._INDEX_SCHEMAS[kind]))
+    shard = conversion.create_shard(where, conversion.shard_config(hnsw))
     for start in range(0, len(points), 512):
         shard.update(qe.UpdateOperation.upsert_points(points[start : start + 512]))
     started = time.perf_counter()
@@ -96,16 +84,14 @@ def main() -> None:
     queries = load_queries(args.queries)
     vectors = DenseEncoder.from_settings(settings).encode([q["query"] for q in queries])
     print(f"{len(points)} points, {len(queries)} queries, hnsw_ef {settings.hnsw_ef}")
+    chapters = [
+        qe.Filter(must=[qe.FieldCondition(key="chapter", match=qe.MatchValue(q["chapter"]))])
+        for q in queries
+    ]
     for ef_construct in args.ef_construct:
         where = Path(tempfile.mkdtemp(prefix="catalyst-bench-hnsw-"))
         try:
             shard, optimize_s = built(points, ef_construct, where / "shard")
-            chapters = [
-                qe.Filter(
-                    must=[qe.FieldCondition(key="chapter", match=qe.MatchValue(q["chapter"]))]
-                )
-                for q in queries
-            ]
             filtered = np.mean(
                 [
                     recall(shard, v[None], 10, settings.hnsw_ef, f)

@@ -32,8 +32,9 @@ _INDEX_SCHEMAS: dict[qdrant_shapes.IndexKind, Any] = {
 }
 
 
-def shard_config() -> qe.EdgeConfig:
-    """Named vectors ``dense`` (cosine) and ``sparse`` (IDF modifier), no WAL.
+def shard_config(hnsw: qe.HnswIndexConfig | None = None) -> qe.EdgeConfig:
+    """Named vectors ``dense`` (cosine) and ``sparse`` (IDF modifier), no WAL; HNSW as
+    ``hnsw`` says, else Qdrant Edge's default (bench/hnsw.py compares others).
 
     Without a WAL a published copy can be loaded by several reading processes at once
     (architecture decision 2); the writer flushes before it publishes.
@@ -41,13 +42,14 @@ def shard_config() -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=DENSE_SIZE, distance=qe.Distance.Cosine)},
         sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        hnsw_config=hnsw,
         wal_enabled=False,
     )
 
 
-def create_shard(path: Path) -> qe.EdgeShard:
+def create_shard(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
     path.mkdir(parents=True, exist_ok=True)
-    shard = qe.EdgeShard.create(str(path), shard_config())
+    shard = qe.EdgeShard.create(str(path), config or shard_config())
     for key, kind in qdrant_shapes.payload_indexes():
         shard.update(qe.UpdateOperation.create_field_index(key, _INDEX_SCHEMAS[kind]))
     return shard
