@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from catalyst_search.index.schema import SCHEMA_VERSION
+from catalyst_search.settings.paths import meta_file
 
 
 class EncoderMismatch(RuntimeError):
@@ -41,19 +42,15 @@ class IndexMeta:
     schema_version: int = SCHEMA_VERSION
 
 
-def meta_path(index_dir: Path, collection: str) -> Path:
-    return index_dir / f"meta-{collection}.json"
-
-
 def load_meta(index_dir: Path, collection: str) -> IndexMeta | None:
-    path = meta_path(index_dir, collection)
+    path = meta_file(index_dir, collection)
     if not path.exists():
         return None
     return IndexMeta(**json.loads(path.read_text()))
 
 
 def save_meta(index_dir: Path, collection: str, meta: IndexMeta) -> None:
-    path = meta_path(index_dir, collection)
+    path = meta_file(index_dir, collection)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(meta), indent=2))

@@ -10,6 +10,11 @@ SAMPLE_CORPUS = Path(__file__).resolve().parents[2] / "samples" / "corpus"
 DEFAULT_COLLECTION = "catalyst_chunks"
 
 
+def meta_file(index_dir: Path, collection: str) -> Path:
+    """Where an index folder records a collection's ``IndexMeta`` (index/meta.py)."""
+    return index_dir / f"meta-{collection}.json"
+
+
 class HomePaths:
     """The files under ``home`` (the settings' ``CATALYST_HOME``)."""
 
@@ -39,7 +44,7 @@ class HomePaths:
         if self.collection == DEFAULT_COLLECTION:
             return shared
         own = self.home / f"index-{self.collection}"
-        legacy = (shared / f"meta-{self.collection}.json").exists() and not own.exists()
+        legacy = meta_file(shared, self.collection).exists() and not own.exists()
         return shared if legacy else own
 
     @property
