@@ -1,8 +1,9 @@
 """HNSW build settings against recall: the bench index's points rebuilt once per
-``ef_construct``, each timed through optimize, then dense queries of the ICD dev set searched as
-the service searches (``hnsw_ef`` from the settings) and against exact search.
+``ef_construct`` and graph's vectors (int8 copies, what shards use, or the fp32 vectors), each
+timed through optimize, then dense queries of the ICD dev set searched as the service searches
+(``hnsw_ef`` from the settings, fp32 vectors) and against exact search.
 
-    python bench/hnsw.py [--ef-construct 100 64] [--queries 800]
+    python bench/hnsw.py [--ef-construct 100 64] [--graph int8 fp32] [--queries 800]
 
 Uses the fp32 bench index (``bench/results/icd-home``, built first if missing) as the source
 of the points, so the vectors and payloads are the ones an ingest writes.
@@ -46,9 +47,12 @@ def stored_points(index_dir: Path) -> list[qe.Point]:
         shard.close()
 
 
-def built(points: list[qe.Point], ef_construct: int, where: Path) -> tuple[qe.EdgeShard, float]:
+def built(
+    points: list[qe.Point], ef_construct: int, graph: str, where: Path
+) -> tuple[qe.EdgeShard, float]:
     hnsw = qe.HnswIndexConfig(m=16, ef_construct=ef_construct, full_scan_threshold=10_000)
-    shard = conversion.create_shard(where, conversion.shard_config(hnsw))
+    quantization = conversion.GRAPH_QUANTIZATION if graph == "int8" else None
+    shard = conversion.create_shard(where, conversion.shard_config(hnsw, quantization))
     for start in range(0, len(points), 512):
         shard.update(qe.UpdateOperation.upsert_points(points[start : start + 512]))
     started = time.perf_counter()
@@ -64,16 +68,19 @@ def recall(
         request = qe.QueryRequest(query=query, limit=k, filter=flt, params=params)
         return {str(point.id) for point in shard.query(request)}
 
-    found = [
-        len(top(v, qe.SearchParams(hnsw_ef=ef)) & top(v, qe.SearchParams(exact=True))) / k
-        for v in vectors
-    ]
+    fp32 = qe.QuantizationSearchParams(ignore=True)  # as conversion.search_params
+    graph, exact = (
+        qe.SearchParams(hnsw_ef=ef, quantization=fp32),
+        qe.SearchParams(exact=True, quantization=fp32),
+    )
+    found = [len(top(v, graph) & top(v, exact)) / k for v in vectors]
     return float(np.mean(found))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ef-construct", type=int, nargs="+", default=[100, 64])
+    parser.add_argument("--ef-construct", type=int, nargs="+", default=[100])
+    parser.add_argument("--graph", choices=["int8", "fp32"], nargs="+", default=["int8", "fp32"])
     parser.add_argument("--queries", type=int, default=800)
     args = parser.parse_args()
     home = bench_home()
@@ -88,10 +95,10 @@ def main() -> None:
         qe.Filter(must=[qe.FieldCondition(key="chapter", match=qe.MatchValue(q["chapter"]))])
         for q in queries
     ]
-    for ef_construct in args.ef_construct:
+    for ef_construct, graph in [(ef, g) for ef in args.ef_construct for g in args.graph]:
         where = Path(tempfile.mkdtemp(prefix="catalyst-bench-hnsw-"))
         try:
-            shard, optimize_s = built(points, ef_construct, where / "shard")
+            shard, optimize_s = built(points, ef_construct, graph, where / "shard")
             filtered = np.mean(
                 [
                     recall(shard, v[None], 10, settings.hnsw_ef, f)
@@ -99,7 +106,7 @@ def main() -> None:
                 ]
             )
             print(
-                f"ef_construct {ef_construct:4d}: optimize {optimize_s:5.1f} s, "
+                f"ef_construct {ef_construct:4d}, graph on {graph}: optimize {optimize_s:5.1f} s, "
                 f"recall@50 {recall(shard, vectors, 50, settings.hnsw_ef):.4f}, "
                 f"recall@10 with the chapter filter {filtered:.4f}"
             )
