@@ -16,6 +16,7 @@ from dagster_aws.s3 import S3Resource
 
 from catalyst_orchestration.defs.resources.acquisition import AcquisitionResource
 from catalyst_orchestration.defs.resources.common import _env
+from catalyst_orchestration.defs.resources.handover import HandoverIOManager
 from catalyst_orchestration.defs.resources.index import EncodersResource, QdrantIndexResource
 from catalyst_orchestration.defs.resources.monitoring import PushgatewayResource
 from catalyst_orchestration.defs.resources.stores import (
@@ -31,6 +32,7 @@ __all__ = [
     "ArtifactStoreResource",
     "EncodersResource",
     "FeedbackStoreResource",
+    "HandoverIOManager",
     "IngestQueueResource",
     "JobStoreResource",
     "PushgatewayResource",
@@ -43,7 +45,7 @@ __all__ = [
 SETTLE = "CATALYST_PUSHGATEWAY_SETTLE_S"
 
 
-def ingest_resources() -> dict[str, dg.ConfigurableResource]:
+def ingest_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
     """The resources of the code location, by the names assets and sensors ask for."""
     queue_url = _env("CATALYST_QUEUE")
     s3 = S3Resource()  # boto3's defaults: the AWS_* variables, AWS_ENDPOINT_URL among them
@@ -60,6 +62,7 @@ def ingest_resources() -> dict[str, dg.ConfigurableResource]:
             qdrant_api_key=_env("CATALYST_QDRANT_API_KEY"),
         ),
         "encoders": EncodersResource(),
+        "io_manager": HandoverIOManager(),  # Dagster's default, handing outputs over in memory
         "pushgateway": PushgatewayResource(
             url=_env("CATALYST_PUSHGATEWAY_URL"),
             settle_s=dg.EnvVar.int(SETTLE) if os.environ.get(SETTLE) else 60,  # empty: unset
