@@ -11,8 +11,6 @@ from catalyst_orchestration.defs.resources import (
     QdrantIndexResource,
     StateStoreResource,
 )
-from catalyst_orchestration.lib.rebuild import RebuildRefused, rebuild
-from catalyst_search.index.server import conversion
 
 
 @dg.op(description="Embed every registered source into a new collection, then swap the alias.")
@@ -31,6 +29,11 @@ def rebuild_server_index(
             "backend, backfill the ingest job over all partitions (docs/sources.md)",
             allow_retries=False,
         )
+    # imported here: qdrant-client takes 0.4 s to import, which every run process's start-up
+    # (an ingest's among them) would pay for a job the embedded backend never runs
+    from catalyst_orchestration.lib.rebuild import RebuildRefused, rebuild
+    from catalyst_search.index.server import conversion
+
     client = conversion.connect(settings)
     try:
         meta = qdrant.meta(state.store, sample_texts=[])  # fixed by the first ingest
