@@ -76,6 +76,16 @@ def prepare_export(precision: str) -> None:
     print(f"ONNX export ready in {time.perf_counter() - started:.1f} s (once per weights): {path}")
 
 
+def reference_before(limit: int | None) -> float:
+    """The raw encoder's rate just before an ingest, in a process of its own so the timed
+    ingest still loads its runtime cold. With the rate after it, the ratio's reference is
+    their mean: the machine's speed drifts by several percent within minutes (2026-12-06: 256
+    and 245 docs/s half an hour apart), as much as a change to the pipeline moves it."""
+    command = [sys.executable, __file__, "--reference", *(["--limit", str(limit)] if limit else [])]
+    found = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return float(found.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="ingest only the first N documents")
@@ -83,6 +93,7 @@ def main() -> None:
     parser.add_argument(
         "--precision", choices=["fp32", "int8"], default="fp32", help="the onnx runtime's"
     )
+    parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     with gzip.open(CORPUS, "rt") as handle:
         lines = handle.readlines()
@@ -95,6 +106,10 @@ def main() -> None:
     # one part of it, 9% shorter than the average, and the encoder's rate on them too high
     step = max(1, len(lines) // ENCODER_SAMPLE)
     texts = [json.loads(line)["text"] for line in lines[::step][:ENCODER_SAMPLE]]
+    if args.reference:  # the encoder alone, as configured by the environment (reference_before)
+        settings = load_settings()
+        print(encoder_docs_per_s(settings.encoder_runtime, texts, settings.encoder_precision))
+        return
     print(f"{len(lines)} documents; {os.cpu_count()} cores")
     prepare_export(args.precision)
     rates: dict[str, tuple[float, float]] = {}
@@ -106,7 +121,8 @@ def main() -> None:
             precision = args.precision if runtime == "onnx" else "fp32"
             os.environ["CATALYST_ENCODER_PRECISION"] = precision
             home = work / f"home-{runtime}"
-            rates[runtime] = one_runtime(runtime, source, home, texts, lines, precision)
+            before = reference_before(args.limit)
+            rates[runtime] = one_runtime(runtime, source, home, texts, lines, precision, before)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if len(rates) == 2:
@@ -118,7 +134,13 @@ def main() -> None:
 
 
 def one_runtime(
-    runtime: str, source: Path, home: Path, texts: list[str], lines: list[str], precision: str
+    runtime: str,
+    source: Path,
+    home: Path,
+    texts: list[str],
+    lines: list[str],
+    precision: str,
+    before: float,
 ) -> tuple[float, float]:
     use_home(home)
     from catalyst_orchestration.ingest import run_ingest
@@ -135,7 +157,8 @@ def one_runtime(
         started = time.perf_counter()
         again = run_ingest(source, tenant="default", settings=load_settings())
         again_s = time.perf_counter() - started
-    encoder = encoder_docs_per_s(runtime, texts, precision)
+    after = encoder_docs_per_s(runtime, texts, precision)
+    encoder = (before + after) / 2
     one_call = encoder_docs_per_s(runtime, texts, precision, bulk=False)
     pipeline = len(lines) / first_s
     print(
@@ -155,7 +178,8 @@ def one_runtime(
         )
     print(
         f"  raw dense encoder (same run): {encoder:8.1f} docs/s on {len(texts)} documents "
-        f"as the index step runs it; {one_call:.1f} one call at a time"
+        f"as the index step runs it ({before:.1f} before the ingest, {after:.1f} after); "
+        f"{one_call:.1f} one call at a time"
     )
     print(f"  pipeline / encoder ratio:     {pipeline / encoder:8.2f}")
     return pipeline, encoder
