@@ -73,4 +73,4 @@ def test_an_output_nothing_took_is_not_kept_past_its_run(tmp_path):
         resources={"io_manager": HandoverIOManager(base_dir=str(tmp_path))},
     )
     assert result.success
-    assert handover._SLOT.take(result.run_id, str(tmp_path / "made" / "source-a")) == (False, None)
+    assert handover._SLOT.empty

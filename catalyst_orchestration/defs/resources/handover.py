@@ -1,5 +1,5 @@
-"""Step outputs: pickled under the instance's storage exactly as Dagster's default IO manager
-does, and handed to the next step of the same run in this process without unpickling them.
+"""Step outputs: pickled under the instance's storage by Dagster's own filesystem IO manager, as
+by default, and handed to the next step of the same run in this process without unpickling.
 
 The ingest job runs its steps one after another in one process (``jobs.py``), so each step's
 input is the output the step before it has just written: reading it back cost 1.6 s of an
@@ -14,24 +14,25 @@ import threading
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
-from upath import UPath
+
+#: (asset key, partition) of an asset's output, (step key, output name) of an op's
+Key = tuple[str, str | None]
 
 
 class _Slot:
-    """The last output written in this process: (run id, path, value)."""
+    """The last output written in this process: (run id, key, value)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: tuple[str, str, Any] | None = None
+        self._held: tuple[str, Key, Any] | None = None
 
-    def put(self, run_id: str, path: str, value: Any) -> None:
+    def put(self, run_id: str, key: Key, value: Any) -> None:
         with self._lock:
-            self._held = (run_id, path, value)
+            self._held = (run_id, key, value)
 
-    def take(self, run_id: str | None, path: str) -> tuple[bool, Any]:
+    def take(self, run_id: str | None, key: Key | None) -> tuple[bool, Any]:
         with self._lock:
-            if self._held is None or self._held[:2] != (run_id, path):
+            if self._held is None or self._held[:2] != (run_id, key):
                 return False, None
             value, self._held = self._held[2], None
             return True, value
@@ -41,35 +42,70 @@ class _Slot:
             if self._held is not None and self._held[0] == run_id:
                 self._held = None
 
+    @property
+    def empty(self) -> bool:
+        with self._lock:
+            return self._held is None
+
 
 _SLOT = _Slot()
 
 
-class HandoverFilesystemIOManager(PickledObjectFilesystemIOManager):
-    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        super().dump_to_path(context, obj, path)
-        _SLOT.put(context.run_id, str(path), obj)
+class _Handover(dg.IOManager):
+    def __init__(self, files: dg.IOManager) -> None:
+        self._files = files  # Dagster's filesystem IO manager: every output is still pickled
 
-    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        found, value = _SLOT.take(_run_id(context), str(path))
-        return value if found else super().load_from_path(context, path)
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        self._files.handle_output(context, obj)
+        run_id = _output_run_id(context)
+        if run_id is not None:
+            _SLOT.put(run_id, _output_key(context), obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        found, value = _SLOT.take(_input_run_id(context), _input_key(context))
+        return value if found else self._files.load_input(context)
 
 
-def _run_id(context: dg.InputContext) -> str | None:
+def _output_key(context: dg.OutputContext) -> Key:
+    if context.has_asset_key:
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        return context.asset_key.to_user_string(), partition
+    return context.step_key, context.name
+
+
+def _input_key(context: dg.InputContext) -> Key | None:
+    """The key of the one output this input loads; None when it loads several partitions."""
+    if context.has_asset_key:
+        if not context.has_asset_partitions:
+            return context.asset_key.to_user_string(), None
+        keys = context.asset_partition_keys
+        return (context.asset_key.to_user_string(), keys[0]) if len(keys) == 1 else None
+    upstream = context.upstream_output
+    return (upstream.step_key, upstream.name) if upstream is not None else None
+
+
+def _output_run_id(context: dg.OutputContext) -> str | None:
     try:
-        return context.step_context.run_id
-    except dg.DagsterInvariantViolationError:  # an input context built outside a run
+        return context.run_id
+    except dg.DagsterInvariantViolationError:  # a context built outside a run
         return None
 
 
-class HandoverIOManager(dg.FilesystemIOManager):
+def _input_run_id(context: dg.InputContext) -> str | None:
+    try:
+        return context.step_context.run_id
+    except dg.DagsterInvariantViolationError:
+        return None
+
+
+class HandoverIOManager(dg.ConfigurableIOManagerFactory):
     """Dagster's ``FilesystemIOManager`` (the default), with the in-process hand-over."""
 
-    def create_io_manager(self, context: dg.InitResourceContext) -> HandoverFilesystemIOManager:
-        if self.base_dir is None and context.instance is None:
-            raise dg.DagsterInvariantViolationError("no base_dir and no instance to store under")
-        base_dir = self.base_dir or context.instance.storage_directory()  # type: ignore[union-attr]
-        return HandoverFilesystemIOManager(base_dir=base_dir)
+    base_dir: str | None = None  # default: the instance's storage directory, as Dagster's
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
+        files = dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context)
+        return _Handover(files)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if context.run_id:  # an output nothing took is not kept past its run
