@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import qdrant_edge as qe
 
 from catalyst_search.index.contract import HybridQuery
-from catalyst_search.index.embedded import conversion
+from catalyst_search.index.embedded import conversion, versions
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.factory import open_writer
 from catalyst_search.index.filters import tenant_filter
@@ -69,3 +70,11 @@ def test_searches_score_with_fp32_vectors_and_reach_an_outlying_one(tmp_path):
         reader.close()
     assert [hit.id for hit in hits] == [point_id("t", "doc-0", 0)]
     assert abs(hits[0].score - exact) < 1e-5
+    published = versions.version_dir(
+        settings.index_dir, versions.current_version(settings.index_dir) or ""
+    )
+    shard = qe.EdgeShard.load(str(published))
+    try:  # the search above went through a graph, not an exact scan of a plain segment
+        assert shard.info().indexed_vectors_count >= POINTS
+    finally:
+        shard.close()
