@@ -3,7 +3,7 @@
 timed through optimize, then dense queries of the ICD dev set searched as the service searches
 (``hnsw_ef`` from the settings, fp32 vectors) and against exact search.
 
-    python bench/hnsw.py [--ef-construct 100 64] [--graph int8 fp32] [--queries 800]
+    python bench/hnsw.py [--ef-construct 100] [--graph int8 fp32] [--queries 800]
 
 Uses the fp32 bench index (``bench/results/icd-home``, built first if missing) as the source
 of the points, so the vectors and payloads are the ones an ingest writes.

@@ -82,8 +82,10 @@ def reference_before(limit: int | None) -> float:
     their mean: the machine's speed drifts by several percent within minutes (2026-12-06: 256
     and 245 docs/s half an hour apart), as much as a change to the pipeline moves it."""
     command = [sys.executable, __file__, "--reference", *(["--limit", str(limit)] if limit else [])]
-    found = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return float(found.strip().splitlines()[-1])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"the reference run failed:\n{done.stderr}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -98,10 +100,6 @@ def main() -> None:
     with gzip.open(CORPUS, "rt") as handle:
         lines = handle.readlines()
     lines = lines[: args.limit] if args.limit else lines
-    work = Path(tempfile.mkdtemp(prefix="catalyst-bench-ingest-"))
-    source = work / "corpus.jsonl"
-    source.write_text("".join(lines))
-    os.environ["CATALYST_SOURCE_ROOTS"] = str(work)  # the corpus copy is the ingest source
     # every k-th document, so the sample has the corpus's mix of lengths: the first 4,000 were
     # one part of it, 9% shorter than the average, and the encoder's rate on them too high
     step = max(1, len(lines) // ENCODER_SAMPLE)
@@ -110,6 +108,10 @@ def main() -> None:
         settings = load_settings()
         print(encoder_docs_per_s(settings.encoder_runtime, texts, settings.encoder_precision))
         return
+    work = Path(tempfile.mkdtemp(prefix="catalyst-bench-ingest-"))
+    source = work / "corpus.jsonl"
+    source.write_text("".join(lines))
+    os.environ["CATALYST_SOURCE_ROOTS"] = str(work)  # the corpus copy is the ingest source
     print(f"{len(lines)} documents; {os.cpu_count()} cores")
     prepare_export(args.precision)
     rates: dict[str, tuple[float, float]] = {}
