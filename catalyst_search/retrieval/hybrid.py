@@ -96,15 +96,18 @@ class Retriever:
         started = time.perf_counter()
         dense_vec, sparse_vec = self._encode(query, retrieval, timings, reasons)
         cfg = self.config
-        fetch = max(top_k, cfg.rerank_candidates) if mode == "premium" else top_k
         live = self.boosts.for_tenant(tenant_id) if self.boosts else None
-        fetch = max(fetch, BOOST_WINDOW) if live else fetch
+        economy = max(top_k, BOOST_WINDOW) if live else top_k  # what economy fetches
+        fetch = max(economy, cfg.rerank_candidates) if mode == "premium" else economy
         hybrid_query = HybridQuery(
             dense=dense_vec,
             sparse=sparse_vec,
             filter=tenant_filter(tenant_id, filters).and_(*_track_filter(track)),
             limit=fetch,
-            prefetch_limit=max(cfg.prefetch_limit, 2 * fetch),
+            # each leg's candidates as economy's: DBSF normalizes a leg's scores over them, so
+            # more of them would give premium another fused order to start from (0.002 lower
+            # nDCG@10 on the ICD dev set before any reranking)
+            prefetch_limit=max(cfg.prefetch_limit, 2 * economy, fetch),
             fusion=cfg.fusion,
             rrf_k=cfg.rrf_k,
             weights=cfg.weights,

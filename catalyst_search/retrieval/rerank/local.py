@@ -7,6 +7,10 @@ fused order: reordering by it dropped economy's nDCG@10 on the ICD dev set from 
 ``SIMILARITY_WEIGHT``, reciprocal ranks with k=2, the fused order's rank being the candidate's
 position), it scored 0.3893: premium's local tier never ranks below economy. Weights 0.1 to
 0.25 all gave 0.3891-0.3893 (bench/quality.py, all 2,669 dev queries).
+
+With heading vectors (2026-12-06) the blend gains less: 0.4060 against economy's 0.4054, and
+on each half of the dev set 0.3972 against 0.3969 and 0.4148 against 0.4139 (weight 0 gives
+economy's figures exactly: premium reranks economy's fused order, ``Retriever.search``).
 """
 
 from __future__ import annotations
