@@ -4,9 +4,13 @@ Dagster's default IO manager puts them: a retry, or a later run, reads the file.
 import pickle
 
 import dagster as dg
+import pytest
+from dagster_aws.s3 import S3Resource
 
 from catalyst_orchestration.defs.resources import handover
 from catalyst_orchestration.defs.resources.handover import HandoverIOManager
+from catalyst_search.settings import get_settings
+from tests.helpers.s3 import moto_s3
 
 PARTS = dg.StaticPartitionsDefinition(["source-a"])
 seen: dict[str, list] = {}
@@ -28,12 +32,24 @@ def used(context: dg.AssetExecutionContext, made: dict) -> int:
     return len(made["rows"])
 
 
+@pytest.fixture(autouse=True)
+def _settings(catalyst_home, monkeypatch):
+    monkeypatch.delenv("CATALYST_ARTIFACT_STORE", raising=False)  # pickles on local disk
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _manager(tmp_path) -> HandoverIOManager:
+    return HandoverIOManager(s3=S3Resource(), base_dir=str(tmp_path))
+
+
 def _run(tmp_path, selection=None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [made, used],
         selection=selection,
         partition_key="source-a",
-        resources={"io_manager": HandoverIOManager(base_dir=str(tmp_path))},
+        resources={"io_manager": _manager(tmp_path)},
     )
 
 
@@ -70,7 +86,30 @@ def test_an_output_nothing_took_is_not_kept_past_its_run(tmp_path):
     result = dg.materialize(
         [made],
         partition_key="source-a",
-        resources={"io_manager": HandoverIOManager(base_dir=str(tmp_path))},
+        resources={"io_manager": _manager(tmp_path)},
     )
     assert result.success
     assert handover._SLOT.empty
+
+
+def test_with_an_s3_artifact_store_the_pickles_are_written_beside_the_artifacts(
+    tmp_path, monkeypatch
+):
+    """A run re-executed from a failed step may start on another host: it finds them there."""
+    with moto_s3(monkeypatch) as client:
+        client.create_bucket(Bucket="acme-artifacts")
+        monkeypatch.setenv("CATALYST_ARTIFACT_STORE", "s3://acme-artifacts/raw")
+        get_settings.cache_clear()
+        seen.clear()
+        try:
+            assert _run(tmp_path).success
+            assert seen["used"][0] is seen["made"][0]
+            body = client.get_object(
+                Bucket="acme-artifacts", Key=f"raw/{handover.S3_FOLDER}/made/source-a"
+            )["Body"].read()
+            assert pickle.loads(body) == {"rows": [1, 2, 3]}
+            assert _run(tmp_path, selection=["used"]).success  # read back from S3
+            assert seen["used"][1] == seen["used"][0] and seen["used"][1] is not seen["made"][0]
+        finally:
+            get_settings.cache_clear()
+    assert not (tmp_path / "made").exists()  # nothing on local disk

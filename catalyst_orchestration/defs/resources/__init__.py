@@ -62,7 +62,7 @@ def ingest_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOM
             qdrant_api_key=_env("CATALYST_QDRANT_API_KEY"),
         ),
         "encoders": EncodersResource(),
-        "io_manager": HandoverIOManager(),  # Dagster's default, handing outputs over in memory
+        "io_manager": HandoverIOManager(s3=s3),  # step outputs, handed over in memory too
         "pushgateway": PushgatewayResource(
             url=_env("CATALYST_PUSHGATEWAY_URL"),
             settle_s=dg.EnvVar.int(SETTLE) if os.environ.get(SETTLE) else 60,  # empty: unset

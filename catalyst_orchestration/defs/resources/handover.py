@@ -1,5 +1,10 @@
-"""Step outputs: pickled under the instance's storage by Dagster's own filesystem IO manager, as
-by default, and handed to the next step of the same run in this process without unpickling.
+"""Step outputs: pickled by Dagster's own IO managers, and handed to the next step of the same
+run in this process without unpickling.
+
+Where the pickles go: beside the artifacts when the artifact store is S3
+(``<CATALYST_ARTIFACT_STORE>/dagster/step-outputs``), since a run re-executed from a failed
+step may start on another host; else under the instance's storage, as Dagster's default IO
+manager keeps them.
 
 The ingest job runs its steps one after another in one process (``jobs.py``), so each step's
 input is the output the step before it has just written: reading it back cost 1.6 s of an
@@ -14,6 +19,13 @@ import threading
 from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import PickledObjectS3IOManager, S3Resource
+
+from catalyst_orchestration.defs.resources.common import _settings
+from catalyst_search.ingest_requests.remote import parse_s3_uri
+
+#: under the artifact store's prefix, beside its ``sha256/`` and ``feedback/``
+S3_FOLDER = "dagster/step-outputs"
 
 #: (asset key, partition) of an asset's output, (step key, output name) of an op's
 Key = tuple[str, str | None]
@@ -53,7 +65,7 @@ _SLOT = _Slot()
 
 class _Handover(dg.IOManager):
     def __init__(self, files: dg.IOManager) -> None:
-        self._files = files  # Dagster's filesystem IO manager: every output is still pickled
+        self._files = files  # Dagster's S3 or filesystem IO manager: every output is pickled
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         self._files.handle_output(context, obj)
@@ -99,11 +111,18 @@ def _input_run_id(context: dg.InputContext) -> str | None:
 
 
 class HandoverIOManager(dg.ConfigurableIOManagerFactory):
-    """Dagster's ``FilesystemIOManager`` (the default), with the in-process hand-over."""
+    """Dagster's S3 pickle IO manager when the artifact store is S3, else its
+    ``FilesystemIOManager`` (the default), with the in-process hand-over."""
 
+    s3: S3Resource
     base_dir: str | None = None  # default: the instance's storage directory, as Dagster's
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
+        store = _settings().artifact_store
+        if store:
+            bucket, prefix = parse_s3_uri(store)
+            folder = f"{prefix.rstrip('/')}/{S3_FOLDER}" if prefix.strip("/") else S3_FOLDER
+            return _Handover(PickledObjectS3IOManager(bucket, self.s3.get_client(), folder))
         files = dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context)
         return _Handover(files)
 
