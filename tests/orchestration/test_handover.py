@@ -1,5 +1,6 @@
-"""Step outputs reach the next step of the same run in memory, and are still pickled where
-Dagster's default IO manager puts them: a retry, or a later run, reads the file."""
+"""Step outputs reach the next step of the same run in memory, and are still pickled, where
+Dagster's default IO manager puts them or, with an S3 artifact store, beside the artifacts: a
+retry, or a later run, reads the pickle."""
 
 import pickle
 
@@ -92,20 +93,24 @@ def test_an_output_nothing_took_is_not_kept_past_its_run(tmp_path):
     assert handover._SLOT.empty
 
 
+@pytest.mark.parametrize(
+    ("store", "folder"),
+    [("s3://acme-artifacts/raw/", "raw/"), ("s3://acme-artifacts", "")],
+)
 def test_with_an_s3_artifact_store_the_pickles_are_written_beside_the_artifacts(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, store, folder
 ):
     """A run re-executed from a failed step may start on another host: it finds them there."""
     with moto_s3(monkeypatch) as client:
         client.create_bucket(Bucket="acme-artifacts")
-        monkeypatch.setenv("CATALYST_ARTIFACT_STORE", "s3://acme-artifacts/raw")
+        monkeypatch.setenv("CATALYST_ARTIFACT_STORE", store)
         get_settings.cache_clear()
         seen.clear()
         try:
             assert _run(tmp_path).success
             assert seen["used"][0] is seen["made"][0]
             body = client.get_object(
-                Bucket="acme-artifacts", Key=f"raw/{handover.S3_FOLDER}/made/source-a"
+                Bucket="acme-artifacts", Key=f"{folder}{handover.S3_FOLDER}/made/source-a"
             )["Body"].read()
             assert pickle.loads(body) == {"rows": [1, 2, 3]}
             assert _run(tmp_path, selection=["used"]).success  # read back from S3

@@ -121,7 +121,7 @@ class HandoverIOManager(dg.ConfigurableIOManagerFactory):
         store = _settings().artifact_store
         if store:
             bucket, prefix = parse_s3_uri(store)
-            folder = f"{prefix.rstrip('/')}/{S3_FOLDER}" if prefix.strip("/") else S3_FOLDER
+            folder = f"{prefix.strip('/')}/{S3_FOLDER}" if prefix.strip("/") else S3_FOLDER
             return _Handover(PickledObjectS3IOManager(bucket, self.s3.get_client(), folder))
         files = dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context)
         return _Handover(files)
