@@ -25,6 +25,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from catalyst_orchestration.lib.boosts import EVENT_COLUMNS
+from catalyst_orchestration.lib.s3_artifacts import in_store
 from catalyst_search.feedback.records import FeedbackEvent
 from catalyst_search.ingest_requests.remote import parse_s3_uri
 
@@ -101,7 +102,7 @@ class S3DayFiles:
     def __init__(self, client: Any, uri: str) -> None:
         self.client = client
         self.bucket, prefix = parse_s3_uri(uri)
-        self.prefix = "/".join(p for p in (prefix.strip("/"), _EVENTS) if p)
+        self.prefix = in_store(prefix, _EVENTS)
 
     def key(self, day: str) -> str:
         return f"{self.prefix}/day={day}/events.parquet"

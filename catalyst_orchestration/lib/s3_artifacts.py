@@ -19,6 +19,12 @@ from catalyst_search.ingest_requests.remote import parse_s3_uri
 SPOOL_BYTES = 8 << 20  # larger documents are staged on disk while they are hashed
 
 
+def in_store(prefix: str, path: str) -> str:
+    """The key of ``path`` under the artifact store's key prefix (which may be empty or carry
+    slashes at either end): what the artifacts, the feedback files and the step outputs use."""
+    return "/".join(part for part in (prefix.strip("/"), path) if part)
+
+
 def missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
@@ -30,8 +36,7 @@ class S3ArtifactStore:
         self.prefix = prefix.strip("/")
 
     def _key(self, sha: str, suffix: str) -> str:
-        path = f"sha256/{sha[:2]}/{sha}{suffix}"
-        return f"{self.prefix}/{path}" if self.prefix else path
+        return in_store(self.prefix, f"sha256/{sha[:2]}/{sha}{suffix}")
 
     def _split(self, uri: str) -> tuple[str, str]:
         bucket, key = parse_s3_uri(uri.split("#", 1)[0])

@@ -22,6 +22,7 @@ import dagster as dg
 from dagster_aws.s3 import PickledObjectS3IOManager, S3Resource
 
 from catalyst_orchestration.defs.resources.common import _settings
+from catalyst_orchestration.lib.s3_artifacts import in_store
 from catalyst_search.ingest_requests.remote import parse_s3_uri
 
 #: under the artifact store's prefix, beside its ``sha256/`` and ``feedback/``
@@ -121,7 +122,7 @@ class HandoverIOManager(dg.ConfigurableIOManagerFactory):
         store = _settings().artifact_store
         if store:
             bucket, prefix = parse_s3_uri(store)
-            folder = f"{prefix.strip('/')}/{S3_FOLDER}" if prefix.strip("/") else S3_FOLDER
+            folder = in_store(prefix, S3_FOLDER)
             return _Handover(PickledObjectS3IOManager(bucket, self.s3.get_client(), folder))
         files = dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context)
         return _Handover(files)
