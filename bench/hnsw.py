@@ -68,11 +68,8 @@ def recall(
         request = qe.QueryRequest(query=query, limit=k, filter=flt, params=params)
         return {str(point.id) for point in shard.query(request)}
 
-    fp32 = qe.QuantizationSearchParams(ignore=True)  # as conversion.search_params
-    graph, exact = (
-        qe.SearchParams(hnsw_ef=ef, quantization=fp32),
-        qe.SearchParams(exact=True, quantization=fp32),
-    )
+    graph = conversion.search_params(hnsw_ef=ef, exact=False)  # as the service searches
+    exact = conversion.search_params(hnsw_ef=None, exact=True)
     found = [len(top(v, graph) & top(v, exact)) / k for v in vectors]
     return float(np.mean(found))
 

@@ -77,12 +77,10 @@ def to_point(point: ChunkPoint) -> qe.Point:
     return qe.Point(point.id, {DENSE_VECTOR: point.dense, SPARSE_VECTOR: sparse}, point.payload)
 
 
-def search_params(query: HybridQuery) -> qe.SearchParams:
-    """The legs' search parameters: fp32 vectors only, even where a segment has int8 copies."""
+def search_params(*, hnsw_ef: int | None, exact: bool) -> qe.SearchParams:
+    """A leg's search parameters: fp32 vectors only, even where a segment has int8 copies."""
     return qe.SearchParams(
-        hnsw_ef=query.hnsw_ef,
-        exact=query.exact,
-        quantization=qe.QuantizationSearchParams(ignore=True),
+        hnsw_ef=hnsw_ef, exact=exact, quantization=qe.QuantizationSearchParams(ignore=True)
     )
 
 

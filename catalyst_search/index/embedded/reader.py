@@ -135,7 +135,7 @@ class EmbeddedReader:
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
     """Run the dense and/or sparse leg as one planned batch; ids and scores only."""
-    params = conversion.search_params(query)
+    params = conversion.search_params(hnsw_ef=query.hnsw_ef, exact=query.exact)
     flt = conversion.to_filter(query.filter)
     requests = [
         qe.QueryRequest(
@@ -149,7 +149,7 @@ def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
 
 def _engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
     """Prefetch both legs and fuse inside Qdrant Edge."""
-    params = conversion.search_params(query)
+    params = conversion.search_params(hnsw_ef=query.hnsw_ef, exact=query.exact)
     flt = conversion.to_filter(query.filter)
     request = qe.QueryRequest(
         limit=query.limit,
