@@ -18,6 +18,7 @@ import dagster as dg
 
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.lib.state_stores import open_state
+from catalyst_search.auth.principal import TENANT_PATTERN, is_tenant_id
 from catalyst_search.ingest_requests.contract import TENANT_TAG
 from catalyst_search.ingest_requests.remote import source_kind
 from catalyst_search.ingest_requests.sources import (
@@ -44,6 +45,8 @@ def ensure_dagster_home(settings: Settings) -> Path:
 def run_ingest(path: Path | str, *, tenant: str, settings: Settings) -> dict[str, Any]:
     """Register ``path`` (a folder or records file, or an s3:// or web URI) as a source for
     ``tenant`` and materialize its partition."""
+    if not is_tenant_id(tenant):
+        raise ValueError(f"tenant {tenant!r} does not match {TENANT_PATTERN}")
     from catalyst_orchestration.definitions import defs
 
     ensure_dagster_home(settings)
@@ -93,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return 2
     tenant = args.tenant or settings.default_tenant
+    if not is_tenant_id(tenant):
+        sys.stderr.write(f"error: --tenant must match {TENANT_PATTERN}\n")
+        return 2
     remote = source_kind(args.path) != "folder"
     if not remote and not Path(args.path).exists():
         sys.stderr.write(f"error: {args.path} does not exist\n")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from catalyst_search.options import Role, choices
 
 ROLES: frozenset[str] = frozenset(choices(Role))
 TENANT_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+def is_tenant_id(value: object) -> TypeGuard[str]:
+    """``value`` is a tenant id: the whole of it matches ``TENANT_PATTERN`` (``re.match``
+    would accept a trailing newline, which ``$`` matches before)."""
+    return isinstance(value, str) and re.fullmatch(TENANT_PATTERN, value) is not None
+
 
 #: Why a credential was refused; the label of ``catalyst_auth_failures_total``.
 AuthReason = Literal[

@@ -18,10 +18,10 @@ import jwt
 
 from catalyst_search.auth.network import is_loopback
 from catalyst_search.auth.principal import (
-    TENANT_PATTERN,
     AuthError,
     AuthReason,
     Principal,
+    is_tenant_id,
     parse_roles,
 )
 
@@ -167,7 +167,7 @@ class JwtVerifier:
                     raise AuthError(reason, str(exc)) from exc
             raise AuthError("malformed_token", "the token could not be decoded") from exc
         tenant = claims.get(self.tenant_claim)
-        if not isinstance(tenant, str) or not re.match(TENANT_PATTERN, tenant):
+        if not is_tenant_id(tenant):
             raise AuthError("missing_tenant", f"the token has no valid {self.tenant_claim} claim")
         return Principal(
             tenant_id=tenant,

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from catalyst_search.auth.principal import TENANT_PATTERN, is_tenant_id
 from catalyst_search.cli.common import OK, add_common, client_for, fail, print_json
 from catalyst_search.cli.jobs import follow
 from catalyst_search.client import CatalystClient
@@ -28,6 +29,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     source = args.path if remote else str(path.absolute())
     if settings.ingest_mode == "sync":
         tenant = args.tenant or settings.default_tenant
+        if not is_tenant_id(tenant):
+            return fail(f"--tenant must match {TENANT_PATTERN}")
         if not remote and not path.exists():
             return fail(f"{path} does not exist")
         try:

@@ -7,7 +7,6 @@ admin key of a deployment that accepts API keys only.
 from __future__ import annotations
 
 import argparse
-import re
 import sqlite3
 import sys
 from typing import Any
@@ -16,7 +15,7 @@ import redis
 
 from catalyst_search.auth.key_stores import open_keys
 from catalyst_search.auth.keys import mint
-from catalyst_search.auth.principal import ROLES, TENANT_PATTERN, parse_roles
+from catalyst_search.auth.principal import ROLES, TENANT_PATTERN, is_tenant_id, parse_roles
 from catalyst_search.cli.common import (
     OK,
     UNREACHABLE,
@@ -39,7 +38,7 @@ def _roles(raw: str) -> list[str]:
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     roles = _roles(args.roles)
-    if not re.match(TENANT_PATTERN, args.tenant):
+    if not is_tenant_id(args.tenant):
         return fail(f"--tenant must match {TENANT_PATTERN}")
     if args.local:
         record, key = mint(args.tenant, tuple(roles), args.label)

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from catalyst_search import cli
+from catalyst_search.settings import get_settings
 from tests.helpers.http import JsonHandler, LocalServer
 from tests.helpers.services import free_port
 
@@ -57,6 +58,7 @@ def test_a_servers_credentials_never_reach_the_output(catalyst_home, capsys):
         (["search", "goitre", "--filter", "chapter=,"], 2, "names no value"),
         (["search", "goitre", "--server", "not a url"], 2, "http:// or https://"),
         (["keys", "create", "--local", "--tenant", "t1", "--roles", "search"], 3, "key store"),
+        (["keys", "create", "--local", "--tenant", "t1\n", "--roles", "search"], 2, "must match"),
     ],
 )
 def test_bad_input_and_a_store_down_are_one_line_with_their_exit_code(
@@ -67,3 +69,21 @@ def test_bad_input_and_a_store_down_are_one_line_with_their_exit_code(
     assert cli.main(argv) == code
     err = capsys.readouterr().err
     assert err.startswith("error: ") and says in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("tenant", ["t1\n", "../t1", "a b", "x" * 65])
+def test_a_sync_ingest_refuses_a_tenant_that_is_not_an_id(
+    catalyst_home, capsys, monkeypatch, tmp_path, tenant
+):
+    """Checked before anything is registered: the tenant goes into partition keys, payloads
+    and filters (``$`` in ``re.match`` would have let ``t1\\n`` through)."""
+    from catalyst_orchestration import ingest
+
+    monkeypatch.setenv("CATALYST_INGEST_MODE", "sync")
+    assert cli.main(["ingest", str(tmp_path), "--tenant", tenant]) == 2
+    assert "--tenant must match" in capsys.readouterr().err
+    assert ingest.main([str(tmp_path), "--tenant", tenant]) == 2
+    assert "--tenant must match" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="does not match"):
+        ingest.run_ingest(tmp_path, tenant=tenant, settings=get_settings())
+    assert not any((tmp_path / "dagster").iterdir())  # no instance, no run

@@ -93,6 +93,10 @@ def _bad_credentials(keys: Keys, revoked_key: str) -> dict[str, tuple[dict, str]
             {"Authorization": bearer(hs256(claims(tenant=None)))},
             "missing_tenant",
         ),
+        "tenant claim with a trailing newline": (  # re.match's $ would let it through
+            {"Authorization": bearer(hs256(claims(tenant="acme\n")))},
+            "missing_tenant",
+        ),
         "revoked API key": ({"X-API-Key": revoked_key}, "revoked_key"),
         "unknown API key": ({"X-API-Key": "ck_0123456789abcdef_" + "A" * 43}, "unknown_key"),
         "malformed header": ({"Authorization": "Basic dXNlcjpwYXNz"}, "malformed_header"),
