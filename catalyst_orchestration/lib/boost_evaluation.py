@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from catalyst_orchestration.lib.boosts import compute_boosts, ndcg_at_10
 from catalyst_search.embed.dense import DenseEncoder
@@ -27,6 +25,9 @@ from catalyst_search.index.factory import open_reader, recorded_encoder
 from catalyst_search.retrieval.factory import retrieval_config
 from catalyst_search.retrieval.hybrid import Retriever
 from catalyst_search.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # pandas loads when a frame is made, not with the definitions
+    import pandas as pd
 
 MAX_QUERIES = 500
 HELD_OUT = 0.2

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from catalyst_search.feedback.boosts import TERM_SEPARATOR, strongest_per_document
 from catalyst_search.feedback.records import normalized, query_terms
+
+if TYPE_CHECKING:  # pandas loads when a frame is made, not with the definitions
+    import pandas as pd
 
 EVENT_COLUMNS = [
     "event_id",

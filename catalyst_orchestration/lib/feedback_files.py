@@ -19,15 +19,17 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
 from botocore.exceptions import ClientError
 
 from catalyst_orchestration.lib.boosts import EVENT_COLUMNS
 from catalyst_orchestration.lib.s3_artifacts import in_store
 from catalyst_search.feedback.records import FeedbackEvent
 from catalyst_search.ingest_requests.remote import parse_s3_uri
+
+if TYPE_CHECKING:  # pandas loads when a day is read or merged, not with the definitions
+    import pandas as pd
 
 #: a day's file changed under a drain this many times in a row: give up (the run fails, retries)
 MERGE_ATTEMPTS = 5
@@ -77,6 +79,8 @@ class LocalDayFiles:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def read(self, day: str) -> tuple[pd.DataFrame | None, str | None]:
+        import pandas as pd
+
         path = self.path(day)
         return (pd.read_parquet(path), "local") if path.exists() else (None, None)
 
@@ -111,6 +115,8 @@ class S3DayFiles:
         return contextlib.nullcontext()
 
     def read(self, day: str) -> tuple[pd.DataFrame | None, str | None]:
+        import pandas as pd
+
         try:
             found = self.client.get_object(Bucket=self.bucket, Key=self.key(day))
         except ClientError as exc:
@@ -157,12 +163,16 @@ def day_bounds(day: str) -> tuple[float, float]:
 
 
 def frame_of(events: list[FeedbackEvent]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [{column: getattr(e, column) for column in EVENT_COLUMNS} for e in events]
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 
 def merge_day(files: DayFiles, day: str, events: list[FeedbackEvent]) -> pd.DataFrame:
     """The day's file with ``events`` added (each event id once), written whole."""
+    import pandas as pd
+
     for _ in range(MERGE_ATTEMPTS):
         old, version = files.read(day)
         frames = [f for f in (old, frame_of(events)) if f is not None and not f.empty]
@@ -175,6 +185,8 @@ def merge_day(files: DayFiles, day: str, events: list[FeedbackEvent]) -> pd.Data
 
 def read_all(files: DayFiles, *, since: float | None = None) -> pd.DataFrame:
     """Every day's events from the day of ``since`` on (all when None); empty when none."""
+    import pandas as pd
+
     first = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d") if since else ""
     frames = [files.read(day)[0] for day in files.days() if day >= first]
     found = [f for f in frames if f is not None]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-import trafilatura
 
 from catalyst_orchestration.lib.sources.fetching import (
     PermanentFetchError,
@@ -156,7 +155,10 @@ class Extracted:
 
 def extract_main_text(html: bytes, url: str) -> Extracted | None:
     """The main text of an HTML page as markdown, with its title; None when there is none.
-    The bytes go to trafilatura, which reads the page's declared charset."""
+    The bytes go to trafilatura, which reads the page's declared charset (imported here:
+    only web sources need it, and every run process loads the definitions)."""
+    import trafilatura
+
     text = trafilatura.utils.decode_file(html)
     markdown = trafilatura.extract(
         text, url=url, output_format="markdown", include_comments=False, favor_recall=True
