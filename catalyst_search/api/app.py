@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI
 
 from catalyst_search import __version__
@@ -51,9 +50,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         app.state.settings = cfg
         app.state.authenticator = Authenticator(cfg)
         app.state.limiter = TenantLimiter(cfg)
-        app.state.search_slots = SearchSlots(cfg.search_concurrency)
-        threads = anyio.to_thread.current_default_thread_limiter()  # searches and sync routes
-        threads.total_tokens = max(threads.total_tokens, cfg.search_concurrency + 8)
+        app.state.search_slots = SearchSlots(cfg.search_concurrency)  # and their threads
         if not app.state.authenticator.enabled:
             log.warning(
                 "CATALYST_AUTH=disabled: every request acts as tenant %r with every role; "
@@ -90,6 +87,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
             app.state.search_log.stop()
             app.state.feedback.close()
             app.state.authenticator.close()
+            app.state.search_slots.close()
             if retriever is None:
                 app.state.retriever.close()
 

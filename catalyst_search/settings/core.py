@@ -151,8 +151,8 @@ class Settings(
         ge=1,
         le=256,
         description="Searches in flight on a replica, at most half of them a tenant's; more are "
-        "refused at once (503, Retry-After). Each holds a worker thread until it ends, 504 or "
-        "not; the thread pool has 8 more than this, at least AnyIO's 40.",
+        "refused at once (503, Retry-After). Each holds one of as many search threads until it "
+        "ends, 504 or not.",
     )
 
     eval_queries: Path | None = Field(

@@ -1,6 +1,7 @@
 """Searches in flight are bounded (``CATALYST_SEARCH_CONCURRENCY``): past the bound a search is
 refused at once with 503 and ``Retry-After``, and a search answered 504 keeps its slot until
-its thread has ended, so slow work fills the slots, not the thread pool every route shares."""
+its thread has ended, so slow work fills the slots, not the thread pool every route shares:
+searches run in the slots' own threads."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.security.test_limits import _as, _serve
 
 
-async def _threads() -> float:
+async def _threads() -> tuple[float, int]:
     import anyio.to_thread
 
-    return anyio.to_thread.current_default_thread_limiter().total_tokens
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    return limiter.total_tokens, limiter.borrowed_tokens
 
 
 def test_searches_past_the_bound_are_refused_until_the_work_in_flight_ends(tmp_path, dense, sparse):
@@ -87,7 +89,27 @@ def test_a_tenant_holds_at_most_half_the_slots():
     assert slots.take("t1") is not None and slots.take("t4") is not None
 
 
-def test_the_thread_pool_keeps_room_for_other_routes_beside_the_slots(tmp_path, dense, sparse):
-    with _serve(tmp_path / "home", dense, sparse, search_concurrency=100) as client:
-        assert client.portal is not None
-        assert client.portal.call(_threads) == 108  # 8 threads the searches cannot take
+def test_searches_run_in_their_own_threads_and_leave_anyios_to_the_other_routes(
+    tmp_path, dense, sparse
+):
+    with _serve(
+        tmp_path / "home", dense, sparse, search_concurrency=2, search_timeout_s=5
+    ) as client:
+        retriever = client.app.state.retriever
+        search, entered, gate, threads = retriever.search, threading.Event(), threading.Event(), []
+
+        def stuck(**kwargs):
+            threads.append(threading.current_thread().name)
+            entered.set()
+            gate.wait(timeout=30)
+            return search(**kwargs)
+
+        retriever.search = stuck
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(client.post, "/search", json={"query": "goitre"}, headers=_as("t1"))
+            assert entered.wait(timeout=10)
+            assert client.portal is not None
+            assert client.portal.call(_threads) == (40, 0)  # AnyIO's: untouched, none borrowed
+            gate.set()
+            assert first.result(timeout=10).status_code == 200
+        assert threads == ["search_0"]

@@ -7,7 +7,6 @@ import time
 import uuid
 
 from fastapi import APIRouter, HTTPException, Response
-from starlette.concurrency import run_in_threadpool
 
 from catalyst_search.api.deps import (
     MetricsDep,
@@ -45,7 +44,7 @@ async def search(
 ) -> Response:
     """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
 
-    Encoding and the index block, so the search runs in the thread pool; past
+    Encoding and the index block, so the search runs in one of the slots' threads; past
     ``CATALYST_SEARCH_TIMEOUT_S`` the caller gets 504 and the thread's result is dropped.
     With ``CATALYST_SEARCH_CONCURRENCY`` searches in flight (a thread counts until it ends),
     another is refused at once: 503 with ``Retry-After`` (``api/slots.py``).
@@ -87,7 +86,8 @@ async def search(
         return result
 
     try:
-        result = await asyncio.wait_for(run_in_threadpool(run), settings.search_timeout_s)
+        async with asyncio.timeout(settings.search_timeout_s):
+            result = await asyncio.get_running_loop().run_in_executor(slots.threads, run)
     except TimeoutError:
         metrics.search_timeouts.inc()
         raise HTTPException(
