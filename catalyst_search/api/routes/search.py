@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException
 
 from catalyst_search.api.deps import (
     MetricsDep,
@@ -41,7 +41,7 @@ async def search(
     metrics: MetricsDep,
     search_log: SearchLogDep,
     slots: SearchSlotsDep,
-) -> Response:
+) -> SearchResponse:
     """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
 
     Encoding and the index block, so the search runs in one of the slots' threads; past
@@ -110,7 +110,7 @@ async def search(
             at=time.time(),
         )
     )
-    answer = SearchResponse(
+    return SearchResponse(
         query_id=query_id,
         boost_version=result.boost_version,
         index_version=result.index_version,
@@ -132,7 +132,3 @@ async def search(
             for r in result.hits
         ],
     )
-    # Serialized once, here. Returned as a model, it would be dumped, validated again against
-    # ``response_model`` and dumped once more: 72 against 14 us for ten results, on the event
-    # loop every search shares. ``response_model`` still documents the body.
-    return Response(answer.model_dump_json(), media_type="application/json")
