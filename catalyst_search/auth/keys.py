@@ -70,7 +70,7 @@ class KeyStore(Protocol):
 
 def verify_key(store: KeyStore, presented: str) -> Principal:
     """The principal of a presented key, or ``AuthError``; compares digests in constant time."""
-    match = _KEY.match(presented)
+    match = _KEY.fullmatch(presented)
     if not match:
         raise AuthError("malformed_token", "not an API key (ck_<id>_<secret>)")
     record = store.get(match.group(1))

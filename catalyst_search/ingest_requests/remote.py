@@ -63,7 +63,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an s3:// URI: {uri[:80]!r}")
     bucket, _, prefix = uri[5:].partition("/")
-    if not _BUCKET.match(bucket) or ".." in bucket:
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise ValueError(f"{bucket!r} is not a valid bucket name")
     if len(prefix) > 1024 or "\x00" in prefix:
         raise ValueError("the key prefix is too long or holds a NUL")

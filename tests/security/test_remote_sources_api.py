@@ -141,3 +141,24 @@ def test_redis_keeps_watches_per_tenant():
         assert watches.remove("t1", first.watch_id) and watches.listed("t1") == []
     finally:
         delete_prefix(client, prefix)
+
+
+def test_names_are_matched_whole_not_up_to_a_trailing_newline(tmp_path):
+    """``re.match`` with ``$`` accepts a trailing newline: a bucket named ``acme-docs\\n`` or an
+    API key with one would have passed the pattern."""
+    from catalyst_search.auth.key_stores import SqliteKeyStore
+    from catalyst_search.auth.keys import mint, verify_key
+    from catalyst_search.auth.principal import AuthError
+    from catalyst_search.ingest_requests.remote import parse_s3_uri
+
+    assert parse_s3_uri("s3://acme-docs/x") == ("acme-docs", "x")
+    with pytest.raises(ValueError, match="not a valid bucket name"):
+        parse_s3_uri("s3://acme-docs\n/x")
+    from catalyst_search.settings import load_settings
+
+    store = SqliteKeyStore(load_settings(home=tmp_path))
+    record, key = mint("t1", ("search",), "test")
+    store.add(record)
+    assert verify_key(store, key).tenant_id == "t1"
+    with pytest.raises(AuthError, match="not an API key"):
+        verify_key(store, key + "\n")
