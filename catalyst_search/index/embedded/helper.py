@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 _LENGTH = struct.Struct("!Q")
+#: The largest message either side sends or accepts. Answers are a page of hits or a few dense
+#: vectors, far below it; a length past it means the stream is out of step (a reply cut short
+#: by a timeout), and the helper is dropped rather than a buffer of that size allocated.
+MAX_MESSAGE = 256 << 20
 
 
 class HelperLost(RuntimeError):
@@ -39,15 +43,21 @@ class Channel:
         conn.close()
 
     def send(self, message: Any) -> None:
-        """Pickled first: a message that does not pickle sends nothing."""
+        """Pickled first: a message that does not pickle, or is larger than ``MAX_MESSAGE``,
+        sends nothing. Blocks until it is sent, as ``Connection.send`` did."""
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > MAX_MESSAGE:
+            raise ValueError(f"a message of {len(data)} bytes: more than {MAX_MESSAGE}")
+        self._sock.settimeout(None)
         self._sock.sendall(_LENGTH.pack(len(data)) + data)
 
     def recv(self, timeout_s: float | None = None) -> Any:
         """The next message; EOFError when the other end closed, TimeoutError when nothing
-        arrived for ``timeout_s``."""
+        arrived for ``timeout_s``, ConnectionError when the stream is out of step."""
         self._sock.settimeout(timeout_s)
         (size,) = _LENGTH.unpack(self._read(_LENGTH.size))
+        if size > MAX_MESSAGE:
+            raise ConnectionError(f"a message of {size} bytes announced: the pipe is out of step")
         return pickle.loads(self._read(size))
 
     def _read(self, size: int) -> bytearray:
@@ -87,10 +97,9 @@ def _serve(pipe: Connection, root: str, version: str | None) -> None:
                 return
             try:
                 answer = _answer(reader, op, arg)
+                conn.send(("ok", answer, reader.version))  # pickled, then sent: all or nothing
             except Exception as exc:  # the caller raises it (IndexNotReady, a bad filter, ...)
                 _send_error(conn, exc, reader.version)
-            else:
-                conn.send(("ok", answer, reader.version))
     finally:
         reader.close()
         conn.close()
