@@ -123,6 +123,22 @@ def test_a_search_past_its_time_answers_504(tmp_path, dense, sparse):
         assert "catalyst_search_timeouts_total 1.0" in client.get("/metrics").text
 
 
+def test_an_index_that_gives_up_inside_a_search_answers_503_not_a_timeout(tmp_path, dense, sparse):
+    """Only the caller's deadline is a 504; a read the index itself timed out (a helper that
+    did not answer) is the index's trouble, to retry, and not counted as a slow search."""
+    with _serve(tmp_path / "home", dense, sparse, search_timeout_s=10) as client:
+
+        def silent(**kwargs):
+            raise TimeoutError("the index reader process did not answer in 30s")
+
+        client.app.state.retriever.search = silent
+        response = client.post("/search", json={"query": "diabetes"}, headers=_as("t1"))
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert "did not answer in 30s" in response.json()["detail"]
+        assert "catalyst_search_timeouts_total 0.0" in client.get("/metrics").text
+
+
 def test_redis_limits_are_shared_by_every_replica():
     client = machine_redis()
     prefix = unique_prefix()

@@ -85,10 +85,15 @@ async def search(
         result.timings_ms["queue"] = round(queued * 1000, 3)
         return result
 
+    deadline = asyncio.timeout(settings.search_timeout_s)
     try:
-        async with asyncio.timeout(settings.search_timeout_s):
+        async with deadline:
             result = await asyncio.get_running_loop().run_in_executor(slots.threads, run)
-    except TimeoutError:
+    except TimeoutError as exc:
+        if not deadline.expired():  # the index gave up inside the search (a silent helper)
+            raise HTTPException(
+                503, f"the index did not answer: {exc}; retry shortly", headers={"Retry-After": "1"}
+            ) from None
         metrics.search_timeouts.inc()
         raise HTTPException(
             504, f"the search ran past {settings.search_timeout_s:g}s; try a smaller top_k"
