@@ -13,12 +13,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2048
+#: How long a name may take to resolve: past it the request is given up for now
+#: (``ResolutionUnavailable``), where the system resolver alone may try for 30 s and more.
+RESOLVE_TIMEOUT_S = 5.0
+#: Lookups run here, at most four at once: a DNS server that does not answer holds these
+#: threads until the system resolver gives up, not the callers' (a webhook pass, a fetch).
+_RESOLVERS = ThreadPoolExecutor(4, thread_name_prefix="resolve")
 log = logging.getLogger("catalyst_search.outbound")
 
 
@@ -107,8 +114,14 @@ class OutboundPolicy:
             return [ipaddress.ip_address(host)]
         except ValueError:
             pass
+        lookup = _RESOLVERS.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP)
         try:
-            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+            infos = lookup.result(timeout=RESOLVE_TIMEOUT_S)
+        except TimeoutError:
+            lookup.cancel()  # if it is still queued behind stuck lookups
+            raise ResolutionUnavailable(
+                f"{host}: not resolved within {RESOLVE_TIMEOUT_S:g}s"
+            ) from None
         except socket.gaierror as exc:
             if exc.errno == socket.EAI_AGAIN:
                 raise ResolutionUnavailable(f"{host}: cannot be resolved now") from exc

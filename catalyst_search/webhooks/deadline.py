@@ -9,7 +9,8 @@ and httpx raises, whatever phase the exchange was in, the TLS handshake included
 It shuts down a duplicate of the TCP socket's descriptor: TLS detaches the socket it wraps (the
 original object has no descriptor by the handshake), and a shutdown through the duplicate ends
 the connection without touching the TLS object another thread is reading through. Name
-resolution comes before the exchange (the outbound policy pins the address) and is not covered.
+resolution comes before the exchange (the outbound policy pins the address) and has its own
+bound (``outbound.RESOLVE_TIMEOUT_S``); a name not resolved in time is retried later.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from catalyst_search.client.webhooks import (
     signature_header,
 )
 from catalyst_search.ingest_requests.jobs import Job, JobStore
-from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused, ResolutionUnavailable
 from catalyst_search.settings import Settings
 from catalyst_search.webhooks.deadline import Deadline
 from catalyst_search.webhooks.deliveries import LEASE_S, DeliveryStore, WebhookDelivery
@@ -182,6 +182,8 @@ class WebhookSender:
             return self._end(delivery, f"not delivered: {why}")
         try:
             pinned = self.policy.pin(delivery.url)
+        except ResolutionUnavailable as exc:  # DNS failing for now: a refusal it is not
+            return self._retry_later(delivery, f"not resolved: {exc}", 0.0)
         except OutboundRefused as exc:
             return self._end(delivery, f"refused: {exc}")
         body = json.dumps(payload(job, delivery.delivery_id), sort_keys=True).encode()

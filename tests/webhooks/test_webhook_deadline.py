@@ -127,3 +127,28 @@ def test_a_pass_that_ran_long_hands_back_what_it_has_not_attempted(tmp_path, mon
     handed_back = [d for d in jobs.webhooks.for_job("j") if d.state == "pending"]
     assert len(handed_back) == 2 and all(d.attempts == 0 for d in handed_back)
     assert len(jobs.webhooks.claim_due(time.time(), limit=10)) == 2  # due at once
+
+
+def test_a_name_that_does_not_resolve_in_time_is_tried_again_later(tmp_path, monkeypatch):
+    """A DNS server that does not answer holds a lookup thread, not the pass: the delivery is
+    given up for now after ``RESOLVE_TIMEOUT_S`` and retried, not ended as refused."""
+    from catalyst_search import outbound
+
+    def stuck(*args, **kwargs):
+        time.sleep(2.0)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(outbound, "RESOLVE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    jobs = SqliteJobStore(tmp_path / "jobs.sqlite")
+    jobs.create(job_id="j", tenant_id="t", sources=["/a"], metadata={})
+    jobs.webhooks.register("j", "t", ["https://slow-dns.example.com/x"], "job")
+    jobs.webhooks.job_finished("j")
+    sender = WebhookSender(jobs, master_secret="s", policy=OutboundPolicy(), timeout_s=5.0)
+    started = time.monotonic()
+    sender.deliver_due()
+    took = time.monotonic() - started
+    (delivery,) = jobs.webhooks.for_job("j")
+    assert took < 1.5, took
+    assert delivery.state == "pending" and delivery.attempts == 1, delivery
+    assert delivery.last_error is not None and "not resolved within 0.2s" in delivery.last_error
