@@ -13,8 +13,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -23,9 +24,6 @@ MAX_URL_LENGTH = 2048
 #: How long a name may take to resolve: past it the request is given up for now
 #: (``ResolutionUnavailable``), where the system resolver alone may try for 30 s and more.
 RESOLVE_TIMEOUT_S = 5.0
-#: Lookups run here, at most four at once: a DNS server that does not answer holds these
-#: threads until the system resolver gives up, not the callers' (a webhook pass, a fetch).
-_RESOLVERS = ThreadPoolExecutor(4, thread_name_prefix="resolve")
 log = logging.getLogger("catalyst_search.outbound")
 
 
@@ -82,6 +80,31 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+def _getaddrinfo_within(host: str, port: int, timeout_s: float) -> list[Any]:
+    """``socket.getaddrinfo`` in a thread of its own, waited for ``timeout_s``. A lookup that
+    does not answer keeps only its own thread (a daemon: it holds up neither other lookups nor
+    the process's exit) until the system resolver gives up."""
+    done = threading.Event()
+    found: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        except BaseException as exc:  # handed to the caller
+            found["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise ResolutionUnavailable(f"{host}: not resolved within {timeout_s:g}s")
+    error: BaseException | None = found.get("error")
+    if error is not None:
+        raise error
+    infos: list[Any] = found["infos"]
+    return infos
+
+
 @dataclass(frozen=True)
 class OutboundPolicy:
     allowed: tuple[IPNetwork, ...] = ()
@@ -114,14 +137,8 @@ class OutboundPolicy:
             return [ipaddress.ip_address(host)]
         except ValueError:
             pass
-        lookup = _RESOLVERS.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP)
         try:
-            infos = lookup.result(timeout=RESOLVE_TIMEOUT_S)
-        except TimeoutError:
-            lookup.cancel()  # if it is still queued behind stuck lookups
-            raise ResolutionUnavailable(
-                f"{host}: not resolved within {RESOLVE_TIMEOUT_S:g}s"
-            ) from None
+            infos = _getaddrinfo_within(host, port, RESOLVE_TIMEOUT_S)
         except socket.gaierror as exc:
             if exc.errno == socket.EAI_AGAIN:
                 raise ResolutionUnavailable(f"{host}: cannot be resolved now") from exc

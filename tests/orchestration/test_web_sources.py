@@ -183,3 +183,29 @@ def test_firecrawl_scrapes_and_crawls_through_the_sdk_with_classified_retries(fi
     indexed = state.source_documents(load_settings().collection, "default", sources[4])
     assert indexed == {f"{site.base}/docs/pumps", f"{site.base}/docs/sensors"}
     assert fake.polls >= 2  # the crawl job was polled until it completed
+
+
+def test_a_firecrawl_page_whose_name_cannot_be_resolved_now_is_transient(monkeypatch):
+    """Firecrawl reports a page's URL; we check its address ourselves. A name no DNS server
+    answers for now is tried again with the next ingest, where a private address is refused
+    for good."""
+    import socket
+
+    from catalyst_orchestration.lib.sources.firecrawl import _refusal
+    from catalyst_search.outbound import OutboundPolicy
+
+    def unavailable(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unavailable)
+    error, message, failure_class = _refusal("https://docs.example.com/a", OutboundPolicy()) or (
+        "",
+        "",
+        "",
+    )
+    assert (error, failure_class) == ("ResolutionUnavailable", "transient"), message
+    assert _refusal("http://10.1.2.3/a", OutboundPolicy()) == (
+        "OutboundRefused",
+        "the page's address is not public (CATALYST_OUTBOUND_ALLOW)",
+        "permanent",
+    )

@@ -135,7 +135,7 @@ def test_a_name_that_does_not_resolve_in_time_is_tried_again_later(tmp_path, mon
     from catalyst_search import outbound
 
     def stuck(*args, **kwargs):
-        time.sleep(2.0)
+        time.sleep(1.0)
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
     monkeypatch.setattr(outbound, "RESOLVE_TIMEOUT_S", 0.2)
@@ -152,3 +152,40 @@ def test_a_name_that_does_not_resolve_in_time_is_tried_again_later(tmp_path, mon
     assert took < 1.5, took
     assert delivery.state == "pending" and delivery.attempts == 1, delivery
     assert delivery.last_error is not None and "not resolved within 0.2s" in delivery.last_error
+
+
+def test_lookups_that_never_answer_hold_up_no_other_lookup(monkeypatch):
+    """Each lookup waits in a thread of its own: a tenant's names that no DNS server answers
+    for cannot make another tenant's names fail."""
+    from catalyst_search import outbound
+
+    real = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        if host.startswith("stuck"):
+            time.sleep(1.5)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(outbound, "RESOLVE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    policy = OutboundPolicy(OutboundPolicy.from_setting("127.0.0.1").allowed)
+    stuck = [
+        threading.Thread(target=lambda n=n: _refused(policy, f"https://stuck{n}.example.com/"))
+        for n in range(8)
+    ]
+    for thread in stuck:
+        thread.start()
+    time.sleep(0.1)  # all eight waiting on their lookups
+    started = time.monotonic()
+    assert policy.pin("https://fine.example.com/x").address == "127.0.0.1"
+    assert time.monotonic() - started < 0.4
+    for thread in stuck:
+        thread.join(timeout=5)
+
+
+def _refused(policy: OutboundPolicy, url: str) -> None:
+    from catalyst_search.outbound import ResolutionUnavailable
+
+    with pytest.raises(ResolutionUnavailable):
+        policy.pin(url)

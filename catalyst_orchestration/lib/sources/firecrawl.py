@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from catalyst_orchestration.lib.artifacts import ArtifactStore
-from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+from catalyst_orchestration.lib.records import DocumentFailure, FailureClass, RawDocument
 from catalyst_orchestration.lib.sources.base import Acquired, fetch_failure
 from catalyst_orchestration.lib.sources.fetching import (
     GONE,
@@ -20,7 +20,7 @@ from catalyst_orchestration.lib.sources.fetching import (
     Retrier,
     TransientFetchError,
 )
-from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused, ResolutionUnavailable
 
 POLL_S = 2.0
 ENDED = ("completed", "failed", "cancelled")
@@ -71,14 +71,13 @@ def _collect(
     for doc in docs:
         out.seen += 1
         item = _page(doc, url, store)
-        if isinstance(item, RawDocument) and not _public(item.document_id, policy):
+        refusal = _refusal(item.document_id, policy) if isinstance(item, RawDocument) else None
+        if isinstance(item, RawDocument) and refusal is not None:
             # Firecrawl followed a link or redirect to an address we may not reach ourselves:
             # a self-hosted Firecrawl inside the network must not index the network for us
-            message = "the page's address is not public (CATALYST_OUTBOUND_ALLOW)"
-            item = DocumentFailure(item.location, "acquire", "OutboundRefused", message,
-                                   "permanent", item.document_id)  # fmt: skip
+            item = DocumentFailure(item.location, "acquire", *refusal, item.document_id)
         if isinstance(item, DocumentFailure):
-            retrier.stats.failures["permanent"] += 1
+            retrier.stats.failures[item.failure_class] += 1
             out.failures.append(item)
             if item.error in {f"HTTP{status}" for status in GONE}:
                 out.gone.add(item.location)  # recorded, and its chunks dropped
@@ -89,12 +88,24 @@ def _collect(
     return out
 
 
-def _public(url: str, policy: OutboundPolicy) -> bool:
+def _refusal(url: str, policy: OutboundPolicy) -> tuple[str, str, FailureClass] | None:
+    """(error, message, class) when the page's address may not be used; None when it may. A
+    name that cannot be resolved now is tried again with the next ingest, not dropped."""
     try:
         policy.check_url(url)
+    except ResolutionUnavailable as exc:
+        return (
+            "ResolutionUnavailable",
+            f"the page's address cannot be resolved now: {exc}",
+            "transient",
+        )
     except OutboundRefused:
-        return False
-    return True
+        return (
+            "OutboundRefused",
+            "the page's address is not public (CATALYST_OUTBOUND_ALLOW)",
+            "permanent",
+        )
+    return None
 
 
 def scrape(
