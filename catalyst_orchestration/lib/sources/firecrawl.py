@@ -72,7 +72,7 @@ def _collect(
         out.seen += 1
         item = _page(doc, url, store)
         refusal = _refusal(item.document_id, policy) if isinstance(item, RawDocument) else None
-        if isinstance(item, RawDocument) and refusal is not None:
+        if refusal is not None:
             # Firecrawl followed a link or redirect to an address we may not reach ourselves:
             # a self-hosted Firecrawl inside the network must not index the network for us
             item = DocumentFailure(item.location, "acquire", *refusal, item.document_id)
