@@ -26,6 +26,7 @@ from catalyst_search.ingest_requests.sources import (
     check_source,
     require_under_roots,
 )
+from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             require_under_roots(Path(args.path), settings.source_roots_for(tenant), where="path")
     except InvalidSource as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except ResolutionUnavailable as exc:
+        sys.stderr.write(f"error: {exc}: the name cannot be resolved now; try again shortly\n")
         return 2
     summary = run_ingest(args.path if remote else Path(args.path), tenant=tenant, settings=settings)
     keys = (

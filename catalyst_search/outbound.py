@@ -31,8 +31,11 @@ class OutboundRefused(ValueError):
     """The URL may not be requested; the message says why and what would allow it."""
 
 
-class ResolutionUnavailable(OutboundRefused):
-    """The name could not be resolved for now (a DNS server failing): worth another try."""
+class ResolutionUnavailable(ConnectionError):
+    """The name could not be resolved for now (a DNS server failing or slow): worth another
+    try. Not an ``OutboundRefused``: nothing is wrong with the URL, so a caller that refuses
+    what the policy refuses (422, a permanent failure) lets this one through, to be answered
+    as unavailable (503) or retried; being a ``ConnectionError``, ingestion's steps retry it."""
 
 
 @dataclass(frozen=True)

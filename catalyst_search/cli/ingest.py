@@ -20,6 +20,7 @@ from catalyst_search.ingest_requests.sources import (
     check_source,
     require_under_roots,
 )
+from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import Settings
 
 
@@ -40,6 +41,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 require_under_roots(path, settings.source_roots_for(tenant), where="path")
         except InvalidSource as exc:
             return fail(str(exc))
+        except ResolutionUnavailable as exc:
+            return fail(f"{exc}: the name cannot be resolved now; try again shortly")
         return _ingest_in_process(
             source if remote else str(path.resolve()), tenant, settings, wait=args.wait
         )

@@ -7,11 +7,13 @@ output."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
 from catalyst_search import cli
 from catalyst_search.settings import get_settings
+from tests.helpers.dns import resolver
 from tests.helpers.http import JsonHandler, LocalServer
 from tests.helpers.services import free_port
 
@@ -87,3 +89,18 @@ def test_a_sync_ingest_refuses_a_tenant_that_is_not_an_id(
     with pytest.raises(ValueError, match="does not match"):
         ingest.run_ingest(tmp_path, tenant=tenant, settings=get_settings())
     assert not any((tmp_path / "dagster").iterdir())  # no instance, no run
+
+
+def test_a_sync_ingest_of_a_name_the_dns_cannot_resolve_now_says_so_in_one_line(
+    catalyst_home, capsys, monkeypatch
+):
+    """Not a traceback, and not "invalid": the name may resolve in a moment."""
+    from catalyst_orchestration import ingest
+
+    resolver(monkeypatch, {"docs.example.org": socket.EAI_AGAIN})
+    monkeypatch.setenv("CATALYST_INGEST_MODE", "sync")
+    url = "https://docs.example.org/page"
+    assert cli.main(["ingest", url]) == 2
+    assert "cannot be resolved now; try again shortly" in capsys.readouterr().err
+    assert ingest.main([url]) == 2
+    assert "cannot be resolved now; try again shortly" in capsys.readouterr().err

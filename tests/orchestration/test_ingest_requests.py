@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 
 import dagster as dg
@@ -13,11 +14,15 @@ from catalyst_orchestration.defs.requests import sensors
 from catalyst_orchestration.defs.requests.run_ends import ingest_job_failures
 from catalyst_orchestration.defs.requests.sensors import ingest_requests
 from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.lib.failures import is_transient
 from catalyst_search.api.app import create_app
 from catalyst_search.ingest_requests.contract import SENSOR_NAME
 from catalyst_search.ingest_requests.queue import SqliteQueue
+from catalyst_search.ingest_requests.sources import check_source
+from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records, write_jsonl
+from tests.helpers.dns import resolver
 from tests.orchestration.helpers import ASSETS
 
 
@@ -228,3 +233,22 @@ def test_a_job_cancelled_while_queued_gets_no_run_and_its_message_is_acknowledge
     assert queue.depth() == 0
     job = api.get(f"/ingest/jobs/{job_id}").json()
     assert job["status"] == "cancelled" and job["sources"][0]["run_id"] is None
+
+
+def test_a_source_the_dns_cannot_resolve_at_the_tick_still_gets_its_run(api, monkeypatch):
+    """The API checked the web source when the job came in. The DNS failing when the sensor
+    checks it again is no reason to fail the job: the run is requested, and its acquisition
+    step checks the source again and retries while the DNS fails (a transient error)."""
+    resolver(monkeypatch, {"docs.example.org": "93.184.216.34"})
+    accepted = api.post("/ingest/bulk", json={"sources": ["https://docs.example.org/page"]})
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    resolver(monkeypatch, {"docs.example.org": socket.EAI_AGAIN})
+    with pytest.raises(ResolutionUnavailable):  # what the acquisition step meets: retried
+        check_source("https://docs.example.org/page", rules=load_settings().source_rules("default"))
+    assert is_transient(ResolutionUnavailable("docs.example.org: cannot be resolved now"))
+    with dg.instance_for_test() as instance:
+        result = _tick(instance)
+        assert [r.run_key for r in result.run_requests] == [f"{job_id}:0"]
+    job = api.get(f"/ingest/jobs/{job_id}").json()
+    assert job["status"] != "failed" and job["sources"][0]["status"] != "failed", job

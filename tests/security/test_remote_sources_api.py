@@ -4,6 +4,8 @@ the SDK and ``catalystctl sources`` speak to it."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,6 +13,7 @@ from catalyst_search.api.app import create_app
 from catalyst_search.client import CatalystClient, InvalidRequest, NotFound
 from catalyst_search.ingest_requests.watches import MAX_WATCHES, RedisWatches
 from catalyst_search.settings import load_settings
+from tests.helpers.dns import resolver
 from tests.helpers.live_app import live_app
 from tests.helpers.services import delete_prefix, machine_redis, unique_prefix
 from tests.helpers.tokens import AUDIENCE, ISSUER, SECRET, claims, hs256
@@ -62,6 +65,42 @@ def test_bulk_ingest_takes_remote_sources_under_the_tenants_rules(client):
     for source, fragment in refused.items():
         response = client.post("/ingest/bulk", json={"sources": [source]}, headers=t1)
         assert response.status_code == 422 and fragment in response.json()["detail"], source
+
+
+def test_a_name_the_dns_cannot_resolve_now_is_503_and_no_job(settings, monkeypatch):
+    """Nothing is wrong with a URL whose name the DNS fails to resolve for the moment: the
+    client is told to retry (503, Retry-After), not that its request is invalid (422), and no
+    job is kept half made. A name that does not exist stays a 422."""
+    resolver(
+        monkeypatch,
+        {"down.example.org": socket.EAI_AGAIN, "nowhere.example.org": socket.EAI_NONAME,
+         "up.example.org": "93.184.216.34"},
+    )  # fmt: skip
+    t1 = bearer("t1", "ingest")
+    hooked = settings.model_copy(update={"webhook_secret": "s" * 32})
+    with TestClient(create_app(hooked)) as client:
+        for request in (
+            {"sources": ["https://down.example.org/page"]},
+            {
+                "sources": ["https://up.example.org/page"],
+                "webhook_url": "https://down.example.org/h",
+            },
+        ):
+            response = client.post("/ingest/bulk", json=request, headers=t1)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert "cannot be resolved now" in response.json()["detail"]
+        watch = client.post("/sources", json={"uri": "https://down.example.org/"}, headers=t1)
+        assert watch.status_code == 503 and "retry shortly" in watch.json()["detail"]
+        assert client.get("/ingest/jobs", headers=t1).json()["jobs"] == []
+        assert client.get("/sources", headers=t1).json()["sources"] == []
+
+        gone = client.post(
+            "/ingest/bulk", json={"sources": ["https://nowhere.example.org/p"]}, headers=t1
+        )
+        assert gone.status_code == 422 and "cannot be resolved" in gone.json()["detail"]
+        ok = client.post("/ingest/bulk", json={"sources": ["https://up.example.org/p"]}, headers=t1)
+        assert ok.status_code == 202, ok.text
 
 
 def test_watched_sources_belong_to_their_tenant(client, tmp_path):

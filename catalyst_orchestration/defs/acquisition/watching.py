@@ -24,6 +24,7 @@ from catalyst_search.ingest_requests.contract import JOB_TAG, TENANT_TAG
 from catalyst_search.ingest_requests.jobs import JobStore
 from catalyst_search.ingest_requests.sources import InvalidSource, check_source
 from catalyst_search.ingest_requests.watches import Watch
+from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import Settings
 
 WATCH_TAG = "catalyst/watch_id"
@@ -63,6 +64,9 @@ def allowed(watches: Iterable[Watch], settings: Settings, log: logging.Logger) -
             check_source(watch.uri, rules=settings.source_rules(watch.tenant_id))
         except InvalidSource as exc:
             log.warning(f"watched source {watch.watch_id} of {watch.tenant_id} skipped: {exc}")
+            continue
+        except ResolutionUnavailable as exc:  # the DNS failing now: looked at again next tick
+            log.warning(f"watched source {watch.watch_id} of {watch.tenant_id} not checked: {exc}")
             continue
         kept.append(watch)
     return kept

@@ -30,6 +30,7 @@ from catalyst_search.ingest_requests.contract import (
 )
 from catalyst_search.ingest_requests.dispatch import record_job
 from catalyst_search.ingest_requests.sources import InvalidSource, check_source
+from catalyst_search.outbound import ResolutionUnavailable
 
 MAX_MESSAGES_PER_TICK = 20
 VISIBILITY_S = 300.0
@@ -77,6 +78,8 @@ def _requests(
             context.log.warning(f"job {message.job_id}: {exc}")
             jobs.jobs.run_finished(message.job_id, uri, status="failed", error=str(exc))
             continue
+        except ResolutionUnavailable as exc:  # not the source's fault: its run checks it again
+            context.log.info(f"job {message.job_id}: {exc}; requesting its run all the same")
         source = register_source(
             context.instance, state.store, tenant_id=message.tenant_id, uri=uri
         )

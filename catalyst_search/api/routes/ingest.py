@@ -31,6 +31,8 @@ def bulk(
 
     Local sources must lie under ``CATALYST_SOURCE_ROOTS`` (symlinks and ``..`` resolved).
     A ``webhook_url`` must reach a public address (or one in ``CATALYST_OUTBOUND_ALLOW``).
+    A name (a web source's, the webhook's) the DNS cannot resolve now answers 503 with
+    ``Retry-After``, not 422: nothing is wrong with it.
     """
     try:
         own = [checked_webhook(settings, body.webhook_url)] if body.webhook_url else []

@@ -24,13 +24,14 @@ def _view(watch: Watch) -> WatchView:
 
 
 @router.post(
-    "", status_code=201, response_model=WatchView, responses=errors(401, 403, 409, 422, 429)
+    "", status_code=201, response_model=WatchView, responses=errors(401, 403, 409, 422, 429, 503)
 )
 def watch_source(
     body: WatchRequest, dispatcher: DispatcherDep, settings: SettingsDep, caller: IngestCaller
 ) -> WatchView:
     """Keep a source in sync for the caller's tenant (idempotent: the same source is one
-    watch). It is checked like an ingest source: under the tenant's roots, public web only."""
+    watch). It is checked like an ingest source: under the tenant's roots, public web only;
+    503 with ``Retry-After`` when a web source's name cannot be resolved now."""
     try:
         uri = check_source(body.uri, rules=settings.source_rules(caller.tenant_id), where="uri")
         watch = dispatcher.jobs.watches.add(caller.tenant_id, uri)
