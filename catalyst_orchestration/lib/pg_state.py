@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -23,6 +23,7 @@ from catalyst_orchestration.lib.state import (
     Source,
     partition_key_for,
 )
+from catalyst_orchestration.lib.state_locks import INDEX_KEY, advisory_lock, lock_key
 from catalyst_search.index.meta import IndexMeta
 
 _SCHEMA = """
@@ -74,21 +75,14 @@ class PostgresStateStore:
                 self._conn = None
             raise
 
-    @contextmanager
-    def index_lock(self, *, exclusive: bool = False) -> Iterator[None]:
-        """Index writes (shared) against a rebuild's swap (exclusive), across hosts: a session
-        advisory lock on a connection of its own, released when the block ends."""
-        conn = self._connect()
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT pg_advisory_lock(4243)" if exclusive
-                    else "SELECT pg_advisory_lock_shared(4243)"
-                )  # fmt: skip
-            yield
-        finally:
-            conn.close()  # ends the session, and with it the lock
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
+        """Index writes (shared) against a rebuild's swap (exclusive), across hosts."""
+        return advisory_lock(self._connect, INDEX_KEY, exclusive=exclusive)
+
+    def rebuild_lock(self, collection: str) -> AbstractContextManager[None]:
+        """One rebuild of ``collection`` at a time, across hosts; ``LockHeld`` at once."""
+        key = lock_key(f"rebuild:{collection}")
+        return advisory_lock(self._connect, key, exclusive=True, wait=False)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -17,6 +17,7 @@ from catalyst_orchestration.lib.indexing import IndexOutcome, index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
+from catalyst_orchestration.lib.state_locks import LockHeld
 from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
@@ -61,14 +62,45 @@ def rebuild(
     after ``drop_after_s`` (default: a replica's refresh plus a search's timeout, so searches
     still running on it finish). A source that fails, or a document that failed transiently
     (it may exist but was not read), stops the rebuild before the swap, and its collection and
-    staged manifest are removed: the index being served is never replaced by a smaller one."""
+    staged manifest are removed: the index being served is never replaced by a smaller one.
+
+    One rebuild of a collection runs at a time (``RebuildRefused`` for a second), from before
+    it starts until the old collection is dropped; it first drops what a killed rebuild left
+    (collections the alias does not serve, and their staged manifests)."""
     alias = settings.collection
     if aliases.target(client, alias) == alias:
         raise RebuildRefused(
             f"{alias!r} is a plain collection, not an alias: re-create it as an alias "
             "(docs/deploy.md) before the first rebuild"
         )
-    aliases.ensure_served(client, alias, settings.encoder_precision)
+    try:
+        with state.rebuild_lock(alias):  # until the old collection is dropped
+            return _rebuild(client, settings, alias, state, acquirer, dense, sparse, progress,
+                            drop_after_s)  # fmt: skip
+    except LockHeld:
+        raise RebuildRefused(
+            f"another rebuild of {alias} is running; let it finish (or stop it) first"
+        ) from None
+
+
+def _rebuild(
+    client: QdrantClient,
+    settings: Settings,
+    alias: str,
+    state: StateBackend,
+    acquirer: Acquirer,
+    dense: DenseEncoder,
+    sparse: SparseEncoder,
+    progress: Progress,
+    drop_after_s: float | None,
+) -> Rebuilt:
+    served = aliases.ensure_served(client, alias, settings.encoder_precision)
+    dropped = aliases.leftovers(client, alias)  # no other rebuild can be filling one
+    for leftover in dropped:
+        client.delete_collection(leftover)
+        progress("dropped leftover", leftover)
+    for name in (served, *dropped):  # staged manifests, meaningful only while their rebuild ran
+        state.forget_collection(f"{alias}@{name}")
     new = aliases.next_collection(client, alias, settings.encoder_precision)
     staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
     swapped = False

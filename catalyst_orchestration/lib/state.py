@@ -7,16 +7,16 @@ the index version that holds those chunks has been published, so it never runs a
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalyst_orchestration.lib.state_locks import file_lock, lock_name
 from catalyst_search.sqlite import connect
 
 _SCHEMA = """
@@ -215,16 +215,14 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
-    @contextmanager
-    def index_lock(self, *, exclusive: bool = False) -> Iterator[None]:
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
         """Index writes (shared) against a rebuild's swap (exclusive), across processes."""
-        lock = self.path.with_name(self.path.name + ".index.lock")
-        with open(lock, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self.path.with_name(self.path.name + ".index.lock"), exclusive=exclusive)
+
+    def rebuild_lock(self, collection: str) -> AbstractContextManager[None]:
+        """One rebuild of ``collection`` at a time; ``LockHeld`` at once if one is running."""
+        name = f"{self.path.name}.rebuild-{lock_name(collection)}.lock"
+        return file_lock(self.path.with_name(name), exclusive=True, wait=False)
 
     def sources(self) -> list[Source]:
         with self._connect() as conn:

@@ -158,3 +158,52 @@ def test_a_failure_after_the_swap_keeps_the_collection_now_served(server_index, 
         client.close()
     assert served == "catalyst_chunks__v2"  # the alias still serves what it swapped to
     assert collections == {"catalyst_chunks__v1", "catalyst_chunks__v2"}
+
+
+def test_a_second_rebuild_is_refused_while_one_runs(server_index, dense, sparse):
+    folder, instance, tmp_path = server_index
+    settings = load_settings()
+    state = StateStore(settings.state_db)
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
+    try:
+        held = StateStore(settings.state_db).rebuild_lock("catalyst_chunks")  # another run's
+        with held, pytest.raises(RebuildRefused, match="another rebuild of catalyst_chunks"):
+            rebuild(client, settings, state=state, acquirer=acquirer, dense=dense,
+                    sparse=sparse, drop_after_s=0)  # fmt: skip
+        collections = {c.name for c in client.get_collections().collections}
+    finally:
+        client.close()
+    assert collections == {"catalyst_chunks__v1"}  # nothing made, nothing dropped
+
+
+def test_a_rebuild_drops_what_a_killed_rebuild_left(server_index, dense, sparse):
+    """A rebuild killed before its swap leaves its collection and its staged manifest; the
+    next rebuild drops both (its lock says no other rebuild is filling them), so neither the
+    disk nor the index's manifest keeps them."""
+    from catalyst_orchestration.lib.state import ManifestEntry
+    from catalyst_search.index.server import aliases
+
+    folder, instance, tmp_path = server_index
+    settings = load_settings()
+    state = StateStore(settings.state_db)
+    client = QdrantClient(path=str(tmp_path / "qdrant"))
+    killed = aliases.next_collection(client, "catalyst_chunks")
+    state.record(f"catalyst_chunks@{killed}", "default", [ManifestEntry("ghost.md", "x", "f", 1)])
+    acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
+    meta = index_meta(state, settings, lambda: pytest.fail("the first ingest fixed the meta"))
+    events: list[tuple[str, str]] = []
+    try:
+        done = rebuild(
+            client, settings, state=state, acquirer=acquirer, dense=dense,
+            sparse=type(sparse)(avg_len=meta.bm25_avg_len), drop_after_s=0,
+            progress=lambda event, detail: events.append((event, detail)),
+        )  # fmt: skip
+        collections = {c.name for c in client.get_collections().collections}
+    finally:
+        client.close()
+    assert killed == "catalyst_chunks__v2" and ("dropped leftover", killed) in events
+    assert (done.old, done.new) == ("catalyst_chunks__v1", "catalyst_chunks__v2")
+    assert collections == {"catalyst_chunks__v2"}
+    manifest = state.manifest("catalyst_chunks", "default", ["ghost.md", "policy.md"])
+    assert set(manifest) == {"policy.md"}  # the killed rebuild's entry did not come along

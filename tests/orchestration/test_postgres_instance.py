@@ -79,3 +79,24 @@ def test_an_embedded_index_shows_the_encoder_record_postgres_holds(settings, pg_
     assert held == other == load_meta(settings.index_dir, settings.collection)
     with pytest.raises(EncoderMismatch, match="int8"):
         build_retriever(settings)
+
+
+def test_one_rebuild_of_a_collection_at_a_time_across_hosts(pg_database):
+    """Two state stores (two hosts) on one database: while one holds a collection's rebuild
+    lock the other is refused at once, for that collection only; ending the block, or the
+    session dying with its process, frees it."""
+    from catalyst_orchestration.lib.pg_state import PostgresStateStore
+    from catalyst_orchestration.lib.state_locks import LockHeld
+
+    one, other = PostgresStateStore(pg_database), PostgresStateStore(pg_database)
+    try:
+        with one.rebuild_lock("catalyst_chunks"):
+            with pytest.raises(LockHeld), other.rebuild_lock("catalyst_chunks"):
+                pass
+            with other.rebuild_lock("other_chunks"), other.index_lock(exclusive=True):
+                pass  # another collection's rebuild, and the index lock, are other keys
+        with other.rebuild_lock("catalyst_chunks"):
+            pass
+    finally:
+        one.close()
+        other.close()

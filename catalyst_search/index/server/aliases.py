@@ -43,13 +43,23 @@ def ensure_served(client: QdrantClient, name: str, precision: str = DENSE_PRECIS
     return first
 
 
+def _versions(client: QdrantClient, name: str) -> dict[str, int]:
+    """The physical collections of ``name`` (``<name>__v<n>``) and their numbers."""
+    taken = [c.name for c in client.get_collections().collections]
+    pattern = re.compile(rf"{re.escape(name)}__v(\d+)")
+    return {c: int(m.group(1)) for c in taken if (m := pattern.fullmatch(c))}
+
+
+def leftovers(client: QdrantClient, name: str) -> list[str]:
+    """``name``'s physical collections the alias does not serve: what a rebuild killed before
+    it went live or before it dropped the old collection left behind."""
+    served = target(client, name)
+    return sorted(c for c in _versions(client, name) if c != served)
+
+
 def next_collection(client: QdrantClient, name: str, precision: str = DENSE_PRECISION) -> str:
     """A new physical collection for a rebuild of ``name`` (created, empty, with its indexes)."""
-    taken = [c.name for c in client.get_collections().collections]
-    numbers = [
-        int(m.group(1)) for c in taken if (m := re.fullmatch(rf"{re.escape(name)}__v(\d+)", c))
-    ]
-    fresh = f"{name}__v{max(numbers, default=0) + 1}"
+    fresh = f"{name}__v{max(_versions(client, name).values(), default=0) + 1}"
     ensure_collection(client, fresh, precision)
     return fresh
 
