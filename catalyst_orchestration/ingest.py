@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidSource as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    except ResolutionUnavailable as exc:
-        sys.stderr.write(f"error: {exc}: the name cannot be resolved now; try again shortly\n")
-        return 2
+    except ResolutionUnavailable as exc:  # exits as catalystctl does for a service's 503
+        sys.stderr.write(f"error: {exc}; try again shortly\n")
+        return 7
     summary = run_ingest(args.path if remote else Path(args.path), tenant=tenant, settings=settings)
     keys = (
         "documents_seen",

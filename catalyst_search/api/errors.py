@@ -30,7 +30,7 @@ async def _not_resolved(_: Request, exc: Exception) -> JSONResponse:
     """A webhook URL or web source whose name the DNS cannot resolve now: not a bad URL."""
     return JSONResponse(
         status_code=503,
-        content={"detail": f"{exc}: the name could not be checked now; retry shortly"},
+        content={"detail": f"{exc}; retry shortly"},
         headers={"Retry-After": "5"},
     )
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from catalyst_search.auth.principal import TENANT_PATTERN, is_tenant_id
-from catalyst_search.cli.common import OK, add_common, client_for, fail, print_json
+from catalyst_search.cli.common import OK, SERVICE, add_common, client_for, fail, print_json
 from catalyst_search.cli.jobs import follow
 from catalyst_search.client import CatalystClient
 from catalyst_search.ingest_requests.remote import source_kind
@@ -41,8 +41,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 require_under_roots(path, settings.source_roots_for(tenant), where="path")
         except InvalidSource as exc:
             return fail(str(exc))
-        except ResolutionUnavailable as exc:
-            return fail(f"{exc}: the name cannot be resolved now; try again shortly")
+        except ResolutionUnavailable as exc:  # as the service's 503 would
+            return fail(f"{exc}; try again shortly", SERVICE)
         return _ingest_in_process(
             source if remote else str(path.resolve()), tenant, settings, wait=args.wait
         )

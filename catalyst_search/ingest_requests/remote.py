@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from catalyst_search.outbound import OutboundPolicy, OutboundRefused
+from catalyst_search.outbound import OutboundPolicy, OutboundRefused, ResolutionUnavailable
 
 SourceKind = Literal["folder", "s3", "http", "firecrawl", "crawl"]
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -118,4 +118,6 @@ def check_remote(uri: str, rules: SourceRules, *, where: str = "source") -> str:
         rules.policy.check_url(web_url(uri))
     except OutboundRefused as exc:
         raise RemoteSourceError(f"{where}: {exc}") from None
+    except ResolutionUnavailable as exc:  # not the URL's fault: raised as it is, named
+        raise ResolutionUnavailable(f"{where}: {exc}") from None
     return uri

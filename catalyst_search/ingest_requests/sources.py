@@ -18,6 +18,7 @@ from catalyst_search.ingest_requests.remote import (
     check_remote,
     source_kind,
 )
+from catalyst_search.outbound import ResolutionUnavailable
 
 #: Most sources one job may name.
 MAX_SOURCES = 100
@@ -80,14 +81,22 @@ def check_source(raw: str, *, rules: SourceRules, where: str = "source") -> str:
 
 
 def check_sources(sources: list[str], *, rules: SourceRules) -> list[str]:
-    """Check every source of one job: at least one, at most ``MAX_SOURCES``, each once."""
+    """Check every source of one job: at least one, at most ``MAX_SOURCES``, each once. A name
+    that cannot be resolved now (``ResolutionUnavailable``) is raised only when every other
+    source is valid: a request that would be refused anyway is not told to retry."""
     if not sources:
         raise InvalidSource("sources: give at least one folder, JSONL file, s3:// or web URL")
     if len(sources) > MAX_SOURCES:
         raise InvalidSource(f"sources: at most {MAX_SOURCES} per job, got {len(sources)}")
-    checked = [
-        check_source(raw, rules=rules, where=f"sources[{i}]") for i, raw in enumerate(sources)
-    ]
+    checked, unresolved = [], []
+    for i, raw in enumerate(sources):
+        try:
+            checked.append(check_source(raw, rules=rules, where=f"sources[{i}]"))
+        except ResolutionUnavailable as exc:
+            checked.append(raw)
+            unresolved.append(exc)
     if len(set(checked)) != len(checked):
         raise InvalidSource("sources: each source may appear once per job")
+    if unresolved:
+        raise unresolved[0]
     return checked

@@ -94,13 +94,15 @@ def test_a_sync_ingest_refuses_a_tenant_that_is_not_an_id(
 def test_a_sync_ingest_of_a_name_the_dns_cannot_resolve_now_says_so_in_one_line(
     catalyst_home, capsys, monkeypatch
 ):
-    """Not a traceback, and not "invalid": the name may resolve in a moment."""
+    """Not a traceback, and not bad input (2): the name may resolve in a moment, so the exit
+    code is the one a service's 503 gives (7)."""
     from catalyst_orchestration import ingest
 
     resolver(monkeypatch, {"docs.example.org": socket.EAI_AGAIN})
     monkeypatch.setenv("CATALYST_INGEST_MODE", "sync")
     url = "https://docs.example.org/page"
-    assert cli.main(["ingest", url]) == 2
-    assert "cannot be resolved now; try again shortly" in capsys.readouterr().err
-    assert ingest.main([url]) == 2
-    assert "cannot be resolved now; try again shortly" in capsys.readouterr().err
+    said = "error: path: docs.example.org: cannot be resolved now; try again shortly\n"
+    assert cli.main(["ingest", url]) == 7
+    assert capsys.readouterr().err == said
+    assert ingest.main([url]) == 7
+    assert capsys.readouterr().err == said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import uuid
 
@@ -10,6 +11,7 @@ import dagster as dg
 import pytest
 from fastapi.testclient import TestClient
 
+from catalyst_orchestration.defs.acquisition.watching import allowed
 from catalyst_orchestration.defs.requests import sensors
 from catalyst_orchestration.defs.requests.run_ends import ingest_job_failures
 from catalyst_orchestration.defs.requests.sensors import ingest_requests
@@ -19,6 +21,7 @@ from catalyst_search.api.app import create_app
 from catalyst_search.ingest_requests.contract import SENSOR_NAME
 from catalyst_search.ingest_requests.queue import SqliteQueue
 from catalyst_search.ingest_requests.sources import check_source
+from catalyst_search.ingest_requests.watches import Watch
 from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records, write_jsonl
@@ -252,3 +255,6 @@ def test_a_source_the_dns_cannot_resolve_at_the_tick_still_gets_its_run(api, mon
         assert [r.run_key for r in result.run_requests] == [f"{job_id}:0"]
     job = api.get(f"/ingest/jobs/{job_id}").json()
     assert job["status"] != "failed" and job["sources"][0]["status"] != "failed", job
+    # a watched web source is synced all the same (its next look would be a day later)
+    watch = Watch("w1", "default", "https://docs.example.org/page", 0.0)
+    assert allowed([watch], load_settings(), logging.getLogger("test")) == [watch]

@@ -69,8 +69,9 @@ def test_bulk_ingest_takes_remote_sources_under_the_tenants_rules(client):
 
 def test_a_name_the_dns_cannot_resolve_now_is_503_and_no_job(settings, monkeypatch):
     """Nothing is wrong with a URL whose name the DNS fails to resolve for the moment: the
-    client is told to retry (503, Retry-After), not that its request is invalid (422), and no
-    job is kept half made. A name that does not exist stays a 422."""
+    client is told to retry (503, Retry-After, the field named), not that its request is
+    invalid (422), and no job is kept half made. A request that would be refused anyway is
+    refused (422) rather than sent again, and a name that does not exist stays a 422."""
     resolver(
         monkeypatch,
         {"down.example.org": socket.EAI_AGAIN, "nowhere.example.org": socket.EAI_NONAME,
@@ -78,28 +79,32 @@ def test_a_name_the_dns_cannot_resolve_now_is_503_and_no_job(settings, monkeypat
     )  # fmt: skip
     t1 = bearer("t1", "ingest")
     hooked = settings.model_copy(update={"webhook_secret": "s" * 32})
+    down, up = "https://down.example.org/page", "https://up.example.org/page"
     with TestClient(create_app(hooked)) as client:
-        for request in (
-            {"sources": ["https://down.example.org/page"]},
-            {
-                "sources": ["https://up.example.org/page"],
-                "webhook_url": "https://down.example.org/h",
-            },
+        for request, field in (
+            ({"sources": [up, down]}, "sources[1]: down.example.org"),
+            ({"sources": [up], "webhook_url": "https://down.example.org/h"}, "webhook_url: down"),
         ):
             response = client.post("/ingest/bulk", json=request, headers=t1)
             assert response.status_code == 503, response.text
             assert response.headers["retry-after"] == "5"
-            assert "cannot be resolved now" in response.json()["detail"]
+            detail = response.json()["detail"]
+            assert detail.startswith(field) and "cannot be resolved now; retry shortly" in detail
         watch = client.post("/sources", json={"uri": "https://down.example.org/"}, headers=t1)
-        assert watch.status_code == 503 and "retry shortly" in watch.json()["detail"]
+        assert watch.status_code == 503 and watch.headers["retry-after"] == "5"
+        assert watch.json()["detail"].startswith("uri: down.example.org")
         assert client.get("/ingest/jobs", headers=t1).json()["jobs"] == []
         assert client.get("/sources", headers=t1).json()["sources"] == []
 
-        gone = client.post(
-            "/ingest/bulk", json={"sources": ["https://nowhere.example.org/p"]}, headers=t1
-        )
-        assert gone.status_code == 422 and "cannot be resolved" in gone.json()["detail"]
-        ok = client.post("/ingest/bulk", json={"sources": ["https://up.example.org/p"]}, headers=t1)
+        doomed = [
+            {"sources": [down, "http://10.0.0.1/x"]},
+            {"sources": ["http://10.0.0.1/x"], "webhook_url": "https://down.example.org/h"},
+            {"sources": ["https://nowhere.example.org/p"]},
+        ]
+        for request in doomed:
+            response = client.post("/ingest/bulk", json=request, headers=t1)
+            assert response.status_code == 422, (request, response.text)
+        ok = client.post("/ingest/bulk", json={"sources": [up]}, headers=t1)
         assert ok.status_code == 202, ok.text
 
 

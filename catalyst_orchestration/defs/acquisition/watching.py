@@ -65,9 +65,8 @@ def allowed(watches: Iterable[Watch], settings: Settings, log: logging.Logger) -
         except InvalidSource as exc:
             log.warning(f"watched source {watch.watch_id} of {watch.tenant_id} skipped: {exc}")
             continue
-        except ResolutionUnavailable as exc:  # the DNS failing now: looked at again next tick
-            log.warning(f"watched source {watch.watch_id} of {watch.tenant_id} not checked: {exc}")
-            continue
+        except ResolutionUnavailable as exc:  # the DNS failing now: the run checks it again
+            log.warning(f"watched source {watch.watch_id} of {watch.tenant_id}: {exc}; synced")
         kept.append(watch)
     return kept
 

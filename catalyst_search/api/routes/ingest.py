@@ -8,8 +8,9 @@ from catalyst_search.api.deps import DispatcherDep, IngestCaller, SettingsDep
 from catalyst_search.api.models.errors import errors
 from catalyst_search.api.models.ingest import BulkIngestRequest, JobAccepted
 from catalyst_search.ingest_requests.dispatch import submit
-from catalyst_search.ingest_requests.sources import InvalidSource
-from catalyst_search.outbound import OutboundRefused
+from catalyst_search.ingest_requests.remote import SourceRules
+from catalyst_search.ingest_requests.sources import InvalidSource, check_sources
+from catalyst_search.outbound import OutboundRefused, ResolutionUnavailable
 from catalyst_search.settings import Settings
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
@@ -34,14 +35,16 @@ def bulk(
     A name (a web source's, the webhook's) the DNS cannot resolve now answers 503 with
     ``Retry-After``, not 422: nothing is wrong with it.
     """
+    rules = settings.source_rules(caller.tenant_id)
     try:
-        own = [checked_webhook(settings, body.webhook_url)] if body.webhook_url else []
+        own = checked_webhooks(settings, [body.webhook_url] if body.webhook_url else [],
+                               sources=body.sources, rules=rules)  # fmt: skip
         job_id, dispatch = submit(
             dispatcher,
             tenant_id=caller.tenant_id,
             sources=body.sources,
             metadata=body.metadata,
-            rules=settings.source_rules(caller.tenant_id),
+            rules=rules,
             webhooks=own,
             tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )
@@ -59,11 +62,20 @@ def accepted(job_id: str, dispatch: str) -> JobAccepted:
     )
 
 
-def checked_webhook(settings: Settings, url: str) -> str:
-    """A job's own webhook URL, when this deployment sends webhooks and it may be reached."""
-    if settings.webhook_secret is None:
+def checked_webhooks(
+    settings: Settings, urls: list[str], *, sources: list[str], rules: SourceRules
+) -> list[str]:
+    """A job's own webhook URLs, when this deployment sends webhooks and they may be reached.
+    When a name cannot be resolved now, the job's sources are checked first: an invalid one is
+    the answer (422), not a 503 telling the client to send a doomed request again."""
+    if urls and settings.webhook_secret is None:
         raise OutboundRefused(
             "webhook_url: this deployment sends no webhooks (CATALYST_WEBHOOK_SECRET is unset)"
         )
-    settings.outbound_policy.check_url(url)
-    return url
+    try:
+        for url in urls:
+            settings.outbound_policy.check_url(url)
+    except ResolutionUnavailable as exc:
+        check_sources(sources, rules=rules)
+        raise ResolutionUnavailable(f"webhook_url: {exc}") from None
+    return urls

@@ -19,7 +19,7 @@ from catalyst_search.api.models.ingest import (
     SourceRunView,
     WebhookDeliveryView,
 )
-from catalyst_search.api.routes.ingest import accepted, checked_webhook
+from catalyst_search.api.routes.ingest import accepted, checked_webhooks
 from catalyst_search.auth.principal import Principal
 from catalyst_search.ingest_requests.dispatch import QUEUE_ERRORS, Dispatcher, find_job, submit
 from catalyst_search.ingest_requests.jobs import TERMINAL, Job, JobStatus
@@ -139,14 +139,15 @@ def retry_job(
         raise HTTPException(409, f"job {job_id} is {job.status}: nothing to retry")
     again = [run.source for run in job.runs if run.status != "succeeded" or run.failures]
     own = [d.url for d in dispatcher.jobs.webhooks.for_job(job_id) if d.origin == "job"]
+    rules = settings.source_rules(caller.tenant_id)
     try:
         new_id, dispatch = submit(
             dispatcher,
             tenant_id=caller.tenant_id,
             sources=again,
             metadata={**job.metadata, "retry_of": job_id},
-            rules=settings.source_rules(caller.tenant_id),
-            webhooks=[checked_webhook(settings, url) for url in own],
+            rules=rules,
+            webhooks=checked_webhooks(settings, own, sources=again, rules=rules),
             tenant_webhook=settings.tenant_webhook(caller.tenant_id),
         )
     except (InvalidSource, OutboundRefused) as exc:
