@@ -23,7 +23,13 @@ from catalyst_orchestration.lib.state import (
     Source,
     partition_key_for,
 )
-from catalyst_orchestration.lib.state_locks import INDEX_KEY, advisory_lock, lock_key
+from catalyst_orchestration.lib.state_locks import (
+    INDEX_KEY,
+    KEEPALIVES,
+    Held,
+    advisory_lock,
+    lock_key,
+)
 from catalyst_search.index.meta import IndexMeta
 
 _SCHEMA = """
@@ -55,6 +61,7 @@ class PostgresStateStore:
         import psycopg2
 
         self._connect = lambda: psycopg2.connect(url, connect_timeout=10)
+        self._lock_connect = lambda: psycopg2.connect(url, connect_timeout=10, **KEEPALIVES)
         self._conn: Any = None
         with self._cursor() as cur:  # DDL only once: it locks the tables and needs ownership
             cur.execute("SELECT to_regclass('catalyst_index_meta')")
@@ -75,14 +82,14 @@ class PostgresStateStore:
                 self._conn = None
             raise
 
-    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]:
         """Index writes (shared) against a rebuild's swap (exclusive), across hosts."""
-        return advisory_lock(self._connect, INDEX_KEY, exclusive=exclusive)
+        return advisory_lock(self._lock_connect, INDEX_KEY, exclusive=exclusive)
 
-    def rebuild_lock(self, collection: str) -> AbstractContextManager[None]:
+    def rebuild_lock(self, collection: str) -> AbstractContextManager[Held]:
         """One rebuild of ``collection`` at a time, across hosts; ``LockHeld`` at once."""
         key = lock_key(f"rebuild:{collection}")
-        return advisory_lock(self._connect, key, exclusive=True, wait=False)
+        return advisory_lock(self._lock_connect, key, exclusive=True, wait=False)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from qdrant_client import QdrantClient
@@ -17,7 +18,7 @@ from catalyst_orchestration.lib.indexing import IndexOutcome, index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
-from catalyst_orchestration.lib.state_locks import LockHeld
+from catalyst_orchestration.lib.state_locks import Held, LockHeld, LockLost
 from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
@@ -65,22 +66,23 @@ def rebuild(
     staged manifest are removed: the index being served is never replaced by a smaller one.
 
     One rebuild of a collection runs at a time (``RebuildRefused`` for a second), from before
-    it starts until the old collection is dropped; it first drops what a killed rebuild left
-    (collections the alias does not serve, and their staged manifests)."""
+    it starts until the old collection is dropped; with the old collection it drops what
+    killed rebuilds left (collections the alias does not serve, and their staged manifests)."""
     alias = settings.collection
     if aliases.target(client, alias) == alias:
         raise RebuildRefused(
             f"{alias!r} is a plain collection, not an alias: re-create it as an alias "
             "(docs/deploy.md) before the first rebuild"
         )
-    try:
-        with state.rebuild_lock(alias):  # until the old collection is dropped
-            return _rebuild(client, settings, alias, state, acquirer, dense, sparse, progress,
-                            drop_after_s)  # fmt: skip
-    except LockHeld:
-        raise RebuildRefused(
-            f"another rebuild of {alias} is running; let it finish (or stop it) first"
-        ) from None
+    with ExitStack() as stack:
+        try:  # held until the old collection is dropped
+            held = stack.enter_context(state.rebuild_lock(alias))
+        except LockHeld:
+            raise RebuildRefused(
+                f"another rebuild of {alias} is running; let it finish (or stop it) first"
+            ) from None
+        return _rebuild(client, settings, alias, state, acquirer, dense, sparse, progress,
+                        drop_after_s, held)  # fmt: skip
 
 
 def _rebuild(
@@ -93,19 +95,16 @@ def _rebuild(
     sparse: SparseEncoder,
     progress: Progress,
     drop_after_s: float | None,
+    held: Held,
 ) -> Rebuilt:
-    served = aliases.ensure_served(client, alias, settings.encoder_precision)
-    dropped = aliases.leftovers(client, alias)  # no other rebuild can be filling one
-    for leftover in dropped:
-        client.delete_collection(leftover)
-        progress("dropped leftover", leftover)
-    for name in (served, *dropped):  # staged manifests, meaningful only while their rebuild ran
-        state.forget_collection(f"{alias}@{name}")
+    aliases.ensure_served(client, alias, settings.encoder_precision)
+    # numbered above every collection of the alias, a killed rebuild's too: none is reused
     new = aliases.next_collection(client, alias, settings.encoder_precision)
     staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
     swapped = False
     try:
         done = _fill(client, settings, new, staging, state, acquirer, dense, sparse, progress)
+        held.confirm()  # a lock lost (PostgreSQL went away) may let another rebuild swap too
         with state.index_lock(exclusive=True):  # no ingest step writes across the swap
             done.old = aliases.swap(client, alias, new)
             swapped = True
@@ -120,11 +119,39 @@ def _rebuild(
         state.forget_collection(staging)
         raise
     progress("swapped", new)
-    if done.old and done.old != new:
-        wait = settings.index_refresh_s + settings.search_timeout_s
-        time.sleep(wait if drop_after_s is None else drop_after_s)
-        client.delete_collection(done.old)
+    _drop_old(client, alias, done.old, state, held, progress, settings, drop_after_s)
     return done
+
+
+def _drop_old(
+    client: QdrantClient,
+    alias: str,
+    old: str | None,
+    state: StateBackend,
+    held: Held,
+    progress: Progress,
+    settings: Settings,
+    drop_after_s: float | None,
+) -> None:
+    """After searches still running on them can have finished: the collection served before
+    the swap, and what killed rebuilds left (collections the alias does not serve), with their
+    staged manifests. The leftovers only while this rebuild still holds its lock: with it lost,
+    one of them may be another rebuild's, being filled."""
+    wait = settings.index_refresh_s + settings.search_timeout_s
+    time.sleep(wait if drop_after_s is None else drop_after_s)
+    served = aliases.target(client, alias)
+    if old and old != served:
+        client.delete_collection(old)
+        state.forget_collection(f"{alias}@{old}")
+    try:
+        held.confirm()
+    except LockLost as exc:
+        progress("leftovers kept", str(exc))
+        return
+    for leftover in aliases.leftovers(client, alias):
+        client.delete_collection(leftover)
+        state.forget_collection(f"{alias}@{leftover}")
+        progress("dropped leftover", leftover)
 
 
 def _fill(

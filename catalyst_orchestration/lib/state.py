@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalyst_orchestration.lib.state_locks import file_lock, lock_name
+from catalyst_orchestration.lib.state_locks import Held, file_lock, lock_name
 from catalyst_search.sqlite import connect
 
 _SCHEMA = """
@@ -215,11 +215,11 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
-    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]:
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]:
         """Index writes (shared) against a rebuild's swap (exclusive), across processes."""
         return file_lock(self.path.with_name(self.path.name + ".index.lock"), exclusive=exclusive)
 
-    def rebuild_lock(self, collection: str) -> AbstractContextManager[None]:
+    def rebuild_lock(self, collection: str) -> AbstractContextManager[Held]:
         """One rebuild of ``collection`` at a time; ``LockHeld`` at once if one is running."""
         name = f"{self.path.name}.rebuild-{lock_name(collection)}.lock"
         return file_lock(self.path.with_name(name), exclusive=True, wait=False)

@@ -2,7 +2,12 @@
 (PostgreSQL: a session advisory lock on a connection of its own). Either is released when its
 block ends or its process dies, so a killed run leaves no lock behind. Two are used: index
 writes (shared) against a rebuild's swap (exclusive), waited for; and one rebuild of a
-collection at a time, never waited for (``LockHeld``)."""
+collection at a time, never waited for (``LockHeld``).
+
+A session lock can also end while its holder runs on: PostgreSQL restarted, or the lock's idle
+connection was cut. A holder that must not go on without it calls ``Held.confirm`` before each
+step that needs it (``LockLost``). The lock's connection sends TCP keepalives, so a host that
+died frees it within about a minute rather than the system's two hours."""
 
 from __future__ import annotations
 
@@ -16,8 +21,42 @@ from typing import Any
 INDEX_KEY = 4243  # index writes against a rebuild's swap (PostgreSQL's advisory key)
 
 
+#: libpq's keepalives on a lock's connection: probe after 30 s idle, every 10 s, 3 times
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}  # fmt: skip
+
+
 class LockHeld(RuntimeError):
-    """Another process holds a lock that is not waited for."""
+    """Another process (or another holder in this one) holds a lock that is not waited for."""
+
+
+class LockLost(RuntimeError):
+    """A lock's session ended while its holder still needed it."""
+
+
+class Held:
+    """A lock held; a file lock cannot be lost while its file is open."""
+
+    def confirm(self) -> None:
+        """Raise ``LockLost`` when the lock is no longer held."""
+
+
+class _Session(Held):
+    def __init__(self, conn: Any, key: int) -> None:
+        self._conn, self._key = conn, key
+
+    def confirm(self) -> None:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid()"
+                )  # the session holds this lock only
+                held = cur.fetchone()[0] > 0
+        except Exception as exc:  # the session is gone (psycopg2's errors)
+            raise LockLost(f"advisory lock {self._key}: its session ended ({exc})") from exc
+        if not held:
+            raise LockLost(f"advisory lock {self._key} is no longer held")
 
 
 def lock_name(purpose: str) -> str:
@@ -31,7 +70,7 @@ def lock_key(purpose: str) -> int:
 
 
 @contextmanager
-def file_lock(path: Path, *, exclusive: bool, wait: bool = True) -> Iterator[None]:
+def file_lock(path: Path, *, exclusive: bool, wait: bool = True) -> Iterator[Held]:
     with open(path, "a") as handle:
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         try:
@@ -39,7 +78,7 @@ def file_lock(path: Path, *, exclusive: bool, wait: bool = True) -> Iterator[Non
         except BlockingIOError:
             raise LockHeld(f"{path.name} is held by another process") from None
         try:
-            yield
+            yield Held()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -47,7 +86,7 @@ def file_lock(path: Path, *, exclusive: bool, wait: bool = True) -> Iterator[Non
 @contextmanager
 def advisory_lock(
     connect: Callable[[], Any], key: int, *, exclusive: bool, wait: bool = True
-) -> Iterator[None]:
+) -> Iterator[Held]:
     conn = connect()
     conn.autocommit = True
     try:
@@ -60,6 +99,6 @@ def advisory_lock(
                 cur.execute("SELECT pg_advisory_lock(%s)", (key,))
             else:
                 cur.execute("SELECT pg_advisory_lock_shared(%s)", (key,))
-        yield
+        yield _Session(conn, key)
     finally:
         conn.close()  # ends the session, and with it the lock

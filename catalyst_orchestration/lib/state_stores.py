@@ -10,6 +10,7 @@ from typing import Protocol
 
 from catalyst_orchestration.lib.pg_state import PostgresStateStore
 from catalyst_orchestration.lib.state import ManifestEntry, RemoteObject, Source, StateStore
+from catalyst_orchestration.lib.state_locks import Held
 from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
 from catalyst_search.settings import Settings
 
@@ -37,9 +38,9 @@ class StateBackend(Protocol):
 
     def replace_collection(self, collection: str, by: str) -> None: ...
 
-    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[None]: ...
+    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]: ...
 
-    def rebuild_lock(self, collection: str) -> AbstractContextManager[None]: ...
+    def rebuild_lock(self, collection: str) -> AbstractContextManager[Held]: ...
 
     def close(self) -> None: ...
 

@@ -161,6 +161,9 @@ def test_a_failure_after_the_swap_keeps_the_collection_now_served(server_index, 
 
 
 def test_a_second_rebuild_is_refused_while_one_runs(server_index, dense, sparse):
+    """Refused at once, touching nothing: not the collection the first is filling."""
+    from catalyst_search.index.server import aliases
+
     folder, instance, tmp_path = server_index
     settings = load_settings()
     state = StateStore(settings.state_db)
@@ -168,19 +171,38 @@ def test_a_second_rebuild_is_refused_while_one_runs(server_index, dense, sparse)
     acquirer = Acquirer(LocalArtifactStore(settings.artifacts_dir), state, settings, lambda: None)
     try:
         held = StateStore(settings.state_db).rebuild_lock("catalyst_chunks")  # another run's
-        with held, pytest.raises(RebuildRefused, match="another rebuild of catalyst_chunks"):
-            rebuild(client, settings, state=state, acquirer=acquirer, dense=dense,
-                    sparse=sparse, drop_after_s=0)  # fmt: skip
+        with held:
+            filling = aliases.next_collection(client, "catalyst_chunks")  # the other's
+            with pytest.raises(RebuildRefused, match="another rebuild of catalyst_chunks"):
+                rebuild(client, settings, state=state, acquirer=acquirer, dense=dense,
+                        sparse=sparse, drop_after_s=0)  # fmt: skip
         collections = {c.name for c in client.get_collections().collections}
     finally:
         client.close()
-    assert collections == {"catalyst_chunks__v1"}  # nothing made, nothing dropped
+    assert collections == {"catalyst_chunks__v1", filling}
+
+
+def test_the_rebuild_job_refused_is_not_retried_by_the_instance(server_index):
+    """The instance retries failed runs twice (deploy/*.yaml); a refused rebuild's run is
+    tagged so that it is not: a retry would be refused again, or rebuild all over."""
+    from catalyst_orchestration.definitions import defs
+
+    folder, instance, tmp_path = server_index
+    with StateStore(load_settings().state_db).rebuild_lock("catalyst_chunks"):
+        result = (
+            defs()
+            .resolve_job_def("rebuild_index")
+            .execute_in_process(instance=instance, raise_on_error=False)
+        )
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None and run.tags["dagster/retry_on_asset_or_op_failure"] == "false"
 
 
 def test_a_rebuild_drops_what_a_killed_rebuild_left(server_index, dense, sparse):
     """A rebuild killed before its swap leaves its collection and its staged manifest; the
-    next rebuild drops both (its lock says no other rebuild is filling them), so neither the
-    disk nor the index's manifest keeps them."""
+    next rebuild drops both once it has gone live (with the old collection, after the grace
+    period), so neither the disk nor the state store keeps them; it never reuses the number."""
     from catalyst_orchestration.lib.state import ManifestEntry
     from catalyst_search.index.server import aliases
 
@@ -203,7 +225,8 @@ def test_a_rebuild_drops_what_a_killed_rebuild_left(server_index, dense, sparse)
     finally:
         client.close()
     assert killed == "catalyst_chunks__v2" and ("dropped leftover", killed) in events
-    assert (done.old, done.new) == ("catalyst_chunks__v1", "catalyst_chunks__v2")
-    assert collections == {"catalyst_chunks__v2"}
+    assert (done.old, done.new) == ("catalyst_chunks__v1", "catalyst_chunks__v3")
+    assert collections == {"catalyst_chunks__v3"}
+    assert state.manifest(f"catalyst_chunks@{killed}", "default", ["ghost.md"]) == {}
     manifest = state.manifest("catalyst_chunks", "default", ["ghost.md", "policy.md"])
-    assert set(manifest) == {"policy.md"}  # the killed rebuild's entry did not come along
+    assert set(manifest) == {"policy.md"}

@@ -100,3 +100,34 @@ def test_one_rebuild_of_a_collection_at_a_time_across_hosts(pg_database):
     finally:
         one.close()
         other.close()
+
+
+def test_a_rebuild_lock_whose_session_ended_says_so(pg_database):
+    """PostgreSQL restarted, or the lock's connection was cut: the holder runs on unaware
+    unless it asks. ``confirm`` is how it asks, before each step that needs the lock."""
+    import psycopg2
+
+    from catalyst_orchestration.lib.pg_state import PostgresStateStore
+    from catalyst_orchestration.lib.state_locks import LockLost
+
+    one, other = PostgresStateStore(pg_database), PostgresStateStore(pg_database)
+    try:
+        with one.rebuild_lock("catalyst_chunks") as held:
+            held.confirm()
+            admin = psycopg2.connect(pg_database)
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND granted AND pid <> pg_backend_pid() AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+                assert cur.fetchall() == [(True,)]
+            admin.close()
+            with pytest.raises(LockLost):
+                held.confirm()
+            with other.rebuild_lock("catalyst_chunks"):  # free for another rebuild now
+                pass
+    finally:
+        one.close()
+        other.close()

@@ -4,6 +4,7 @@ embedded backend already publishes immutable versions; re-index it with a backfi
 
 import dagster as dg
 
+from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
 from catalyst_orchestration.defs.resources import (
     AcquisitionResource,
     ArtifactStoreResource,
@@ -46,7 +47,9 @@ def rebuild_server_index(
             sparse=encoders.sparse(meta),
             progress=lambda event, detail: context.log.info(f"rebuild {event}: {detail}"),
         )
-    except RebuildRefused as exc:  # not retried: it would be refused again
+    except RebuildRefused as exc:  # not retried: it would be refused again (or, once another
+        # rebuild has ended, rebuild all over); the tag keeps the instance's run retries off
+        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     finally:
         client.close()
