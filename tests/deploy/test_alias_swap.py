@@ -105,11 +105,9 @@ def test_a_rebuild_that_could_not_read_everything_does_not_go_live(
     finally:
         client.close()
     assert collections == {"catalyst_chunks__v1"} and served == "catalyst_chunks__v1"
-    assert state.manifest("catalyst_chunks@catalyst_chunks__v2", "default", ["policy.md"]) == {}
-    assert set(state.manifest("catalyst_chunks", "default", ["policy.md", "thyroid.md"])) == {
-        "policy.md",
-        "thyroid.md",
-    }
+    docs = ["guidelines/policy.md", "guidelines/thyroid.md"]  # ids: paths under the root
+    assert state.manifest("catalyst_chunks@catalyst_chunks__v2", "default", docs) == {}
+    assert set(state.manifest("catalyst_chunks", "default", docs)) == set(docs)
 
 
 def test_the_rebuild_index_job_swaps_the_alias(server_index, monkeypatch):
@@ -228,5 +226,5 @@ def test_a_rebuild_drops_what_a_killed_rebuild_left(server_index, dense, sparse)
     assert (done.old, done.new) == ("catalyst_chunks__v1", "catalyst_chunks__v3")
     assert collections == {"catalyst_chunks__v3"}
     assert state.manifest(f"catalyst_chunks@{killed}", "default", ["ghost.md"]) == {}
-    manifest = state.manifest("catalyst_chunks", "default", ["ghost.md", "policy.md"])
-    assert set(manifest) == {"policy.md"}
+    manifest = state.manifest("catalyst_chunks", "default", ["ghost.md", "guidelines/policy.md"])
+    assert set(manifest) == {"guidelines/policy.md"}

@@ -88,7 +88,7 @@ def test_changing_one_document_reembeds_only_it_and_drops_its_stale_chunks(
     corpus, instance, encode_calls
 ):
     _, first = ingest(corpus, instance)
-    long_doc = document_filter("default", "overview.md")
+    long_doc = document_filter("default", "corpus/overview.md")
     before = _points(long_doc)
     assert before >= 4
     (corpus / "overview.md").write_text("# Gestational diabetes\n\n" + LONG_TEXT[:600])
@@ -106,7 +106,7 @@ def test_changing_one_document_reembeds_only_it_and_drops_its_stale_chunks(
 
 def test_a_document_that_loses_its_heading_loses_its_heading_point(corpus, instance):
     ingest(corpus, instance)
-    doc = document_filter("default", "thyroid.txt")
+    doc = document_filter("default", "corpus/thyroid.txt")
     headings = doc.and_(Match("chunk_kind", ("heading",)))
     assert _points(headings) == 1 and _points(doc) == 2
     (corpus / "thyroid.txt").write_text("thyroid")  # its heading (the title) is all of it
@@ -133,6 +133,6 @@ def test_tenants_are_indexed_apart(corpus, instance):
     _, meta = ingest(corpus, instance, tenant="globex")
     assert meta["documents_new"] == GOOD_FILES + len(RECORDS)
     total = _points()
-    assert _points(document_filter("acme", "thyroid.txt")) == 2  # its chunk and its heading
-    assert _points(document_filter("globex", "thyroid.txt")) == 2
+    assert _points(document_filter("acme", "corpus/thyroid.txt")) == 2  # its chunk and its heading
+    assert _points(document_filter("globex", "corpus/thyroid.txt")) == 2
     assert total == 2 * meta["chunks_written"]

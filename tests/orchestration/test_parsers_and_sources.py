@@ -70,11 +70,13 @@ def test_acquire_folder_stores_files_once_and_skips_hidden(tmp_path):
     (docs / "copy.txt").write_text("alpha")
     store = LocalArtifactStore(tmp_path / "artifacts")
     acquired = acquire(docs, store, roots=[tmp_path])
-    assert sorted(d.document_id for d in acquired.documents) == ["a.txt", "copy.txt", "sub/b.md"]
+    # ids are paths under the tenant's root: two folders' a.txt are two documents
+    ids = ["docs/a.txt", "docs/copy.txt", "docs/sub/b.md"]
+    assert sorted(d.document_id for d in acquired.documents) == ids
     assert acquired.seen == 3
     by_id = {d.document_id: d for d in acquired.documents}
-    assert by_id["a.txt"].artifact_uri == by_id["copy.txt"].artifact_uri  # content-addressed
-    assert store.read(by_id["sub/b.md"].artifact_uri) == b"# B\nbeta"
+    assert by_id["docs/a.txt"].artifact_uri == by_id["docs/copy.txt"].artifact_uri  # by content
+    assert store.read(by_id["docs/sub/b.md"].artifact_uri) == b"# B\nbeta"
 
 
 def test_acquire_gzipped_jsonl_gives_one_document_per_line(tmp_path):

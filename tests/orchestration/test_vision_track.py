@@ -46,10 +46,11 @@ def test_image_text_is_found_on_the_vision_track_only(catalyst_home, tmp_path):
         result, meta = ingest(corpus, instance)
     assert result.success, meta
     assert meta["documents_failed"] == 0
-    vision = _search("vision")
-    assert vision[0] == "poster.png"
-    assert "page.html" in vision  # alt text and caption of its figure
+    vision = _search("vision")  # (ids are paths under the root: corpus/...)
+    assert vision[0] == "corpus/poster.png"
+    assert "corpus/page.html" in vision  # alt text and caption of its figure
     text = _search("text")
-    assert "poster.png" not in text
-    assert set(_search("hybrid")) >= {"poster.png", "notes.txt"}
-    assert _search("vision", "lipohypertrophy insulin injection sites")[0] == "scanned-leaflet.pdf"
+    assert "corpus/poster.png" not in text
+    assert set(_search("hybrid")) >= {"corpus/poster.png", "corpus/notes.txt"}
+    leaflet = _search("vision", "lipohypertrophy insulin injection sites")[0]
+    assert leaflet == "corpus/scanned-leaflet.pdf"

@@ -46,13 +46,13 @@ def test_a_file_deleted_from_a_folder_loses_its_chunks_at_the_next_sync(tmp_path
     write_jsonl(folder / "codes.jsonl", icd_records(limit=3))
     result, meta = ingest(folder, instance)
     assert result.success and meta["documents_new"] == 5
-    assert chunks_of("gout.txt") == 2  # its chunk and its heading (the title)
+    assert chunks_of("handbook/gout.txt") == 2  # its chunk and its heading (the title)
 
     (folder / "gout.txt").unlink()
     result, meta = ingest(folder, instance)
     assert (meta["documents_deleted"], meta["documents_unchanged"]) == (1, 4)
-    assert meta["chunks_deleted"] == 2 and chunks_of("gout.txt") == 0
-    assert chunks_of("thyroid.md") == 2
+    assert meta["chunks_deleted"] == 2 and chunks_of("handbook/gout.txt") == 0
+    assert chunks_of("handbook/thyroid.md") == 2
 
     # a record dropped from a records file is a deleted document too
     kept = icd_records(limit=3)[:2]
@@ -233,3 +233,17 @@ def test_definitions_validate_with_the_sensors_and_schedule(catalyst_home):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_two_folders_of_one_tenant_keep_their_files_apart(tmp_path, instance):
+    """A file's id is its path under the tenant's source root, so two folders' README.md are
+    two documents: neither overwrites the other, and syncing one again writes nothing."""
+    for team, day in (("alpha", "Mondays"), ("beta", "Fridays")):
+        (tmp_path / team).mkdir()
+        (tmp_path / team / "README.md").write_text(f"# {team}\n\nThe team deploys on {day}.")
+        result, meta = ingest(tmp_path / team, instance)
+        assert result.success and meta["documents_new"] == 1
+    assert chunks_of("alpha/README.md") == chunks_of("beta/README.md") == 2
+    result, meta = ingest(tmp_path / "alpha", instance)
+    assert (meta["documents_unchanged"], meta["chunks_written"]) == (1, 0)
+    assert chunks_of("beta/README.md") == 2

@@ -139,7 +139,7 @@ def test_hard_links_and_symlinks_swapped_in_after_the_check_are_not_read(tmp_pat
     os.link(secret, root / "docs" / "hard.md")  # a second name for the secret, inside the root
     store = LocalArtifactStore(tmp_path / "artifacts")
     acquired = acquire(root / "docs", store, roots=[root.resolve()])
-    assert [d.document_id for d in acquired.documents] == ["ok.md"]
+    assert [d.document_id for d in acquired.documents] == ["docs/ok.md"]  # under the root
     assert [f.error for f in acquired.failures] == ["OutsideSourceRoots"]
     assert "hard link" in acquired.failures[0].message
     # the check resolved docs/sub/notes.md; then sub became a symlink to the outside folder
@@ -162,5 +162,5 @@ def test_a_symlink_to_a_file_inside_the_source_is_read(tmp_path):
     (root / "docs" / "ok.md").write_text("fine")
     (root / "docs" / "alias.md").symlink_to(root / "docs" / "ok.md")
     acquired = acquire(root / "docs", LocalArtifactStore(tmp_path / "a"), roots=[root.resolve()])
-    assert sorted(d.document_id for d in acquired.documents) == ["alias.md", "ok.md"]
+    assert sorted(d.document_id for d in acquired.documents) == ["docs/alias.md", "docs/ok.md"]
     assert acquired.failures == []

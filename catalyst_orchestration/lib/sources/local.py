@@ -109,7 +109,7 @@ def _acquire(
         target = path.resolve()  # a symlink to a file inside the source reads that file
         if not under_roots(target, [base]):
             seen += 1
-            failures.append(_escaped(path, base, "a symlink to a file outside the source"))
+            failures.append(_escaped(path, root, "a symlink to a file outside the source"))
             continue
         if is_records_file(path):
             for item in _records(root, path, store):
@@ -117,12 +117,12 @@ def _acquire(
                 (docs if isinstance(item, RawDocument) else failures).append(item)  # type: ignore[arg-type]
             continue
         seen += 1
-        rel = path.relative_to(base).as_posix()
+        rel = path.relative_to(root).as_posix()  # the file's id: unique within the tenant
         try:
             with open_under(root, target) as handle:
                 uri, sha, size = store.put_stream(handle, suffix=_suffix(path))
         except EscapesRoot as exc:
-            failures.append(_escaped(path, base, str(exc)))
+            failures.append(_escaped(path, root, str(exc)))
             continue
         except OSError as exc:
             failures.append(
@@ -154,8 +154,8 @@ def _suffix(path: Path) -> str:
     return safe_suffix(path.name)
 
 
-def _escaped(path: Path, base: Path, why: str) -> DocumentFailure:
-    rel = path.relative_to(base).as_posix()
+def _escaped(path: Path, root: Path, why: str) -> DocumentFailure:
+    rel = path.relative_to(root).as_posix()
     message = f"{why}; not read"
     return DocumentFailure(str(path), "acquire", "OutsideSourceRoots", message, "permanent", rel)
 
