@@ -29,9 +29,12 @@ class InvalidSource(ValueError):
 
 
 def root_of(path: Path, roots: Sequence[Path]) -> Path | None:
-    """The one of ``roots`` that ``path`` (resolved, symlinks followed) lies under, if any."""
+    """The one of ``roots`` that ``path`` (resolved, symlinks followed) lies under, if any;
+    of nested roots the deepest, whatever their order: a folder's files are named by their
+    path under it (``lib/sources/local.py``), so the names do not hang on the setting's order."""
     resolved = path.resolve()
-    return next((r for r in roots if resolved == r or resolved.is_relative_to(r)), None)
+    holding = [r for r in roots if resolved == r or resolved.is_relative_to(r)]
+    return max(holding, key=lambda r: len(r.parts), default=None)
 
 
 def under_roots(path: Path, roots: Sequence[Path]) -> bool:

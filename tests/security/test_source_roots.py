@@ -164,3 +164,16 @@ def test_a_symlink_to_a_file_inside_the_source_is_read(tmp_path):
     acquired = acquire(root / "docs", LocalArtifactStore(tmp_path / "a"), roots=[root.resolve()])
     assert sorted(d.document_id for d in acquired.documents) == ["docs/alias.md", "docs/ok.md"]
     assert acquired.failures == []
+
+
+def test_of_nested_roots_the_deepest_holds_a_source_whatever_their_order(tmp_path):
+    """A folder's files are named by their path under its root, so the root must not depend on
+    the order CATALYST_SOURCE_ROOTS lists nested roots in."""
+    from catalyst_search.ingest_requests.sources import root_of
+
+    outer, inner = tmp_path.resolve(), (tmp_path / "acme").resolve()
+    (inner / "handbook").mkdir(parents=True)
+    assert root_of(inner / "handbook", [outer, inner]) == inner
+    assert root_of(inner / "handbook", [inner, outer]) == inner
+    assert root_of(tmp_path / "other", [inner, outer]) == outer
+    assert root_of(tmp_path.parent, [inner, outer]) is None
