@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from catalyst_search.index.filters import document_filter
 from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
 from catalyst_search.settings import load_settings
 from tests.conftest import ROOT, icd_records, write_jsonl
+from tests.helpers.dns import resolver
 from tests.orchestration.helpers import ingest
 
 
@@ -173,7 +175,8 @@ def test_the_schedule_resyncs_every_watched_source_once_a_day(tmp_path, instance
     folder.mkdir()
     jobs.watches.add("default", str(folder))
     jobs.watches.add("acme", "http://127.0.0.1:9/handbook")
-    jobs.watches.add("acme", "https://docs.invalid/handbook")  # cannot resolve: skipped
+    jobs.watches.add("acme", "https://docs.invalid/handbook")  # no such name: skipped
+    resolver(monkeypatch, {"docs.invalid": socket.EAI_NONAME})  # (not this machine's DNS)
     jobs.watches.add("acme", str(ROOT / "samples" / "corpus"))
     requests = _resync(instance)
     assert isinstance(requests, list)
@@ -247,3 +250,13 @@ def test_two_folders_of_one_tenant_keep_their_files_apart(tmp_path, instance):
     result, meta = ingest(tmp_path / "alpha", instance)
     assert (meta["documents_unchanged"], meta["chunks_written"]) == (1, 0)
     assert chunks_of("beta/README.md") == 2
+
+
+def test_a_resync_with_every_watch_refused_says_so(tmp_path, instance, monkeypatch):
+    """Not "no watched sources": there were some, and the tenants' rules refuse them now."""
+    jobs = SqliteJobStore(load_settings().jobs_db)
+    jobs.watches.add("acme", "https://docs.invalid/handbook")
+    resolver(monkeypatch, {"docs.invalid": socket.EAI_NONAME})
+    skipped = _resync(instance)
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message == "none of the 1 watched sources could be re-synced: see the log"

@@ -22,7 +22,8 @@ from catalyst_orchestration.defs.resources.common import _settings
 def resync_sources(
     context: dg.ScheduleEvaluationContext, state: StateStoreResource, jobs: JobStoreResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    watches = allowed(jobs.jobs.watches.listed(), _settings(), context.log)
+    listed = jobs.jobs.watches.listed()
+    watches = allowed(listed, _settings(), context.log)
     day = context.scheduled_execution_time.strftime("%Y-%m-%d")
     requests = []
     for watch in watches:  # one watch that cannot be requested costs the others nothing
@@ -39,11 +40,10 @@ def resync_sources(
             )
         except Exception:  # (its job record is made last: none is left waiting for a run)
             context.log.exception(f"watch {watch.watch_id} ({watch.uri}): no re-sync today")
-    if not requests:
-        failed = len(watches)
+    if not requests:  # (those the tenants' rules no longer allow count: they were skipped)
         return dg.SkipReason(
-            f"none of the {failed} watched sources could be re-synced: see the log"
-            if failed
+            f"none of the {len(listed)} watched sources could be re-synced: see the log"
+            if listed
             else "no watched sources to re-sync"
         )
     return requests
