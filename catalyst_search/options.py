@@ -26,6 +26,8 @@ IngestMode = Literal["async", "sync"]
 AuthMethod = Literal["jwt", "apikey"]
 #: What a credential may do. ``admin`` manages keys and acts across tenants; it implies the rest.
 Role = Literal["search", "ingest", "feedback", "debug", "admin"]
+#: A tenant id, whole (``auth.principal.is_tenant_id``; pydantic's ``pattern`` matches whole).
+TENANT_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 def choices(option: object) -> list[str]:

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal, TypeGuard
 
-from catalyst_search.options import Role, choices
+from catalyst_search.options import TENANT_PATTERN, Role, choices
 
 ROLES: frozenset[str] = frozenset(choices(Role))
-TENANT_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 def is_tenant_id(value: object) -> TypeGuard[str]:

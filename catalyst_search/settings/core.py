@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalyst_search.options import (
+    TENANT_PATTERN,
     AuthMethod,
     Fusion,
     FusionSite,
@@ -117,7 +118,7 @@ class Settings(
         30.0, gt=0, description="Dispatch is degraded when the sensor has not ticked this long."
     )
 
-    default_tenant: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    default_tenant: str = Field("default", pattern=TENANT_PATTERN)
     index_refresh_s: float = Field(
         0.5, ge=0, description="How often readers look for a new version."
     )
