@@ -193,11 +193,9 @@ def test_a_firecrawl_page_whose_name_cannot_be_resolved_now_is_transient(monkeyp
 
     from catalyst_orchestration.lib.sources.firecrawl import _refusal
     from catalyst_search.outbound import OutboundPolicy
+    from tests.helpers.dns import resolver
 
-    def unavailable(*args, **kwargs):
-        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
-
-    monkeypatch.setattr(socket, "getaddrinfo", unavailable)
+    resolver(monkeypatch, {"docs.example.com": socket.EAI_AGAIN})
     error, message, failure_class = _refusal("https://docs.example.com/a", OutboundPolicy()) or (
         "",
         "",
