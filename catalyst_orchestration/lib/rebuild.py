@@ -2,7 +2,12 @@
 parsed, chunked and embedded again into a new physical collection while searches keep going
 to the current one; then the alias swaps in one atomic call, the old collection is dropped, and
 the rebuild's manifest becomes the index's. Used after a change of chunking, embedding or
-schema that must go live all at once (a backfill of ``ingest`` changes it source by source)."""
+schema that must go live all at once (a backfill of ``ingest`` changes it source by source).
+
+Ingests go on while a rebuild runs, into the collection being served. Before the swap the
+rebuild reads again every source whose documents there changed since it read the source, and
+every source registered since it started, so what they wrote is not lost at the swap: first
+while ingests go on, then once more with their writes held back for the swap."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from catalyst_orchestration.lib.indexing import IndexOutcome, index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
+from catalyst_orchestration.lib.state import ManifestEntry, Source
 from catalyst_orchestration.lib.state_locks import Held, LockHeld, LockLost
 from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.embed.dense import DenseEncoder
@@ -31,12 +37,23 @@ from catalyst_search.settings import Settings
 #: what the test and the Dagster op hear between sources and around the swap
 Progress = Callable[[str, str], None]
 
+#: rounds of reading changed sources again while ingests go on, before the one that holds
+#: them back: a source ingested in every round is read the last time with them held back
+CATCH_UP_ROUNDS = 3
+
 
 @dataclass
 class Rebuilt:
     old: str | None
     new: str
-    outcomes: dict[str, IndexOutcome] = field(default_factory=dict)  # by source URI
+    #: every read of a source (its URI), in order: one ingested meanwhile is read again
+    reads: list[tuple[str, IndexOutcome]] = field(default_factory=list)
+    caught_up: list[str] = field(default_factory=list)  # read (again) before the swap
+
+    @property
+    def outcomes(self) -> dict[str, IndexOutcome]:
+        """Each source's last read, by URI."""
+        return dict(self.reads)
 
 
 class RebuildRefused(RuntimeError):
@@ -81,62 +98,56 @@ def rebuild(
             raise RebuildRefused(
                 f"another rebuild of {alias} is running; let it finish (or stop it) first"
             ) from None
-        return _rebuild(client, settings, alias, state, acquirer, dense, sparse, progress,
-                        drop_after_s, held)  # fmt: skip
+        aliases.ensure_served(client, alias, settings.encoder_precision)
+        # numbered above every collection of the alias, a killed rebuild's too: none is reused
+        new = aliases.next_collection(client, alias, settings.encoder_precision)
+        filler = _Filler(client, settings, state, acquirer, dense, sparse, new)
+        done = _go_live(filler, held, progress)
+        progress("swapped", new)
+        _drop_old(filler, done.old, held, progress, drop_after_s)
+        return done
 
 
-def _rebuild(
-    client: QdrantClient,
-    settings: Settings,
-    alias: str,
-    state: StateBackend,
-    acquirer: Acquirer,
-    dense: DenseEncoder,
-    sparse: SparseEncoder,
-    progress: Progress,
-    drop_after_s: float | None,
-    held: Held,
-) -> Rebuilt:
-    aliases.ensure_served(client, alias, settings.encoder_precision)
-    # numbered above every collection of the alias, a killed rebuild's too: none is reused
-    new = aliases.next_collection(client, alias, settings.encoder_precision)
-    staging = f"{alias}@{new}"  # the rebuild's manifest, until it goes live
+def _go_live(filler: _Filler, held: Held, progress: Progress) -> Rebuilt:
+    """Fill the new collection, catch up with the ingests made meanwhile, swap the alias."""
+    state, alias, new = filler.state, filler.alias, filler.new
+    done = Rebuilt(None, new)
     swapped = False
     try:
-        done = _fill(client, settings, new, staging, state, acquirer, dense, sparse, progress)
+        progress("started", new)
+        for source in state.sources():
+            done.reads.append((source.uri, filler.fill(source)))
+            progress("source", source.uri)
+        for _ in range(CATCH_UP_ROUNDS):  # while ingests go on: the last round is short
+            if not filler.catch_up(done, progress):
+                break
         held.confirm()  # a lock lost (PostgreSQL went away) may let another rebuild swap too
         with state.index_lock(exclusive=True):  # no ingest step writes across the swap
-            done.old = aliases.swap(client, alias, new)
+            filler.catch_up(done, progress)  # what they wrote since the last round
+            done.old = aliases.swap(filler.client, alias, new)
             swapped = True
-            state.replace_collection(alias, staging)
+            state.replace_collection(alias, filler.staging)
     except BaseException as exc:
         if swapped:  # ``new`` is served now: dropping it would drop the alias with it
             raise ManifestNotReplaced(
-                f"{alias} serves {new}, but its manifest ({staging}) could not replace the old "
-                f"one ({type(exc).__name__}: {exc}); {done.old} was kept. Run the rebuild again."
+                f"{alias} serves {new}, but its manifest ({filler.staging}) could not replace "
+                f"the old one ({type(exc).__name__}: {exc}); {done.old} was kept. "
+                "Run the rebuild again."
             ) from exc
-        client.delete_collection(new)
-        state.forget_collection(staging)
+        filler.client.delete_collection(new)
+        state.forget_collection(filler.staging)
         raise
-    progress("swapped", new)
-    _drop_old(client, alias, done.old, state, held, progress, settings, drop_after_s)
     return done
 
 
 def _drop_old(
-    client: QdrantClient,
-    alias: str,
-    old: str | None,
-    state: StateBackend,
-    held: Held,
-    progress: Progress,
-    settings: Settings,
-    drop_after_s: float | None,
+    filler: _Filler, old: str | None, held: Held, progress: Progress, drop_after_s: float | None
 ) -> None:
     """After searches still running on them can have finished: the collection served before
     the swap, and what killed rebuilds left (collections the alias does not serve), with their
     staged manifests. The leftovers only while this rebuild still holds its lock: with it lost,
     one of them may be another rebuild's, being filled."""
+    client, alias, state, settings = filler.client, filler.alias, filler.state, filler.settings
     wait = settings.index_refresh_s + settings.search_timeout_s
     time.sleep(wait if drop_after_s is None else drop_after_s)
     served = aliases.target(client, alias)
@@ -154,32 +165,44 @@ def _drop_old(
         progress("dropped leftover", leftover)
 
 
-def _fill(
-    client: QdrantClient,
-    settings: Settings,
-    new: str,
-    staging: str,
-    state: StateBackend,
-    acquirer: Acquirer,
-    dense: DenseEncoder,
-    sparse: SparseEncoder,
-    progress: Progress,
-) -> Rebuilt:
-    chunking = ChunkingConfig(max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
-    writer = ServerWriter(client, new, ensure=False)
-    done = Rebuilt(None, new)
-    progress("started", new)
-    for source in state.sources():
-        rules = settings.source_rules(source.tenant_id)
+class _Filler:
+    """Reads sources into the new collection, remembering what the served collection held
+    from each when it was read, so a source ingested since is known and read again."""
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        settings: Settings,
+        state: StateBackend,
+        acquirer: Acquirer,
+        dense: DenseEncoder,
+        sparse: SparseEncoder,
+        new: str,
+    ) -> None:
+        self.client, self.settings, self.state, self.new = client, settings, state, new
+        self.alias = settings.collection
+        self.staging = f"{self.alias}@{new}"  # the rebuild's manifest, until it goes live
+        self._acquirer, self._dense, self._sparse = acquirer, dense, sparse
+        self._chunking = ChunkingConfig(
+            max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap
+        )
+        self._writer = ServerWriter(client, new, ensure=False)
+        self._served_when_read: dict[str, frozenset[ManifestEntry]] = {}  # by partition key
+
+    def fill(self, source: Source) -> IndexOutcome:
+        """Read ``source`` into the new collection, as its ingest would into the served one."""
+        # before reading: an ingest that lands while it is read is then read again
+        self._served_when_read[source.partition_key] = self._served(source)
+        rules = self.settings.source_rules(source.tenant_id)
         if source_kind(source.uri) != "folder":
             check_source(source.uri, rules=rules)
-        acquired = acquirer.acquire(source.uri, roots=rules.roots)
+        acquired = self._acquirer.acquire(source.uri, roots=rules.roots)
         raw = Batch(source.tenant_id, source.uri, acquired.documents, acquired.failures,
                     acquired.seen, acquired.listed, acquired.gone)  # fmt: skip
-        chunked = chunk_batch(parse_batch(raw, acquirer.store), Chunker(chunking))
+        chunked = chunk_batch(parse_batch(raw, self._acquirer.store), Chunker(self._chunking))
         outcome = index_batch(
-            chunked, writer=writer, dense=dense, sparse=sparse, state=state,
-            collection=staging, chunking=chunking,
+            chunked, writer=self._writer, dense=self._dense, sparse=self._sparse,
+            state=self.state, collection=self.staging, chunking=self._chunking,
         )  # fmt: skip
         transient = [f for f in outcome.failures if f.failure_class == "transient"]
         if transient:
@@ -187,6 +210,23 @@ def _fill(
                 f"{source.uri}: {len(transient)} documents could not be read now "
                 f"({transient[0].location}: {transient[0].message}); the index was not replaced"
             )
-        done.outcomes[source.uri] = outcome
-        progress("source", source.uri)
-    return done
+        return outcome
+
+    def catch_up(self, done: Rebuilt, progress: Progress) -> bool:
+        """Read again the sources ingested into the served collection since they were read,
+        and read those registered since the rebuild started; False when there were none."""
+        stale = [
+            source
+            for source in self.state.sources()
+            if self._served_when_read.get(source.partition_key) != self._served(source)
+        ]
+        for source in stale:
+            done.reads.append((source.uri, self.fill(source)))
+            done.caught_up.append(source.uri)
+            progress("caught up", source.uri)
+        return bool(stale)
+
+    def _served(self, source: Source) -> frozenset[ManifestEntry]:
+        """What the served collection's manifest holds from ``source`` now."""
+        ids = self.state.source_documents(self.alias, source.tenant_id, source.uri)
+        return frozenset(self.state.manifest(self.alias, source.tenant_id, ids).values())

@@ -18,25 +18,8 @@ from catalyst_search.index.contract import HybridQuery
 from catalyst_search.index.filters import FilterSpec, Match
 from catalyst_search.index.server.reader import ServerReader
 from catalyst_search.settings import get_settings, load_settings
+from tests.deploy.helpers import NEW, OLD
 from tests.orchestration.helpers import ingest
-
-OLD = "Metformin is the first-line drug for type 2 diabetes in this guideline."
-NEW = "Insulin glargine is now the first-line drug for type 2 diabetes in this guideline."
-
-
-@pytest.fixture
-def server_index(catalyst_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("CATALYST_INDEX_BACKEND", "server")
-    monkeypatch.setenv("CATALYST_QDRANT_URL", f"path:{tmp_path / 'qdrant'}")
-    get_settings.cache_clear()
-    folder = tmp_path / "guidelines"
-    folder.mkdir()
-    (folder / "policy.md").write_text(f"# Policy\n\n{OLD}")
-    (folder / "thyroid.md").write_text("# Thyroid\n\nLevothyroxine for hypothyroidism.")
-    with dg.instance_for_test() as instance:
-        result, meta = ingest(folder, instance)
-        assert result.success and meta["index_version"] == "catalyst_chunks__v1"
-        yield folder, instance, tmp_path
 
 
 def test_searches_never_error_during_a_rebuild_and_switch_at_the_swap(server_index, dense, sparse):
@@ -124,7 +107,11 @@ def test_the_rebuild_index_job_swaps_the_alias(server_index, monkeypatch):
     ]
     metadata = materialized.event_specific_data.metadata  # type: ignore[union-attr]
     assert metadata["new_collection"].value == "catalyst_chunks__v2"
-    assert metadata["sources"].value == 1 and metadata["documents"].value == 2
+    assert (
+        metadata["sources"].value == 1
+        and metadata["documents"].value == 2
+        and metadata["sources_caught_up"].value == 0
+    )
     client = QdrantClient(path=str(tmp_path / "qdrant"))
     try:
         assert ServerReader(client, "catalyst_chunks").version == "catalyst_chunks__v2"

@@ -53,16 +53,17 @@ def rebuild_server_index(
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     finally:
         client.close()
-    outcomes = result.outcomes.values()
+    reads = [outcome for _, outcome in result.reads]  # a source ingested meanwhile: twice
     return dg.Output(
         None,
         metadata={
             "old_collection": result.old or "",
             "new_collection": result.new,
             "sources": len(result.outcomes),
-            "documents": sum(o.new + o.changed for o in outcomes),
-            "chunks_written": sum(o.chunks_written for o in outcomes),
-            "documents_failed": sum(o.failed for o in outcomes),
+            "sources_caught_up": len(set(result.caught_up)),
+            "documents": sum(o.new + o.changed for o in reads),
+            "chunks_written": sum(o.chunks_written for o in reads),
+            "documents_failed": sum(o.failed for o in result.outcomes.values()),
         },
     )
 
