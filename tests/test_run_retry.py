@@ -119,8 +119,10 @@ def test_killed_run_worker_is_retried_without_duplicates(tmp_path, processes):  
     assert [r.answered for r in receiver.received] == [503, 200]
     receiver.server.stop()
     settings = load_settings()
-    chunks = StateStore(settings.state_db).chunk_total(
-        settings.collection, "default", str(source.resolve())
+    chunks = (
+        StateStore(settings.state_db)
+        .source_totals(settings.collection, "default", str(source.resolve()))
+        .chunks
     )
     reader = EmbeddedReader(settings.index_dir, refresh_s=0)
     try:

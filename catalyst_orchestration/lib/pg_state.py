@@ -21,6 +21,7 @@ from catalyst_orchestration.lib.state import (
     ManifestEntry,
     RemoteObject,
     Source,
+    SourceTotals,
     partition_key_for,
 )
 from catalyst_orchestration.lib.state_locks import (
@@ -170,14 +171,15 @@ class PostgresStateStore:
                 (collection, tenant_id, list(ids)),
             )
 
-    def chunk_total(self, collection: str, tenant_id: str, source: str) -> int:
+    def source_totals(self, collection: str, tenant_id: str, source: str) -> SourceTotals:
         with self._cursor() as cur:
             cur.execute(
-                "SELECT COALESCE(SUM(chunk_count), 0) FROM catalyst_documents "
+                "SELECT COUNT(*), COALESCE(SUM(chunk_count), 0), "
+                "COALESCE(SUM(ROUND(updated_at * 1e6)::BIGINT), 0) FROM catalyst_documents "
                 "WHERE collection = %s AND tenant_id = %s AND source = %s",
                 (collection, tenant_id, source),
             )
-            return int(cur.fetchone()[0])
+            return SourceTotals(*map(int, cur.fetchone()))
 
     def replace_collection(self, collection: str, by: str) -> None:
         """The manifest of ``by`` becomes ``collection``'s (a rebuild went live)."""

@@ -5,9 +5,9 @@ the rebuild's manifest becomes the index's. Used after a change of chunking, emb
 schema that must go live all at once (a backfill of ``ingest`` changes it source by source).
 
 Ingests go on while a rebuild runs, into the collection being served. Before the swap the
-rebuild reads again every source whose documents there changed since it read the source, and
-every source registered since it started, so what they wrote is not lost at the swap: first
-while ingests go on, then once more with their writes held back for the swap."""
+rebuild reads again every source the served manifest has had a write or removal from since the
+rebuild read it, and every source registered since it started: first in rounds while ingests go
+on, then once more with their writes held back until the swap."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from catalyst_orchestration.lib.indexing import IndexOutcome, index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
-from catalyst_orchestration.lib.state import ManifestEntry, Source
+from catalyst_orchestration.lib.state import Source, SourceTotals
 from catalyst_orchestration.lib.state_locks import Held, LockHeld, LockLost
 from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.embed.dense import DenseEncoder
@@ -34,11 +34,12 @@ from catalyst_search.ingest_requests.remote import source_kind
 from catalyst_search.ingest_requests.sources import check_source
 from catalyst_search.settings import Settings
 
-#: what the test and the Dagster op hear between sources and around the swap
+#: what the test and the Dagster op hear between sources and around the swap (called with
+#: ingests' writes held back too: one that waits for an ingest would wait for itself)
 Progress = Callable[[str, str], None]
 
 #: rounds of reading changed sources again while ingests go on, before the one that holds
-#: them back: a source ingested in every round is read the last time with them held back
+#: their writes back: a source ingested in every round is read the last time in that one
 CATCH_UP_ROUNDS = 3
 
 
@@ -46,13 +47,13 @@ CATCH_UP_ROUNDS = 3
 class Rebuilt:
     old: str | None
     new: str
-    #: every read of a source (its URI), in order: one ingested meanwhile is read again
-    reads: list[tuple[str, IndexOutcome]] = field(default_factory=list)
-    caught_up: list[str] = field(default_factory=list)  # read (again) before the swap
+    #: every read of a source, in order: one ingested meanwhile is read again
+    reads: list[tuple[Source, IndexOutcome]] = field(default_factory=list)
+    caught_up: list[Source] = field(default_factory=list)  # read (again) before the swap
 
     @property
-    def outcomes(self) -> dict[str, IndexOutcome]:
-        """Each source's last read, by URI."""
+    def outcomes(self) -> dict[Source, IndexOutcome]:
+        """Each source's last read."""
         return dict(self.reads)
 
 
@@ -104,7 +105,7 @@ def rebuild(
         filler = _Filler(client, settings, state, acquirer, dense, sparse, new)
         done = _go_live(filler, held, progress)
         progress("swapped", new)
-        _drop_old(filler, done.old, held, progress, drop_after_s)
+        _drop_old(client, settings, state, done.old, held, progress, drop_after_s)
         return done
 
 
@@ -116,14 +117,15 @@ def _go_live(filler: _Filler, held: Held, progress: Progress) -> Rebuilt:
     try:
         progress("started", new)
         for source in state.sources():
-            done.reads.append((source.uri, filler.fill(source)))
+            done.reads.append((source, filler.fill(source)))
             progress("source", source.uri)
-        for _ in range(CATCH_UP_ROUNDS):  # while ingests go on: the last round is short
-            if not filler.catch_up(done, progress):
+        for _ in range(CATCH_UP_ROUNDS):  # while ingests go on
+            if not filler.catch_up(done, progress, put_off_transient=True):
                 break
-        held.confirm()  # a lock lost (PostgreSQL went away) may let another rebuild swap too
-        with state.index_lock(exclusive=True):  # no ingest step writes across the swap
-            filler.catch_up(done, progress)  # what they wrote since the last round
+        with state.index_lock(exclusive=True) as writes:  # no ingest writes across the swap
+            filler.catch_up(done, progress, put_off_transient=False)  # what landed since
+            held.confirm()  # lost (PostgreSQL went away): another rebuild may swap too,
+            writes.confirm()  # or ingests write into the collection about to be dropped
             done.old = aliases.swap(filler.client, alias, new)
             swapped = True
             state.replace_collection(alias, filler.staging)
@@ -141,13 +143,19 @@ def _go_live(filler: _Filler, held: Held, progress: Progress) -> Rebuilt:
 
 
 def _drop_old(
-    filler: _Filler, old: str | None, held: Held, progress: Progress, drop_after_s: float | None
+    client: QdrantClient,
+    settings: Settings,
+    state: StateBackend,
+    old: str | None,
+    held: Held,
+    progress: Progress,
+    drop_after_s: float | None,
 ) -> None:
     """After searches still running on them can have finished: the collection served before
     the swap, and what killed rebuilds left (collections the alias does not serve), with their
     staged manifests. The leftovers only while this rebuild still holds its lock: with it lost,
     one of them may be another rebuild's, being filled."""
-    client, alias, state, settings = filler.client, filler.alias, filler.state, filler.settings
+    alias = settings.collection
     wait = settings.index_refresh_s + settings.search_timeout_s
     time.sleep(wait if drop_after_s is None else drop_after_s)
     served = aliases.target(client, alias)
@@ -166,8 +174,8 @@ def _drop_old(
 
 
 class _Filler:
-    """Reads sources into the new collection, remembering what the served collection held
-    from each when it was read, so a source ingested since is known and read again."""
+    """Reads sources into the new collection, remembering what the served manifest held from
+    each when it was read, so a source ingested since is known and read again."""
 
     def __init__(
         self,
@@ -187,12 +195,12 @@ class _Filler:
             max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap
         )
         self._writer = ServerWriter(client, new, ensure=False)
-        self._served_when_read: dict[str, frozenset[ManifestEntry]] = {}  # by partition key
+        self._served_when_read: dict[Source, SourceTotals] = {}
 
     def fill(self, source: Source) -> IndexOutcome:
         """Read ``source`` into the new collection, as its ingest would into the served one."""
         # before reading: an ingest that lands while it is read is then read again
-        self._served_when_read[source.partition_key] = self._served(source)
+        self._served_when_read[source] = self._served(source)
         rules = self.settings.source_rules(source.tenant_id)
         if source_kind(source.uri) != "folder":
             check_source(source.uri, rules=rules)
@@ -206,27 +214,35 @@ class _Filler:
         )  # fmt: skip
         transient = [f for f in outcome.failures if f.failure_class == "transient"]
         if transient:
+            del self._served_when_read[source]  # not read: read again before the swap
             raise RebuildRefused(
                 f"{source.uri}: {len(transient)} documents could not be read now "
                 f"({transient[0].location}: {transient[0].message}); the index was not replaced"
             )
         return outcome
 
-    def catch_up(self, done: Rebuilt, progress: Progress) -> bool:
-        """Read again the sources ingested into the served collection since they were read,
-        and read those registered since the rebuild started; False when there were none."""
+    def catch_up(self, done: Rebuilt, progress: Progress, *, put_off_transient: bool) -> bool:
+        """Read again the sources the served manifest has had writes to since they were read,
+        and read those registered since the rebuild started; False when there were none.
+        ``put_off_transient``: a source that could not be read now waits for the next round
+        (the last one refuses the rebuild)."""
         stale = [
             source
             for source in self.state.sources()
-            if self._served_when_read.get(source.partition_key) != self._served(source)
+            if self._served_when_read.get(source) != self._served(source)
         ]
         for source in stale:
-            done.reads.append((source.uri, self.fill(source)))
-            done.caught_up.append(source.uri)
+            try:
+                done.reads.append((source, self.fill(source)))
+            except RebuildRefused as exc:
+                if not put_off_transient:
+                    raise
+                progress("put off", f"{source.uri}: {exc}")
+                continue
+            done.caught_up.append(source)
             progress("caught up", source.uri)
         return bool(stale)
 
-    def _served(self, source: Source) -> frozenset[ManifestEntry]:
-        """What the served collection's manifest holds from ``source`` now."""
-        ids = self.state.source_documents(self.alias, source.tenant_id, source.uri)
-        return frozenset(self.state.manifest(self.alias, source.tenant_id, ids).values())
+    def _served(self, source: Source) -> SourceTotals:
+        """What the served manifest holds from ``source`` now (each write changes it)."""
+        return self.state.source_totals(self.alias, source.tenant_id, source.uri)

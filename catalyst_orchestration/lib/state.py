@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from catalyst_orchestration.lib.state_locks import Held, file_lock, lock_name
@@ -63,6 +63,16 @@ class ManifestEntry:
     source: str
     fingerprint: str
     chunk_count: int
+
+
+@dataclass(frozen=True)
+class SourceTotals:
+    """What the manifest holds from one source. ``written`` sums its entries' write times (in
+    microseconds): every write or removal of an entry changes it, whatever the hosts' clocks."""
+
+    documents: int
+    chunks: int
+    written: int
 
 
 @dataclass(frozen=True)
@@ -141,18 +151,7 @@ class StateStore:
         with self._connect() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        collection,
-                        tenant_id,
-                        e.document_id,
-                        e.source,
-                        e.fingerprint,
-                        e.chunk_count,
-                        now,
-                    )
-                    for e in entries
-                ],
+                [(collection, tenant_id, *astuple(e), now) for e in entries],
             )
 
     def source_documents(self, collection: str, tenant_id: str, source: str) -> set[str]:
@@ -206,14 +205,15 @@ class StateStore:
                 [(source, k) for k in known if k not in keep],
             )
 
-    def chunk_total(self, collection: str, tenant_id: str, source: str) -> int:
+    def source_totals(self, collection: str, tenant_id: str, source: str) -> SourceTotals:
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT COALESCE(SUM(chunk_count), 0) FROM documents "
+                "SELECT COUNT(*), COALESCE(SUM(chunk_count), 0), "
+                "COALESCE(SUM(CAST(ROUND(updated_at * 1e6) AS INTEGER)), 0) FROM documents "
                 "WHERE collection = ? AND tenant_id = ? AND source = ?",
                 (collection, tenant_id, source),
             ).fetchone()
-        return int(row[0])
+        return SourceTotals(*map(int, row))
 
     def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]:
         """Index writes (shared) against a rebuild's swap (exclusive), across processes."""

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Protocol
 
 from catalyst_orchestration.lib.pg_state import PostgresStateStore
-from catalyst_orchestration.lib.state import ManifestEntry, RemoteObject, Source, StateStore
+from catalyst_orchestration.lib.state import (
+    ManifestEntry,
+    RemoteObject,
+    Source,
+    SourceTotals,
+    StateStore,
+)
 from catalyst_orchestration.lib.state_locks import Held
 from catalyst_search.index.meta import IndexMeta, load_meta, save_meta
 from catalyst_search.settings import Settings
@@ -30,7 +36,7 @@ class StateBackend(Protocol):
 
     def forget(self, collection: str, tenant_id: str, ids: Iterable[str]) -> None: ...
 
-    def chunk_total(self, collection: str, tenant_id: str, source: str) -> int: ...
+    def source_totals(self, collection: str, tenant_id: str, source: str) -> SourceTotals: ...
 
     def forget_collection(self, collection: str) -> None: ...
 

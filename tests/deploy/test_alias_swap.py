@@ -109,7 +109,7 @@ def test_the_rebuild_index_job_swaps_the_alias(server_index, monkeypatch):
     assert metadata["new_collection"].value == "catalyst_chunks__v2"
     assert (
         metadata["sources"].value == 1
-        and metadata["documents"].value == 2
+        and metadata["documents_embedded"].value == 2
         and metadata["sources_caught_up"].value == 0
     )
     client = QdrantClient(path=str(tmp_path / "qdrant"))

@@ -131,3 +131,30 @@ def test_a_rebuild_lock_whose_session_ended_says_so(pg_database):
     finally:
         one.close()
         other.close()
+
+
+def test_a_sources_totals_change_with_every_write_to_it_in_both_stores(pg_database, tmp_path):
+    """A rebuild notes a source's totals before it reads it and reads it again when they
+    moved: a rewrite of the same entry (a change and its revert) moves them too."""
+    import time
+
+    from catalyst_orchestration.lib.pg_state import PostgresStateStore
+    from catalyst_orchestration.lib.state import ManifestEntry, SourceTotals, StateStore
+
+    entry = ManifestEntry("a.md", "/src", "fingerprint", 3)
+    for store in (StateStore(tmp_path / "state.db"), PostgresStateStore(pg_database)):
+        try:
+            assert store.source_totals("c", "t", "/src") == SourceTotals(0, 0, 0)
+            store.record("c", "t", [entry, ManifestEntry("b.md", "/src", "f", 2)])
+            first = store.source_totals("c", "t", "/src")
+            assert (first.documents, first.chunks) == (2, 5)
+            assert store.source_totals("c", "t", "/src") == first  # nothing written: the same
+            time.sleep(0.01)
+            store.record("c", "t", [entry])  # the same entry written again
+            again = store.source_totals("c", "t", "/src")
+            assert (again.documents, again.chunks) == (2, 5) and again != first
+            store.forget("c", "t", ["b.md"])
+            assert store.source_totals("c", "t", "/src").documents == 1
+            assert store.source_totals("c", "t", "/other").documents == 0
+        finally:
+            store.close()

@@ -33,7 +33,7 @@ def check_points_match(
     writer: IndexWriter, state: StateBackend, *, collection: str, tenant: str, source: str
 ) -> dg.AssetCheckResult:
     """The index holds exactly as many points for this source as the manifest says."""
-    expected = state.chunk_total(collection, tenant, source)
+    expected = state.source_totals(collection, tenant, source).chunks
     actual = writer.count(source_filter(tenant, source))
     return dg.AssetCheckResult(
         check_name=POINTS_MATCH.name,

@@ -53,7 +53,7 @@ def rebuild_server_index(
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     finally:
         client.close()
-    reads = [outcome for _, outcome in result.reads]  # a source ingested meanwhile: twice
+    reads = [outcome for _, outcome in result.reads]  # one ingested meanwhile is read again
     return dg.Output(
         None,
         metadata={
@@ -61,7 +61,7 @@ def rebuild_server_index(
             "new_collection": result.new,
             "sources": len(result.outcomes),
             "sources_caught_up": len(set(result.caught_up)),
-            "documents": sum(o.new + o.changed for o in reads),
+            "documents_embedded": sum(o.new + o.changed for o in reads),
             "chunks_written": sum(o.chunks_written for o in reads),
             "documents_failed": sum(o.failed for o in result.outcomes.values()),
         },
