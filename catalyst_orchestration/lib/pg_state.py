@@ -105,6 +105,10 @@ class PostgresStateStore:
             )
         return Source(key, tenant_id, uri)
 
+    def unregister_source(self, partition_key: str) -> None:
+        with self._cursor() as cur:
+            cur.execute("DELETE FROM catalyst_sources WHERE partition_key = %s", (partition_key,))
+
     def source(self, partition_key: str) -> Source:
         with self._cursor() as cur:
             cur.execute(

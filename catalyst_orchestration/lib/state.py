@@ -115,6 +115,10 @@ class StateStore:
             )
         return Source(key, tenant_id, uri)
 
+    def unregister_source(self, partition_key: str) -> None:
+        with self._connect() as conn:
+            conn.execute("DELETE FROM sources WHERE partition_key = ?", (partition_key,))
+
     def source(self, partition_key: str) -> Source:
         with self._connect() as conn:
             row = conn.execute(

@@ -133,7 +133,7 @@ def test_a_rebuild_lock_whose_session_ended_says_so(pg_database):
         other.close()
 
 
-def test_a_sources_totals_change_with_every_write_to_it_in_both_stores(pg_database, tmp_path):
+def test_totals_and_registration_of_a_source_in_both_stores(pg_database, tmp_path):
     """A rebuild notes a source's totals before it reads it and reads it again when they
     moved: a rewrite of the same entry (a change and its revert) moves them too."""
     import time
@@ -156,5 +156,8 @@ def test_a_sources_totals_change_with_every_write_to_it_in_both_stores(pg_databa
             store.forget("c", "t", ["b.md"])
             assert store.source_totals("c", "t", "/src").documents == 1
             assert store.source_totals("c", "t", "/other").documents == 0
+            source = store.register_source("t", "/src")  # and a source taken out (retired)
+            store.unregister_source(source.partition_key)
+            assert store.sources() == []
         finally:
             store.close()

@@ -1,0 +1,76 @@
+"""The ``retire_source`` job: one registered source (the partition chosen at launch) taken out
+of the index and of the registered sources for good (lib/retire.py): its watch, its chunks, its
+manifest entries and its partition. Ingest the source again to bring it back."""
+
+import dagster as dg
+
+from catalyst_orchestration.defs.partitions import ingest_batches
+from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
+from catalyst_orchestration.defs.resources import (
+    JobStoreResource,
+    QdrantIndexResource,
+    StateStoreResource,
+)
+from catalyst_orchestration.lib.retire import RetireRefused, retire
+
+
+@dg.op(description="Delete a registered source's chunks and watch, and unregister it.")
+def retire_registered_source(
+    context: dg.OpExecutionContext,
+    state: StateStoreResource,
+    qdrant: QdrantIndexResource,
+    jobs: JobStoreResource,
+) -> dg.Output[None]:
+    key = context.partition_key
+    try:
+        source = state.store.source(key)
+    except KeyError:  # retired already (this is a run again), or never registered
+        context.log.info(f"no source is registered for partition {key}: nothing to retire")
+        _drop_partition(context.instance, key)
+        return dg.Output(None, metadata={"retired": False})
+    writer = qdrant.open_writer()  # on the embedded backend: waits for the writer lock
+    try:
+        done = retire(
+            source,
+            state=state.store,
+            writer=writer,
+            collection=qdrant.collection,
+            watches=jobs.jobs.watches,
+        )
+    except RetireRefused as exc:  # not retried by the instance: launch it again later
+        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    finally:
+        writer.close()
+    _drop_partition(context.instance, key)
+    context.log.info(
+        f"retired {source.uri} of {source.tenant_id}: {done.documents} documents and "
+        f"{done.chunks} chunks deleted; watch removed: {done.watch_removed}"
+    )
+    return dg.Output(
+        None,
+        metadata={
+            "retired": True,
+            "source": source.uri,
+            "tenant_id": source.tenant_id,
+            "documents_deleted": done.documents,
+            "chunks_deleted": done.chunks,
+            "watch_removed": done.watch_removed,
+            "index_version": done.index_version or "",
+        },
+    )
+
+
+def _drop_partition(instance: dg.DagsterInstance, key: str) -> None:
+    """Its runs stay in the instance's history; no new one can target it."""
+    name = ingest_batches.name or "ingest_batches"
+    if instance.has_dynamic_partition(name, key):
+        instance.delete_dynamic_partition(name, key)
+
+
+@dg.job(
+    partitions_def=ingest_batches,
+    description="Take one registered source out of the index and the registered sources.",
+)
+def retire_source() -> None:
+    retire_registered_source()
