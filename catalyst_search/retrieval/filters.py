@@ -11,6 +11,10 @@ from catalyst_search.index.schema import normalize_icd
 MAX_CONDITIONS = 32
 MAX_VALUES = 64
 MAX_VALUE_CHARS = 256
+#: ...except for the fields a document is known by: a path under a source root, a URL or an
+#: ``s3://`` key can be as long as the source an ingest accepts
+MAX_ID_CHARS = 4096
+ID_KEYS = {"document_id", "source"}
 #: Payload fields a request may not filter on: the tenant comes from auth, text is not a key.
 FORBIDDEN_KEYS = {"tenant_id", "text", "artifact_uri"}
 
@@ -19,7 +23,7 @@ class InvalidFilter(ValueError):
     """A filter the index cannot run; the message says which key and why."""
 
 
-def _values(key: str, raw: Any) -> tuple[Scalar, ...]:
+def _values(key: str, raw: Any, max_chars: int) -> tuple[Scalar, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items:
         raise InvalidFilter(f"{key}: give at least one value")
@@ -32,8 +36,8 @@ def _values(key: str, raw: Any) -> tuple[Scalar, ...]:
             )
         if isinstance(item, int) and not -(2**63) <= item < 2**63:
             raise InvalidFilter(f"{key}: integers must fit in 64 bits")
-        if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
-            raise InvalidFilter(f"{key}: values may be at most {MAX_VALUE_CHARS} characters")
+        if isinstance(item, str) and len(item) > max_chars:
+            raise InvalidFilter(f"{key}: values may be at most {max_chars} characters")
     return tuple(items)
 
 
@@ -49,7 +53,8 @@ def _conditions(raw: dict[str, Any], where: str) -> tuple[Condition, ...]:
             raise InvalidFilter(f"{where}.{key}: this field cannot be filtered on")
         if len(key) > 64 or not key or not all(p.isidentifier() for p in key.split(".")):
             raise InvalidFilter(f"{where}: {key!r:.80} is not a valid payload key")
-        values = _values(f"{where}.{key}", value)
+        limit = MAX_ID_CHARS if key in ID_KEYS else MAX_VALUE_CHARS
+        values = _values(f"{where}.{key}", value, limit)
         if key in ("icd_codes", "icd_prefix"):
             values = tuple(normalize_icd(str(v)) for v in values)
         found.append(Match(ALIASES.get(key, key), values))

@@ -12,7 +12,7 @@ class FeedbackRequest(BaseModel):
 
     query_id: str = Field(..., pattern=r"^[0-9a-f]{32}$", description="From the search's answer.")
     chunk_id: str | None = Field(None, max_length=128, description="The result it is about.")
-    document_id: str | None = Field(None, max_length=256, description="Or its document.")
+    document_id: str | None = Field(None, max_length=4096, description="Or its document.")
     rating: Literal[1, -1] = Field(..., description="1: it helped; -1: it did not.")
     event: Literal["vote", "click"] = "vote"
     comment: str = Field("", max_length=1000)
