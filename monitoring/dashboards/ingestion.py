@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from monitoring.dashboards.common import T, quantiles, ratio, sum_rate
+from monitoring.dashboards.fetching import FETCHING
 from monitoring.panels import Dashboard, Panel, Row, q
 
 INGESTION = Dashboard(
@@ -135,6 +136,7 @@ INGESTION = Dashboard(
                 ),
             ),
         ),
+        FETCHING,
         Row(
             "Freshness",
             (

@@ -1,6 +1,7 @@
 """The whole monitoring path, for real: an ingest with a failing document and a retried step,
-searches through the SDK, a real Pushgateway and a real Prometheus scraping both with our alert
-rules loaded; then every dashboard panel's query is evaluated through Prometheus's HTTP API."""
+two pages of another tenant (one answered 429 first, one missing), searches through the SDK, a
+real Pushgateway and a real Prometheus scraping both with our alert rules loaded; then every
+dashboard panel's query is evaluated through Prometheus's HTTP API."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from monitoring.panels import panel_queries
 from monitoring.stack import RULES, prometheus_config
 from tests.conftest import icd_records
 from tests.helpers.environment import catalyst_environment
+from tests.helpers.fake_web import FakeSite
 from tests.helpers.live_app import live_app
 from tests.helpers.services import free_port, private_prometheus, private_pushgateway
 from tests.helpers.tokens import SECRET, claims, hs256
@@ -74,6 +76,24 @@ def _ingest(client: CatalystClient, source: Path, instance: dg.DagsterInstance) 
     return accepted.job_id, len(events)
 
 
+def _ingest_pages(site: FakeSite, instance: dg.DagsterInstance) -> None:
+    """Runs of the ``ingest`` job for two pages of the tenant ``web``: the first answers 429
+    once (a fetch tried again), the second 404 (a permanent fetch failure)."""
+    from catalyst_orchestration.definitions import defs
+    from catalyst_orchestration.defs.partitions import register_source
+    from catalyst_orchestration.lib.state_stores import open_state
+
+    state = open_state(load_settings())
+    for page in ("/rate-limited", "/missing"):
+        source = register_source(instance, state, tenant_id="web", uri=site.base + page)
+        result = (
+            defs()
+            .resolve_job_def("ingest")
+            .execute_in_process(instance=instance, partition_key=source.partition_key)
+        )
+        assert result.success, page
+
+
 def _push_run_metrics(instance: dg.DagsterInstance, gateway: str, prometheus: str) -> None:
     """Two ticks of the metrics sensor, as the daemon would: the first pushes the new series at
     0, Prometheus scrapes them, and the second (past ``settle_s``) pushes the run's counts."""
@@ -98,6 +118,8 @@ def scenario(tmp_path_factory) -> Iterator[Scenario]:
         CATALYST_AUTH="jwt",
         CATALYST_JWT_SECRET=SECRET,
         CATALYST_RATE_INGEST="1/minute",
+        CATALYST_OUTBOUND_ALLOW="127.0.0.1",  # the pages of FakeSite
+        CATALYST_FETCH_BACKOFF_S="0.05",
     ) as env:
         source = tmp / "records.jsonl"
         lines = [json.dumps(r) for r in icd_records(limit=RECORDS)] + ['{"id": "broken"']
@@ -105,6 +127,7 @@ def scenario(tmp_path_factory) -> Iterator[Scenario]:
         with (
             private_pushgateway(free_port()) as gateway,
             live_app(load_settings()) as service,
+            FakeSite() as site,
         ):
             env.setenv("CATALYST_PUSHGATEWAY_URL", gateway)
             config = prometheus_config(
@@ -119,12 +142,13 @@ def scenario(tmp_path_factory) -> Iterator[Scenario]:
             ):
                 wait_for(prometheus, 'up{job="catalyst_search"}', 1.0)
                 job_id, step_retries = _ingest(client, source, instance)
+                _ingest_pages(site, instance)
                 _push_run_metrics(instance, gateway, prometheus)
                 searches = _traffic(client, service)
                 wait_for(prometheus, "sum(catalyst_search_results_count)", float(searches))
                 wait_for(prometheus, "sum(catalyst_rate_limited_total)", 1.0)  # the last
                 time.sleep(3)  # three more scrapes: every rate() window holds two samples
-                wait_for(prometheus, "sum(catalyst_ingest_runs_total)", 1.0)
+                wait_for(prometheus, "sum(catalyst_ingest_runs_total)", 3.0)
                 job = client.wait_for_job(job_id, timeout_s=30)
                 yield Scenario(prometheus, job, step_retries, searches)
 
@@ -183,21 +207,34 @@ def test_counters_in_prometheus_equal_what_the_run_did(scenario):
     assert scalar(p, "sum(catalyst_ingest_run_retries_total)") == 0
     malformed = 'failure_class="permanent", error="MalformedRecord", tenant_id="acme"'
     assert scalar(p, f"sum(catalyst_ingest_document_failures_total{{{malformed}}})") == 1
-    assert scalar(p, "sum(catalyst_ingest_document_failures_total)") == 1
-    assert scalar(p, 'sum(catalyst_ingest_documents_total{outcome="new"})') == RECORDS
-    assert scalar(p, 'sum(catalyst_ingest_documents_total{outcome="failed"})') == 1
-    assert scalar(p, 'sum(catalyst_ingest_runs_total{status="success"})') == 1
-    assert scalar(p, "sum(catalyst_ingest_runs_total)") == 1
+    acme = 'tenant_id="acme"'
+    assert scalar(p, f"sum(catalyst_ingest_document_failures_total{{{acme}}})") == 1
+    assert scalar(p, f'sum(catalyst_ingest_documents_total{{{acme}, outcome="new"}})') == RECORDS
+    assert scalar(p, f'sum(catalyst_ingest_documents_total{{{acme}, outcome="failed"}})') == 1
+    assert scalar(p, f'sum(catalyst_ingest_runs_total{{{acme}, status="success"}})') == 1
+    assert scalar(p, "sum(catalyst_ingest_runs_total)") == 3
     assert scalar(p, "sum(catalyst_search_results_count)") == scenario.searches
     assert scalar(p, 'sum(catalyst_rate_limited_total{action="ingest"})') == 1
     assert scalar(p, "sum(catalyst_auth_failures_total)") == 1
 
 
+def test_fetch_counters_in_prometheus_equal_what_the_page_runs_did(scenario):
+    p, web = scenario.prometheus, 'tenant_id="web", kind="http"'
+    assert scalar(p, f"sum(catalyst_ingest_fetches_total{{{web}}})") == 3  # 429, then 200; 404
+    assert scalar(p, f"sum(catalyst_ingest_fetch_retries_total{{{web}}})") == 1
+    permanent = f'{web}, failure_class="permanent"'
+    assert scalar(p, f"sum(catalyst_ingest_fetch_failures_total{{{permanent}}})") == 1
+    assert scalar(p, f"sum(catalyst_ingest_fetched_bytes_total{{{web}}})") > 0
+
+
 def test_alert_rules_evaluate_and_see_the_failed_document(scenario):
     """All rules are loaded and healthy on real series; one failed document in nine is over
-    the 5% failure-rate threshold, so that alert (which has no ``for``) fires."""
+    the 5% failure-rate threshold, so that alert (which has no ``for``) fires, for each tenant
+    (the web tenant's missing page is one failed document in two)."""
     p = scenario.prometheus
-    wait_for(p, 'count(ALERTS{alertname="CatalystIngestDocumentFailureRate"})', 1.0)
+    failing = 'alertname="CatalystIngestDocumentFailureRate", failure_class="permanent"'
+    wait_for(p, f'count(ALERTS{{{failing}, tenant_id="acme"}})', 1.0)
+    wait_for(p, f'count(ALERTS{{{failing}, tenant_id="web"}})', 1.0)  # the missing page
     groups = requests.get(f"{p}/api/v1/rules", timeout=10).json()["data"]["groups"]
     health = {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
     written = [rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"]
