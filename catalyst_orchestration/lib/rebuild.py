@@ -97,7 +97,8 @@ def rebuild(
             held = stack.enter_context(state.rebuild_lock(alias))
         except LockHeld:
             raise RebuildRefused(
-                f"another rebuild of {alias} is running; let it finish (or stop it) first"
+                f"another rebuild of {alias} (or a retire_source) is running; let it finish "
+                "(or stop it) first"
             ) from None
         aliases.ensure_served(client, alias, settings.encoder_precision)
         # numbered above every collection of the alias, a killed rebuild's too: none is reused

@@ -3,10 +3,12 @@ and its manifest entries with them, its S3 listing forgotten, and the source unr
 no sync, re-sync schedule or rebuild reads it again. Used for a source that is gone (a folder
 removed, a site taken down) or whose documents must leave the index.
 
-Retiring waits for ingest steps that are writing (the index lock, shared as theirs is) and is
-refused while a rebuild runs (it holds the rebuild lock, never waited for): a rebuild that had
-read the source already would bring its documents back at its swap. Every step can be done
-again, so a retire that failed halfway is run again."""
+It holds the index lock exclusively, so it waits for ingest steps that are writing, and the ones
+that come after find the source unregistered and write nothing (the ``index`` step checks under
+the same lock); a watch's sync registers its source under that lock too, after checking that the
+watch is still there. It is refused while a rebuild runs (it holds the rebuild lock, never
+waited for): a rebuild that had read the source already would bring it back at its swap. Every
+step can be done again, so a retire that failed halfway is run again."""
 
 from __future__ import annotations
 
@@ -42,21 +44,21 @@ def retire(
 ) -> Retired:
     """Take ``source`` out of the index and out of the registered sources."""
     try:
-        with state.rebuild_lock(collection):
-            # first the watch, or a sensor tick could sync it back in meanwhile
+        with state.rebuild_lock(collection), state.index_lock(exclusive=True):
             removed = watches.remove(source.tenant_id, watch_id_for(source.tenant_id, source.uri))
-            with state.index_lock():
-                ids = state.source_documents(collection, source.tenant_id, source.uri)
-                # only the chunks this source wrote: a document another source took keeps its own
-                written = tenant_filter(source.tenant_id).and_(Match("source", (source.uri,)))
-                chunks = writer.count(written)
-                writer.delete(written)
-                version = writer.publish() if chunks else writer.current_version()
-                state.forget(collection, source.tenant_id, ids)
-            state.record_remote_objects(source.uri, [], keep=set())
+            ids = state.source_documents(collection, source.tenant_id, source.uri)
+            # only the chunks this source wrote: a document another source took keeps its own
+            written = tenant_filter(source.tenant_id).and_(Match("source", (source.uri,)))
+            chunks = writer.count(written)
+            writer.delete(written)
+            version = writer.publish() if chunks else writer.current_version()
+            state.forget(collection, source.tenant_id, ids)
             state.unregister_source(source.partition_key)
+            if not any(other.uri == source.uri for other in state.sources()):
+                state.record_remote_objects(source.uri, [], keep=set())  # (keyed by URI only)
     except LockHeld:
         raise RetireRefused(
-            f"a rebuild of {collection} is running; retire {source.uri} after it ends"
+            f"a rebuild of {collection} (or another retire) is running; retire {source.uri} "
+            "after it ends"
         ) from None
     return Retired(len(ids), chunks, removed, version)

@@ -3,18 +3,23 @@ sources for good, on the embedded default; the server backend's case is in tests
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from catalyst_orchestration.definitions import defs
-from catalyst_orchestration.lib.state import StateStore, partition_key_for
+from catalyst_orchestration.defs.acquisition.watching import WatchRemoved, sync_request
+from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.defs.resources import ingest_resources
+from catalyst_orchestration.lib.state import RemoteObject, StateStore, partition_key_for
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.filters import Match, tenant_filter
 from catalyst_search.ingest_requests.sqlite_jobs import SqliteJobStore
 from catalyst_search.settings import load_settings
-from tests.orchestration.helpers import ingest
+from tests.orchestration.helpers import ASSETS, ingest
 
 
 @pytest.fixture
@@ -31,24 +36,32 @@ def folder_with(root: Path, name: str, text: str) -> Path:
     return folder
 
 
-def chunks_from(source: Path) -> int:
+def chunks_from(source: Path, tenant: str = "default") -> int:
     reader = EmbeddedReader(load_settings().index_dir, refresh_s=0)
     try:
-        return reader.count(tenant_filter("default").and_(Match("source", (str(source),))))
+        return reader.count(tenant_filter(tenant).and_(Match("source", (str(source),))))
     finally:
         reader.close()
 
 
-def retire(instance: dg.DagsterInstance, source: Path) -> dg.ExecuteInProcessResult:
+def retire(
+    instance: dg.DagsterInstance, source: Path, tenant: str = "default", **tags: str
+) -> dg.ExecuteInProcessResult:
     return (
         defs()
         .resolve_job_def("retire_source")
         .execute_in_process(
             instance=instance,
-            partition_key=partition_key_for("default", str(source)),
+            partition_key=partition_key_for(tenant, str(source)),
+            tags=tags,
             raise_on_error=False,
         )
     )
+
+
+def failure_of(result: dg.ExecuteInProcessResult) -> str:
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    return failure.step_failure_data.error.message  # type: ignore[union-attr]
 
 
 def metadata_of(result: dg.ExecuteInProcessResult) -> dict:
@@ -112,10 +125,84 @@ def test_a_retire_while_a_rebuild_runs_is_refused_and_changes_nothing(tmp_path, 
     with StateStore(settings.state_db).rebuild_lock(settings.collection):
         result = retire(instance, gone)
     assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
-    assert "a rebuild of catalyst_chunks is running" in message
+    assert "a rebuild of catalyst_chunks (or another retire) is running" in failure_of(result)
     run = instance.get_run_by_id(result.run_id)
     assert run is not None and run.tags["dagster/retry_on_asset_or_op_failure"] == "false"
     assert chunks_from(gone) == before
     assert [s.uri for s in StateStore(settings.state_db).sources()] == [str(gone)]
+
+
+def test_a_retire_in_a_backfill_is_refused(tmp_path, instance):
+    """A backfill of retire_source over all partitions would retire every source."""
+    gone = folder_with(tmp_path, "gone", "Metformin is the first-line drug for diabetes.")
+    assert ingest(gone, instance)[0].success
+    result = retire(instance, gone, **{"dagster/backfill": "everything"})
+    assert not result.success and "not in a backfill" in failure_of(result)
+    assert chunks_from(gone) > 0
+
+
+def _index_step_started(instance: dg.DagsterInstance, partition_key: str) -> bool:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": partition_key}))
+    return any(
+        event.step_key == "index"
+        for run in runs
+        for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+    )
+
+
+def test_an_ingest_whose_source_is_retired_while_it_runs_writes_nothing(tmp_path, instance):
+    """Its index step waits on the index lock the retire holds, then finds no source."""
+    kept = folder_with(tmp_path, "kept", "Levothyroxine treats hypothyroidism.")
+    assert ingest(kept, instance)[0].success
+    gone = folder_with(tmp_path, "gone", "Metformin is the first-line drug for diabetes.")
+    state = StateStore(load_settings().state_db)
+    key = register_source(instance, state, tenant_id="default", uri=str(gone)).partition_key
+    holding = threading.Event()
+
+    def retire_meanwhile() -> None:
+        with state.index_lock(exclusive=True):  # what retire holds while it works
+            holding.set()
+            deadline = time.monotonic() + 120
+            while not _index_step_started(instance, key) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # the step is waiting on the lock by now
+            state.unregister_source(key)
+
+    retirer = threading.Thread(target=retire_meanwhile)
+    retirer.start()
+    assert holding.wait(10)
+    result = dg.materialize(
+        ASSETS, instance=instance, partition_key=key, resources=ingest_resources(),
+        raise_on_error=False,
+    )  # fmt: skip
+    retirer.join()
+    assert not result.success and "was retired while this run ran" in failure_of(result)
+    assert chunks_from(gone) == 0 and chunks_from(kept) > 0
+
+
+def test_a_watch_removed_while_a_tick_ran_gets_no_run_and_no_source(tmp_path, instance):
+    """The tick listed the watch; a retire removed it before the tick registered it."""
+    folder = folder_with(tmp_path, "gone", "Metformin is the first-line drug for diabetes.")
+    settings = load_settings()
+    jobs, state = SqliteJobStore(settings.jobs_db), StateStore(settings.state_db)
+    watch = jobs.watches.add("default", str(folder))
+    jobs.watches.remove("default", watch.watch_id)
+    with pytest.raises(WatchRemoved):
+        sync_request(instance, state, jobs, watch, run_key="k", origin="sensor:watched_folders")
+    assert state.sources() == []
+    assert instance.get_dynamic_partitions("ingest_batches") == []
+
+
+def test_one_tenants_retire_leaves_anothers_source_of_the_same_uri(tmp_path, instance):
+    shared = folder_with(tmp_path, "shared", "Levothyroxine treats hypothyroidism.")
+    for tenant in ("default", "other"):
+        assert ingest(shared, instance, tenant=tenant)[0].success
+    state = StateStore(load_settings().state_db)
+    cached = RemoteObject("a.md", "etag", "sha", "file:///a", 1, "text/markdown")
+    state.record_remote_objects(str(shared), [cached], keep=None)  # (as an S3 source's)
+    kept = chunks_from(shared, "other")
+    assert retire(instance, shared, "default").success
+    assert chunks_from(shared, "default") == 0 and chunks_from(shared, "other") == kept
+    assert state.remote_objects(str(shared)) == {"a.md": cached}  # the other's still
+    assert retire(instance, shared, "other").success
+    assert state.remote_objects(str(shared)) == {}

@@ -97,6 +97,17 @@ def test_with_no_retry_left_the_job_fails(job):
     assert state is not None and state.status == "failed" and state.status in TERMINAL
 
 
+def test_a_run_whose_source_was_retired_meanwhile_still_ends_its_job(job):
+    store, uri = job
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": False}}) as instance:
+        run = _run(instance, uri)
+        store.run_started("j1", uri, run_id=run.run_id)
+        StateStore(load_settings().state_db).unregister_source(run.tags["dagster/partition"])
+        _failed(instance, run)
+    state = store.get("j1")
+    assert state is not None and state.status == "failed"
+
+
 def test_news_of_a_failed_attempt_does_not_overwrite_its_running_retry(job):
     """The sensor can tick after Dagster has already started the retry."""
     store, uri = job

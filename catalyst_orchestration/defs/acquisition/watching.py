@@ -32,6 +32,10 @@ WATCH_TAG = "catalyst/watch_id"
 MAX_DIGESTED = 100_000
 
 
+class WatchRemoved(RuntimeError):
+    """The watch is gone (unwatched or retired) since the tick listed it: no run for it."""
+
+
 def sync_request(
     instance: dg.DagsterInstance,
     state: StateBackend,
@@ -43,7 +47,10 @@ def sync_request(
 ) -> dg.RunRequest:
     """A run of ``watch``'s partition under its job record (created on the first request)."""
     job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"catalyst:{run_key}").hex
-    source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
+    with state.index_lock():  # a retire_source removes the watch and the source under it
+        if watch.watch_id not in {w.watch_id for w in jobs.watches.listed(watch.tenant_id)}:
+            raise WatchRemoved(f"{watch.uri}: its watch was removed while the tick ran")
+        source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
     if not jobs.exists(job_id):
         metadata = {"origin": origin, "watch_id": watch.watch_id}
         jobs.create(

@@ -28,6 +28,7 @@ from catalyst_orchestration.defs.resources import (
 from catalyst_orchestration.lib.indexing import index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.stages import chunk_batch
+from catalyst_orchestration.lib.state_stores import StateBackend
 
 
 @dg.asset(
@@ -87,6 +88,7 @@ def index(
         raise
     try:
         with state.store.index_lock():  # a rebuild's alias swap waits for this step, and it for it
+            _still_registered(state.store, context.partition_key)
             outcome = index_batch(
                 chunks,
                 writer=writer,
@@ -129,3 +131,16 @@ def index(
         ),
         check_results=checks,
     )
+
+
+def _still_registered(store: StateBackend, partition_key: str) -> None:
+    """A source retired since this run started (``retire_source``) gets nothing written back:
+    checked under the index lock, which the retire holds exclusively."""
+    try:
+        store.source(partition_key)
+    except KeyError:
+        raise dg.Failure(
+            description=f"the source of partition {partition_key} was retired while this run "
+            "ran; nothing was written (ingest it again to bring it back)",
+            allow_retries=False,
+        ) from None

@@ -4,7 +4,8 @@ manifest entries and its partition. Ingest the source again to bring it back."""
 
 import dagster as dg
 
-from catalyst_orchestration.defs.partitions import ingest_batches
+from catalyst_orchestration.defs.failures import raise_classified
+from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
 from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
 from catalyst_orchestration.defs.resources import (
     JobStoreResource,
@@ -13,8 +14,13 @@ from catalyst_orchestration.defs.resources import (
 )
 from catalyst_orchestration.lib.retire import RetireRefused, retire
 
+BACKFILL_TAG = "dagster/backfill"
 
-@dg.op(description="Delete a registered source's chunks and watch, and unregister it.")
+
+@dg.op(
+    description="Delete a registered source's chunks and watch, and unregister it.",
+    retry_policy=TRANSIENT_RETRY,
+)
 def retire_registered_source(
     context: dg.OpExecutionContext,
     state: StateStoreResource,
@@ -22,13 +28,23 @@ def retire_registered_source(
     jobs: JobStoreResource,
 ) -> dg.Output[None]:
     key = context.partition_key
+    if BACKFILL_TAG in context.run.tags:  # a backfill over all partitions would retire them all
+        raise dg.Failure(
+            description="retire_source takes one source at a time: launch it for its partition, "
+            "not in a backfill",
+            allow_retries=False,
+        )
     try:
         source = state.store.source(key)
     except KeyError:  # retired already (this is a run again), or never registered
         context.log.info(f"no source is registered for partition {key}: nothing to retire")
         _drop_partition(context.instance, key)
         return dg.Output(None, metadata={"retired": False})
-    writer = qdrant.open_writer()  # on the embedded backend: waits for the writer lock
+    try:
+        writer = qdrant.open_writer()  # embedded: waits for the writer lock (an ingest's)
+    except Exception as exc:  # the lock still held, or the server unreachable: retried
+        raise_classified(exc)
+        raise
     try:
         done = retire(
             source,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from catalyst_orchestration.defs.jobs import ingest_job
-from catalyst_orchestration.defs.requests.run_ends import failure_status, mark_run_end
+from catalyst_orchestration.defs.requests.run_ends import failure_status, mark_run_end, source_of
 from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
 from catalyst_search.ingest_requests.contract import JOB_TAG
 from catalyst_search.ingest_requests.jobs import Job, SourceRun
@@ -105,11 +105,10 @@ def ingest_job_run_end_sweep(
         job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
         if not (job_id and partition):
             continue
-        try:
-            source = state.store.source(partition).uri
-        except KeyError:
-            continue
         job = jobs.jobs.get(job_id)
+        source = source_of(state, job, partition)
+        if source is None:
+            continue
         record = _waiting_on(job, source, run, context.instance)
         if record is None:
             continue

@@ -16,6 +16,7 @@ import dagster as dg
 
 from catalyst_orchestration.defs.jobs import ingest_job
 from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
+from catalyst_orchestration.lib.state import partition_key_for
 from catalyst_search.ingest_requests.contract import JOB_TAG
 from catalyst_search.ingest_requests.jobs import Job
 
@@ -57,12 +58,11 @@ def mark_run_end(
     job_id, partition = run.tags.get(JOB_TAG), run.tags.get("dagster/partition")
     if not (job_id and partition):
         return None  # not a run of an ingest job
-    try:
-        source = state.store.source(partition).uri
-    except KeyError:  # the run ended before its source was registered: nothing to mark
+    job = jobs.jobs.get(job_id)
+    source = source_of(state, job, partition)
+    if source is None:  # the run ended before its source was registered: nothing to mark
         log.warning(f"run {run.run_id} of job {job_id}: no source for {partition!r}")
         return None
-    job = jobs.jobs.get(job_id)
     record = next((r for r in job.runs if r.source == source), None) if job else None
     recorded = record.run_id if record else None
     if _replaced(instance, recorded, run):
@@ -111,3 +111,15 @@ def ingest_job_cancellations(
         status="cancelled",
         error="the run was cancelled",
     )
+
+
+def source_of(state: StateStoreResource, job: Job | None, partition: str) -> str | None:
+    """The source URI of ``partition``: registered, or (retired since by ``retire_source``)
+    the one of the job's sources whose partition it was."""
+    try:
+        return state.store.source(partition).uri
+    except KeyError:
+        if job is None:
+            return None
+        named = (u for u in job.sources if partition_key_for(job.tenant_id, u) == partition)
+        return next(named, None)
