@@ -83,9 +83,12 @@ class PostgresStateStore:
                 self._conn = None
             raise
 
-    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]:
-        """Index writes (shared) against a rebuild's swap (exclusive), across hosts."""
-        return advisory_lock(self._lock_connect, INDEX_KEY, exclusive=exclusive)
+    def index_lock(
+        self, *, exclusive: bool = False, wait: bool = True
+    ) -> AbstractContextManager[Held]:
+        """Index writes (shared) against a rebuild's swap or a retire (exclusive), across
+        hosts; ``wait=False``: ``LockHeld`` at once (an exclusive one waiting counts too)."""
+        return advisory_lock(self._lock_connect, INDEX_KEY, exclusive=exclusive, wait=wait)
 
     def rebuild_lock(self, collection: str) -> AbstractContextManager[Held]:
         """One rebuild of ``collection`` at a time, across hosts; ``LockHeld`` at once."""

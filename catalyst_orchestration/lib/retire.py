@@ -12,6 +12,7 @@ step can be done again, so a retire that failed halfway is run again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalyst_orchestration.lib.state import Source
@@ -41,8 +42,10 @@ def retire(
     writer: IndexWriter,
     collection: str,
     watches: WatchRegistry,
+    unregistered: Callable[[], None] = lambda: None,
 ) -> Retired:
-    """Take ``source`` out of the index and out of the registered sources."""
+    """Take ``source`` out of the index and out of the registered sources; ``unregistered``
+    runs right after, still under the locks (the op drops the source's partition there)."""
     try:
         with state.rebuild_lock(collection), state.index_lock(exclusive=True):
             removed = watches.remove(source.tenant_id, watch_id_for(source.tenant_id, source.uri))
@@ -54,6 +57,7 @@ def retire(
             version = writer.publish() if chunks else writer.current_version()
             state.forget(collection, source.tenant_id, ids)
             state.unregister_source(source.partition_key)
+            unregistered()
             if not any(other.uri == source.uri for other in state.sources()):
                 state.record_remote_objects(source.uri, [], keep=set())  # (keyed by URI only)
     except LockHeld:

@@ -219,9 +219,12 @@ class StateStore:
             ).fetchone()
         return SourceTotals(*map(int, row))
 
-    def index_lock(self, *, exclusive: bool = False) -> AbstractContextManager[Held]:
-        """Index writes (shared) against a rebuild's swap (exclusive), across processes."""
-        return file_lock(self.path.with_name(self.path.name + ".index.lock"), exclusive=exclusive)
+    def index_lock(
+        self, *, exclusive: bool = False, wait: bool = True
+    ) -> AbstractContextManager[Held]:
+        """Index writes (shared) against a rebuild's swap or a retire (exclusive)."""
+        path = self.path.with_name(self.path.name + ".index.lock")
+        return file_lock(path, exclusive=exclusive, wait=wait)
 
     def rebuild_lock(self, collection: str) -> AbstractContextManager[Held]:
         """One rebuild of ``collection`` at a time; ``LockHeld`` at once if one is running."""

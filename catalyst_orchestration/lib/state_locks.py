@@ -91,8 +91,9 @@ def advisory_lock(
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            if not wait:  # (exclusive only: the shared lock is always waited for)
-                cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            if not wait:
+                kind = "" if exclusive else "_shared"
+                cur.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,))
                 if not cur.fetchone()[0]:
                     raise LockHeld(f"advisory lock {key} is held by another session")
             elif exclusive:

@@ -54,6 +54,10 @@ class WatchRegistry(Protocol):
 
     def remove(self, tenant_id: str, watch_id: str) -> bool: ...
 
+    def has(self, watch_id: str) -> bool:
+        """Whether the watch is there (an id names its tenant and source)."""
+        ...
+
 
 class SqliteWatches:
     def __init__(self, path: Path) -> None:
@@ -89,6 +93,11 @@ class SqliteWatches:
             rows = conn.execute(query + " ORDER BY created_at, watch_id", args).fetchall()
         return [Watch(*row) for row in rows]
 
+    def has(self, watch_id: str) -> bool:
+        with connect(self.path) as conn:
+            query = "SELECT 1 FROM watches WHERE watch_id = ?"
+            return conn.execute(query, (watch_id,)).fetchone() is not None
+
     def remove(self, tenant_id: str, watch_id: str) -> bool:
         with connect(self.path) as conn:
             gone = conn.execute(
@@ -119,6 +128,9 @@ class RedisWatches:
         watches = [Watch(**json.loads(value)) for value in raw.values()]
         mine = [w for w in watches if tenant_id is None or w.tenant_id == tenant_id]
         return sorted(mine, key=lambda w: (w.created_at, w.watch_id))
+
+    def has(self, watch_id: str) -> bool:
+        return bool(self.client.hexists(self.key, watch_id))
 
     def remove(self, tenant_id: str, watch_id: str) -> bool:
         known = self.client.hget(self.key, watch_id)

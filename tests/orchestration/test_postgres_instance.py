@@ -93,8 +93,15 @@ def test_one_rebuild_of_a_collection_at_a_time_across_hosts(pg_database):
         with one.rebuild_lock("catalyst_chunks"):
             with pytest.raises(LockHeld), other.rebuild_lock("catalyst_chunks"):
                 pass
-            with other.rebuild_lock("other_chunks"), other.index_lock(exclusive=True):
-                pass  # another collection's rebuild, and the index lock, are other keys
+            with (
+                other.rebuild_lock("other_chunks"),  # another collection's: another key
+                other.index_lock(exclusive=True),  # and the index lock's own
+                pytest.raises(LockHeld),
+                one.index_lock(wait=False),  # a sensor's try while a retire holds it
+            ):
+                pass
+            with one.index_lock(wait=False), other.index_lock(wait=False):
+                pass  # shared with shared
         with other.rebuild_lock("catalyst_chunks"):
             pass
     finally:

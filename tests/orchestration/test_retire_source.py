@@ -3,6 +3,7 @@ sources for good, on the embedded default; the server backend's case is in tests
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,12 @@ import dagster as dg
 import pytest
 
 from catalyst_orchestration.definitions import defs
-from catalyst_orchestration.defs.acquisition.watching import WatchRemoved, sync_request
+from catalyst_orchestration.defs.acquisition.watching import (
+    IndexBusy,
+    WatchRemoved,
+    launchable,
+    sync_request,
+)
 from catalyst_orchestration.defs.partitions import register_source
 from catalyst_orchestration.defs.resources import ingest_resources
 from catalyst_orchestration.lib.state import RemoteObject, StateStore, partition_key_for
@@ -206,3 +212,54 @@ def test_one_tenants_retire_leaves_anothers_source_of_the_same_uri(tmp_path, ins
     assert state.remote_objects(str(shared)) == {"a.md": cached}  # the other's still
     assert retire(instance, shared, "other").success
     assert state.remote_objects(str(shared)) == {}
+
+
+def test_a_retire_waits_for_an_ingest_step_that_is_writing(tmp_path, instance):
+    gone = folder_with(tmp_path, "gone", "Metformin is the first-line drug for diabetes.")
+    assert ingest(gone, instance)[0].success
+    state = StateStore(load_settings().state_db)
+    holding, released = threading.Event(), []
+
+    def write_meanwhile() -> None:
+        with state.index_lock():  # what an index step holds while it writes
+            holding.set()
+            time.sleep(1.5)
+            released.append(time.monotonic())
+
+    writer = threading.Thread(target=write_meanwhile)
+    writer.start()
+    assert holding.wait(10)
+    result = retire(instance, gone)
+    done = time.monotonic()
+    writer.join()
+    assert result.success and done > released[0]  # it waited for the write to end
+
+
+def test_a_watch_synced_while_the_index_is_held_is_looked_at_again_later(tmp_path, instance):
+    folder = folder_with(tmp_path, "inbox", "Metformin is the first-line drug for diabetes.")
+    settings = load_settings()
+    jobs, state = SqliteJobStore(settings.jobs_db), StateStore(settings.state_db)
+    watch = jobs.watches.add("default", str(folder))
+    with state.index_lock(exclusive=True), pytest.raises(IndexBusy):  # a retire, a swap
+        sync_request(instance, state, jobs, watch, run_key="k", origin="sensor:watched_folders")
+    assert state.sources() == []
+    request = sync_request(instance, state, jobs, watch, run_key="k", origin="sensor:test")
+    assert request.partition_key == partition_key_for("default", str(folder))
+
+
+def test_a_request_whose_source_was_retired_during_the_tick_is_left_out(tmp_path, instance):
+    """A request for a partition that is gone would fail the whole tick; its job ends."""
+    folder = folder_with(tmp_path, "inbox", "Metformin is the first-line drug for diabetes.")
+    other = folder_with(tmp_path, "other", "Levothyroxine treats hypothyroidism.")
+    settings = load_settings()
+    jobs, state = SqliteJobStore(settings.jobs_db), StateStore(settings.state_db)
+    requests = [
+        sync_request(instance, state, jobs, jobs.watches.add("default", str(f)), run_key=str(f),
+                     origin="sensor:watched_folders")
+        for f in (folder, other)
+    ]  # fmt: skip
+    assert retire(instance, folder).success  # after the tick registered it
+    kept = launchable(instance, jobs, requests, logging.getLogger(__name__))
+    assert kept == [requests[1]]
+    ended = jobs.get(requests[0].tags["catalyst/job_id"])
+    assert ended is not None and ended.status == "cancelled"

@@ -168,15 +168,24 @@ def test_a_retry_that_never_starts_fails_the_job_after_the_grace(job, monkeypatc
     assert "did not start it" in state.runs[0].error
 
 
-@pytest.mark.parametrize("end, started", [("failed", True), ("cancelled", True), ("failed", False)])
-def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(job, monkeypatch, end, started):
+@pytest.mark.parametrize(
+    "end, started, retired",
+    [("failed", True, False), ("cancelled", True, False), ("failed", False, False),
+     ("failed", True, True)],
+)  # fmt: skip
+def test_a_run_end_the_sensors_missed_is_recorded_by_the_sweep(
+    job, monkeypatch, end, started, retired
+):
     """A run-status sensor moves past an event its failed tick did not record; a run may also
-    fail before its first step has recorded it (the source is still queued)."""
+    fail before its first step has recorded it (the source is still queued), or its source
+    may have been retired meanwhile (``retire_source``)."""
     from catalyst_orchestration.defs.requests import run_end_sweep
 
     store, uri = job
     with dg.instance_for_test(overrides={"run_retries": {"enabled": False}}) as instance:
         run = _run(instance, uri)
+        if retired:
+            StateStore(load_settings().state_db).unregister_source(run.tags["dagster/partition"])
         if started:
             store.run_started("j1", uri, run_id=run.run_id)
         if end == "failed":

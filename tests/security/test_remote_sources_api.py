@@ -182,7 +182,9 @@ def test_redis_keeps_watches_per_tenant():
         assert [w.uri for w in watches.listed("t1")] == ["s3://acme-docs/tenants/t1"]
         assert len(watches.listed()) == 2
         assert not watches.remove("t2", first.watch_id)
+        assert watches.has(first.watch_id)
         assert watches.remove("t1", first.watch_id) and watches.listed("t1") == []
+        assert not watches.has(first.watch_id)
     finally:
         delete_prefix(client, prefix)
 

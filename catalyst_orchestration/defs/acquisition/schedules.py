@@ -5,7 +5,13 @@ fingerprint includes that configuration, so every document is embedded again."""
 
 import dagster as dg
 
-from catalyst_orchestration.defs.acquisition.watching import allowed, sync_request
+from catalyst_orchestration.defs.acquisition.watching import (
+    IndexBusy,
+    WatchRemoved,
+    allowed,
+    launchable,
+    sync_request,
+)
 from catalyst_orchestration.defs.jobs import ingest_job
 from catalyst_orchestration.defs.resources import JobStoreResource, StateStoreResource
 from catalyst_orchestration.defs.resources.common import _settings
@@ -38,8 +44,13 @@ def resync_sources(
                     origin="schedule:resync_sources",
                 )
             )
+        except WatchRemoved as exc:
+            context.log.info(str(exc))
+        except IndexBusy as exc:
+            context.log.warning(f"no re-sync today: {exc}")
         except Exception:  # (its job record is made last: none is left waiting for a run)
             context.log.exception(f"watch {watch.watch_id} ({watch.uri}): no re-sync today")
+    requests = launchable(context.instance, jobs.jobs, requests, context.log)
     if not requests:  # (those the tenants' rules no longer allow count: they were skipped)
         return dg.SkipReason(
             f"none of the {len(listed)} watched sources could be re-synced: see the log"

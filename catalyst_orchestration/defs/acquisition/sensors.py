@@ -10,8 +10,11 @@ from collections.abc import Callable
 import dagster as dg
 
 from catalyst_orchestration.defs.acquisition.watching import (
+    IndexBusy,
+    WatchRemoved,
     allowed,
     folder_digest,
+    launchable,
     s3_digest,
     sync_request,
 )
@@ -55,6 +58,9 @@ def _tick(
                 run_key=f"watch:{watch.watch_id}:{n}:{digest}",
                 origin=f"sensor:{'watched_s3_sources' if kind == 's3' else 'watched_folders'}",
             )
+        except (WatchRemoved, IndexBusy) as exc:  # not recorded: looked at again next tick
+            context.log.info(f"{exc}; looked at again next tick")
+            continue
         except Exception as exc:  # one unreadable source never stops the others
             context.log.warning(f"watched source {watch.uri} could not be synced: {exc}")
             continue
@@ -66,6 +72,7 @@ def _tick(
         "syncs": {k: v for k, v in syncs.items() if k in live},
         "next": start + looked,
     }
+    requests = launchable(context.instance, jobs.jobs, requests, context.log)
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor, sort_keys=True),

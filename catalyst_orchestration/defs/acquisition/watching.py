@@ -14,11 +14,13 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from catalyst_orchestration.defs.partitions import register_source
+from catalyst_orchestration.defs.partitions import ingest_batches, register_source
 from catalyst_orchestration.lib.sources.s3 import version_of
+from catalyst_orchestration.lib.state_locks import LockHeld
 from catalyst_orchestration.lib.state_stores import StateBackend
 from catalyst_search.ingest_requests.contract import JOB_TAG, TENANT_TAG
 from catalyst_search.ingest_requests.jobs import JobStore
@@ -28,12 +30,17 @@ from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import Settings
 
 WATCH_TAG = "catalyst/watch_id"
+PARTITIONS = ingest_batches.name or "ingest_batches"
 #: Files of a folder, or objects of an S3 prefix, that a watch's digest covers.
 MAX_DIGESTED = 100_000
 
 
 class WatchRemoved(RuntimeError):
     """The watch is gone (unwatched or retired) since the tick listed it: no run for it."""
+
+
+class IndexBusy(RuntimeError):
+    """The index lock is held exclusively (a rebuild's swap, a retire): try at a later tick."""
 
 
 def sync_request(
@@ -47,10 +54,13 @@ def sync_request(
 ) -> dg.RunRequest:
     """A run of ``watch``'s partition under its job record (created on the first request)."""
     job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"catalyst:{run_key}").hex
-    with state.index_lock():  # a retire_source removes the watch and the source under it
-        if watch.watch_id not in {w.watch_id for w in jobs.watches.listed(watch.tenant_id)}:
-            raise WatchRemoved(f"{watch.uri}: its watch was removed while the tick ran")
-        source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
+    try:  # a retire_source removes the watch and the source holding it exclusively
+        with state.index_lock(wait=False):  # (as does a rebuild's last round: not waited for)
+            if not jobs.watches.has(watch.watch_id):
+                raise WatchRemoved(f"{watch.uri}: its watch was removed while the tick ran")
+            source = register_source(instance, state, tenant_id=watch.tenant_id, uri=watch.uri)
+    except LockHeld:
+        raise IndexBusy(f"{watch.uri}: a rebuild's swap or a retire holds the index") from None
     if not jobs.exists(job_id):
         metadata = {"origin": origin, "watch_id": watch.watch_id}
         jobs.create(
@@ -61,6 +71,27 @@ def sync_request(
         partition_key=source.partition_key,
         tags={JOB_TAG: job_id, TENANT_TAG: watch.tenant_id, WATCH_TAG: watch.watch_id},
     )
+
+
+def launchable(
+    instance: dg.DagsterInstance, jobs: JobStore, requests: list[dg.RunRequest], log: Any
+) -> list[dg.RunRequest]:
+    """The tick's requests whose partition is still there. A source retired while the tick ran
+    has lost it, and a request for it would fail the whole tick: it is left out, and its job
+    record ends here rather than wait for a run that never comes."""
+    kept = []
+    for request in requests:
+        if instance.has_dynamic_partition(PARTITIONS, request.partition_key or ""):
+            kept.append(request)
+            continue
+        job_id = request.tags[JOB_TAG]
+        job = jobs.get(job_id)
+        for uri in job.sources if job else []:
+            jobs.run_finished(
+                job_id, uri, status="cancelled", error="its source was retired before it ran"
+            )
+        log.info(f"job {job_id}: its source was retired while the tick ran; no run")
+    return kept
 
 
 def allowed(watches: Iterable[Watch], settings: Settings, log: logging.Logger) -> list[Watch]:

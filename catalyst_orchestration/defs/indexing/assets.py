@@ -19,6 +19,7 @@ from catalyst_orchestration.defs.indexing.reporting import (
     outcome_line,
 )
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
+from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
 from catalyst_orchestration.defs.resources import (
     EncodersResource,
     JobStoreResource,
@@ -88,7 +89,7 @@ def index(
         raise
     try:
         with state.store.index_lock():  # a rebuild's alias swap waits for this step, and it for it
-            _still_registered(state.store, context.partition_key)
+            _still_registered(context, state.store)
             outcome = index_batch(
                 chunks,
                 writer=writer,
@@ -133,14 +134,15 @@ def index(
     )
 
 
-def _still_registered(store: StateBackend, partition_key: str) -> None:
+def _still_registered(context: dg.AssetExecutionContext, store: StateBackend) -> None:
     """A source retired since this run started (``retire_source``) gets nothing written back:
-    checked under the index lock, which the retire holds exclusively."""
+    checked under the index lock, which the retire holds exclusively. The run is not retried."""
     try:
-        store.source(partition_key)
+        store.source(context.partition_key)
     except KeyError:
+        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
         raise dg.Failure(
-            description=f"the source of partition {partition_key} was retired while this run "
-            "ran; nothing was written (ingest it again to bring it back)",
+            description=f"the source of partition {context.partition_key} was retired while "
+            "this run ran; nothing was written (ingest it again to bring it back)",
             allow_retries=False,
         ) from None

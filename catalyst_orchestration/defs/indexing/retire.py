@@ -29,6 +29,7 @@ def retire_registered_source(
 ) -> dg.Output[None]:
     key = context.partition_key
     if BACKFILL_TAG in context.run.tags:  # a backfill over all partitions would retire them all
+        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
         raise dg.Failure(
             description="retire_source takes one source at a time: launch it for its partition, "
             "not in a backfill",
@@ -52,13 +53,13 @@ def retire_registered_source(
             writer=writer,
             collection=qdrant.collection,
             watches=jobs.jobs.watches,
+            unregistered=lambda: _drop_partition(context.instance, key),
         )
     except RetireRefused as exc:  # not retried by the instance: launch it again later
         context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     finally:
         writer.close()
-    _drop_partition(context.instance, key)
     context.log.info(
         f"retired {source.uri} of {source.tenant_id}: {done.documents} documents and "
         f"{done.chunks} chunks deleted; watch removed: {done.watch_removed}"
