@@ -18,6 +18,7 @@ from typing import Any
 from psycopg2.extras import execute_values
 
 from catalyst_orchestration.lib.state import (
+    TOTALS,
     ManifestEntry,
     RemoteObject,
     Source,
@@ -181,8 +182,7 @@ class PostgresStateStore:
     def source_totals(self, collection: str, tenant_id: str, source: str) -> SourceTotals:
         with self._cursor() as cur:
             cur.execute(
-                "SELECT COUNT(*), COALESCE(SUM(chunk_count), 0), "
-                "COALESCE(SUM(ROUND(updated_at * 1e6)::BIGINT), 0) FROM catalyst_documents "
+                f"SELECT {TOTALS.replace('%', '%%')} FROM catalyst_documents "  # (psycopg2's %)
                 "WHERE collection = %s AND tenant_id = %s AND source = %s",
                 (collection, tenant_id, source),
             )

@@ -67,12 +67,18 @@ class ManifestEntry:
 
 @dataclass(frozen=True)
 class SourceTotals:
-    """What the manifest holds from one source. ``written`` sums its entries' write times (in
-    microseconds): every write or removal of an entry changes it, whatever the hosts' clocks."""
+    """What the manifest holds from one source. ``written`` sums its entries' write times in
+    microseconds, each modulo 2^31 - 1 (a sum of the times overflows: SQLite's SUM raises):
+    every write or removal of an entry changes it, whatever the hosts' clocks."""
 
     documents: int
     chunks: int
     written: int
+
+
+#: SourceTotals in SQL, the same for SQLite and PostgreSQL
+TOTALS = ("COUNT(*), COALESCE(SUM(chunk_count), 0), "
+          "COALESCE(SUM(CAST(ROUND(updated_at * 1e6) AS BIGINT) % 2147483647), 0)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -193,17 +199,12 @@ class StateStore:
         with self._connect() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO remote_objects VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (source, o.key, o.etag, o.sha256, o.artifact_uri, o.size, o.mime)
-                    for o in objects
-                ],
+                [(source, *astuple(o)) for o in objects],
             )
             if keep is None:
                 return
-            known = [
-                r[0]
-                for r in conn.execute("SELECT key FROM remote_objects WHERE source = ?", (source,))
-            ]
+            query = "SELECT key FROM remote_objects WHERE source = ?"
+            known = [r[0] for r in conn.execute(query, (source,))]
             conn.executemany(
                 "DELETE FROM remote_objects WHERE source = ? AND key = ?",
                 [(source, k) for k in known if k not in keep],
@@ -212,8 +213,7 @@ class StateStore:
     def source_totals(self, collection: str, tenant_id: str, source: str) -> SourceTotals:
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(chunk_count), 0), "
-                "COALESCE(SUM(CAST(ROUND(updated_at * 1e6) AS INTEGER)), 0) FROM documents "
+                f"SELECT {TOTALS} FROM documents "
                 "WHERE collection = ? AND tenant_id = ? AND source = ?",
                 (collection, tenant_id, source),
             ).fetchone()
