@@ -25,7 +25,8 @@ IngestMode = Literal["async", "sync"]
 #: The credentials the service accepts (``CATALYST_AUTH``, comma-separated, or ``disabled``).
 AuthMethod = Literal["jwt", "apikey"]
 #: What a credential may do. ``admin`` manages keys and acts across tenants; it implies the rest.
-Role = Literal["search", "ingest", "feedback", "debug", "admin"]
+#: ``webhooks`` reads the tenant's webhook signing secret (what its receivers verify with).
+Role = Literal["search", "ingest", "feedback", "debug", "webhooks", "admin"]
 #: A tenant id, whole (``auth.principal.is_tenant_id``; pydantic's ``pattern`` matches whole).
 TENANT_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 

@@ -138,7 +138,8 @@ class CatalystClient(SourceCalls, AdminCalls, calls.ClientBase):
         return result
 
     def webhook_secret(self) -> str:
-        """The key your webhook receivers verify deliveries with (``client.webhooks.verify``)."""
+        """The key your webhook receivers verify deliveries with (``client.webhooks.verify``);
+        needs a credential with the ``webhooks`` role."""
         result: str = self._execute(calls.webhook_secret())
         return result
 
