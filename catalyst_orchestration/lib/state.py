@@ -68,15 +68,15 @@ class ManifestEntry:
 @dataclass(frozen=True)
 class SourceTotals:
     """What the manifest holds from one source. ``written`` sums its entries' write times in
-    microseconds, each modulo 2^31 - 1 (a sum of the times overflows: SQLite's SUM raises):
-    every write or removal of an entry changes it, whatever the hosts' clocks."""
+    microseconds, each modulo 2^31 - 1 (a sum of the times overflows: SQLite's SUM raises): a
+    write or removal changes it but for one chance in 2^31. Compare a store with itself only."""
 
     documents: int
     chunks: int
     written: int
 
 
-#: SourceTotals in SQL, the same for SQLite and PostgreSQL
+#: SourceTotals in SQL, one expression for SQLite and PostgreSQL (their ROUND of a half differs)
 TOTALS = ("COUNT(*), COALESCE(SUM(chunk_count), 0), "
           "COALESCE(SUM(CAST(ROUND(updated_at * 1e6) AS BIGINT) % 2147483647), 0)")  # fmt: skip
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from catalyst_search.api.app import create_app
+from catalyst_search.auth.principal import ROLES
 from catalyst_search.settings import load_settings
 from catalyst_search.webhooks.sender import tenant_secret
 from tests.helpers.tokens import Keys, auth_env, claims, hs256
@@ -29,3 +30,10 @@ def test_the_signing_secret_needs_the_webhooks_role_and_is_the_callers_tenants(t
         assert mine.json() == {"tenant_id": "t1", "secret": tenant_secret(MASTER, "t1")}
         theirs = client.get("/webhooks/secret", headers=_as(("webhooks",), tenant="t2")).json()
         assert theirs["tenant_id"] == "t2" and theirs["secret"] != mine.json()["secret"]
+        operator = client.get("/webhooks/secret", headers=_as(("admin",), tenant="ops"))
+        assert operator.json() == {"tenant_id": "ops", "secret": tenant_secret(MASTER, "ops")}
+        every_role = {"tenant_id": "t1", "roles": sorted(ROLES), "label": "all"}
+        created = client.post("/admin/keys", json=every_role, headers=_as(("admin",), "ops"))
+        assert created.status_code == 201, created.text  # six roles now, webhooks among them
+        key = {"X-API-Key": created.json()["key"]}
+        assert client.get("/webhooks/secret", headers=key).json()["tenant_id"] == "t1"

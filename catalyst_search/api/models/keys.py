@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalyst_search.auth.principal import TENANT_PATTERN
-from catalyst_search.options import Role
+from catalyst_search.options import Role, choices
 
 
 class KeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(..., pattern=TENANT_PATTERN, description="The tenant the key acts for.")
-    roles: list[Role] = Field(..., min_length=1, max_length=5)
+    roles: list[Role] = Field(..., min_length=1, max_length=len(choices(Role)))
     label: str = Field("", max_length=200, description="What the key is for.")
 
 
