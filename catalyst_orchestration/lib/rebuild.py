@@ -101,7 +101,8 @@ def rebuild(
                 "(or stop it) first"
             ) from None
         aliases.ensure_served(client, alias, settings.encoder_precision)
-        # numbered above every collection of the alias, a killed rebuild's too: none is reused
+        # numbered above every collection of the alias, a killed rebuild's too: none served
+        # before comes back (a refused rebuild's number, removed with it, may)
         new = aliases.next_collection(client, alias, settings.encoder_precision)
         filler = _Filler(client, settings, state, acquirer, dense, sparse, new)
         done = _go_live(filler, held, progress)
