@@ -20,7 +20,6 @@ from qdrant_client import QdrantClient
 
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
 from catalyst_orchestration.lib.indexing import IndexOutcome, index_batch
-from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
 from catalyst_orchestration.lib.state import Source, SourceTotals
@@ -207,8 +206,7 @@ class _Filler:
         if source_kind(source.uri) != "folder":
             check_source(source.uri, rules=rules)
         acquired = self._acquirer.acquire(source.uri, roots=rules.roots)
-        raw = Batch(source.tenant_id, source.uri, acquired.documents, acquired.failures,
-                    acquired.seen, acquired.listed, acquired.gone)  # fmt: skip
+        raw = acquired.batch(source.tenant_id, source.uri)
         chunked = chunk_batch(parse_batch(raw, self._acquirer.store), Chunker(self._chunking))
         outcome = index_batch(
             chunked, writer=self._writer, dense=self._dense, sparse=self._sparse,

@@ -16,7 +16,6 @@ from catalyst_orchestration.lib.artifacts import LocalArtifactStore
 from catalyst_orchestration.lib.chunking import Chunker, ChunkingConfig
 from catalyst_orchestration.lib.indexing import index_batch
 from catalyst_orchestration.lib.rebuild import CATCH_UP_ROUNDS, Rebuilt, rebuild
-from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.sources import Acquired, Acquirer
 from catalyst_orchestration.lib.stages import chunk_batch, parse_batch
 from catalyst_orchestration.lib.state import StateStore
@@ -51,8 +50,7 @@ class Index:
         acquired = self.acquirer.acquire(
             registered.uri, roots=settings.source_rules("default").roots
         )
-        raw = Batch("default", registered.uri, acquired.documents, acquired.failures,
-                    acquired.seen, acquired.listed, acquired.gone)  # fmt: skip
+        raw = acquired.batch("default", registered.uri)
         chunking = ChunkingConfig(max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
         chunked = chunk_batch(parse_batch(raw, self.acquirer.store), Chunker(chunking))
         with state.index_lock():

@@ -60,16 +60,7 @@ def raw_documents(
         f"acquired {len(acquired.documents)} of {acquired.seen} documents from {source.uri}"
         + (f"; {len(acquired.gone)} gone" if acquired.gone else "")
     )
-    batch = Batch(
-        source.tenant_id,
-        source.uri,
-        acquired.documents,
-        failures,
-        acquired.seen,
-        acquired.listed,
-        acquired.gone,
-        acquired.retried,
-    )
+    batch = acquired.batch(source.tenant_id, source.uri, failures)
     stats = acquired.stats.as_metadata() if acquired.stats else {}
     return dg.MaterializeResult(
         value=batch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalyst_orchestration.lib.records import DocumentFailure, RawDocument
+from catalyst_orchestration.lib.records import Batch, DocumentFailure, RawDocument
 from catalyst_orchestration.lib.sources.fetching import (
     FetchStats,
     PermanentFetchError,
@@ -31,6 +31,15 @@ class Acquired:
     gone: set[str] = field(default_factory=set)
     retried: list[dict[str, Any]] = field(default_factory=list)
     stats: FetchStats | None = None
+
+    def batch(
+        self, tenant_id: str, uri: str, failures: list[DocumentFailure] | None = None
+    ) -> Batch:
+        """These documents as the first batch of ``uri``'s partition (``failures``: these
+        failures as recorded, when the caller annotated them)."""
+        failed = self.failures if failures is None else failures
+        return Batch(tenant_id, uri, self.documents, failed, self.seen, self.listed, self.gone,
+                     self.retried)  # fmt: skip
 
 
 def fetch_failure(
