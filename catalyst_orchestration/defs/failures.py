@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import NoReturn
 
 import dagster as dg
 
+from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
 from catalyst_orchestration.lib.failures import is_transient
 from catalyst_orchestration.lib.records import DocumentFailure
 
@@ -45,3 +47,10 @@ def raise_classified(exc: Exception) -> None:
     if is_transient(exc):
         raise exc
     raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
+
+
+def refuse(context: dg.OpExecutionContext | dg.AssetExecutionContext, why: str) -> NoReturn:
+    """Fail the step for good: no step retry, and the run tagged so that the instance's run
+    retries leave it alone too (it would be refused again)."""
+    context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
+    raise dg.Failure(description=why, allow_retries=False)

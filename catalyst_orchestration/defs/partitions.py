@@ -7,7 +7,8 @@ import dagster as dg
 from catalyst_orchestration.lib.state import Source
 from catalyst_orchestration.lib.state_stores import StateBackend
 
-ingest_batches = dg.DynamicPartitionsDefinition(name="ingest_batches")
+PARTITIONS = "ingest_batches"  # the name the instance keeps them under
+ingest_batches = dg.DynamicPartitionsDefinition(name=PARTITIONS)
 
 #: Step retries for transient failures (decision 6): exponential backoff with jitter.
 TRANSIENT_RETRY = dg.RetryPolicy(
@@ -24,7 +25,13 @@ def register_source(
     has one partition key however its ingest was started.
     """
     source = state.register_source(tenant_id, uri)
-    name = ingest_batches.name or "ingest_batches"
-    if not instance.has_dynamic_partition(name, source.partition_key):
-        instance.add_dynamic_partitions(name, [source.partition_key])
+    if not instance.has_dynamic_partition(PARTITIONS, source.partition_key):
+        instance.add_dynamic_partitions(PARTITIONS, [source.partition_key])
     return source
+
+
+def drop_partition(instance: dg.DagsterInstance, key: str) -> None:
+    """A retired source's partition: its runs stay in the instance's history; no new one can
+    target it."""
+    if instance.has_dynamic_partition(PARTITIONS, key):
+        instance.delete_dynamic_partition(PARTITIONS, key)

@@ -18,7 +18,7 @@ from typing import Any
 
 import dagster as dg
 
-from catalyst_orchestration.defs.partitions import ingest_batches, register_source
+from catalyst_orchestration.defs.partitions import PARTITIONS, register_source
 from catalyst_orchestration.lib.sources.s3 import version_of
 from catalyst_orchestration.lib.state_locks import LockHeld
 from catalyst_orchestration.lib.state_stores import StateBackend
@@ -30,7 +30,6 @@ from catalyst_search.outbound import ResolutionUnavailable
 from catalyst_search.settings import Settings
 
 WATCH_TAG = "catalyst/watch_id"
-PARTITIONS = ingest_batches.name or "ingest_batches"
 #: Files of a folder, or objects of an S3 prefix, that a watch's digest covers.
 MAX_DIGESTED = 100_000
 

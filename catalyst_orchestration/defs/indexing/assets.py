@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from catalyst_orchestration.defs.failures import raise_classified
+from catalyst_orchestration.defs.failures import raise_classified, refuse
 from catalyst_orchestration.defs.indexing.checks import (
     NO_EMPTY_CHUNKS,
     POINTS_MATCH,
@@ -19,7 +19,6 @@ from catalyst_orchestration.defs.indexing.reporting import (
     outcome_line,
 )
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
-from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
 from catalyst_orchestration.defs.resources import (
     EncodersResource,
     JobStoreResource,
@@ -140,9 +139,8 @@ def _still_registered(context: dg.AssetExecutionContext, store: StateBackend) ->
     try:
         store.source(context.partition_key)
     except KeyError:
-        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
-        raise dg.Failure(
-            description=f"the source of partition {context.partition_key} was retired while "
-            "this run ran; nothing was written (ingest it again to bring it back)",
-            allow_retries=False,
-        ) from None
+        refuse(
+            context,
+            f"the source of partition {context.partition_key} was retired while this run ran; "
+            "nothing was written (ingest it again to bring it back)",
+        )

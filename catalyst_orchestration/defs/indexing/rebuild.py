@@ -4,7 +4,7 @@ embedded backend already publishes immutable versions; re-index it with a backfi
 
 import dagster as dg
 
-from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
+from catalyst_orchestration.defs.failures import refuse
 from catalyst_orchestration.defs.resources import (
     AcquisitionResource,
     ArtifactStoreResource,
@@ -49,8 +49,7 @@ def rebuild_server_index(
         )
     except RebuildRefused as exc:  # not retried: it would be refused again (or, once another
         # rebuild has ended, rebuild all over); the tag keeps the instance's run retries off
-        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        refuse(context, str(exc))
     finally:
         client.close()
     reads = [outcome for _, outcome in result.reads]  # one ingested meanwhile is read again

@@ -4,9 +4,8 @@ manifest entries and its partition. Ingest the source again to bring it back."""
 
 import dagster as dg
 
-from catalyst_orchestration.defs.failures import raise_classified
-from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
-from catalyst_orchestration.defs.requests.tracking import RETRY_ON_FAILURE_TAG
+from catalyst_orchestration.defs.failures import raise_classified, refuse
+from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, drop_partition, ingest_batches
 from catalyst_orchestration.defs.resources import (
     JobStoreResource,
     QdrantIndexResource,
@@ -29,17 +28,16 @@ def retire_registered_source(
 ) -> dg.Output[None]:
     key = context.partition_key
     if BACKFILL_TAG in context.run.tags:  # a backfill over all partitions would retire them all
-        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
-        raise dg.Failure(
-            description="retire_source takes one source at a time: launch it for its partition, "
+        refuse(
+            context,
+            "retire_source takes one source at a time: launch it for its partition, "
             "not in a backfill",
-            allow_retries=False,
         )
     try:
         source = state.store.source(key)
     except KeyError:  # retired already (this is a run again), or never registered
         context.log.info(f"no source is registered for partition {key}: nothing to retire")
-        _drop_partition(context.instance, key)
+        drop_partition(context.instance, key)
         return dg.Output(None, metadata={"retired": False})
     try:
         writer = qdrant.open_writer()  # embedded: waits for the writer lock (an ingest's)
@@ -53,11 +51,10 @@ def retire_registered_source(
             writer=writer,
             collection=qdrant.collection,
             watches=jobs.jobs.watches,
-            unregistered=lambda: _drop_partition(context.instance, key),
+            unregistered=lambda: drop_partition(context.instance, key),
         )
     except RetireRefused as exc:  # not retried by the instance: launch it again later
-        context.instance.add_run_tags(context.run_id, {RETRY_ON_FAILURE_TAG: "false"})
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        refuse(context, str(exc))
     finally:
         writer.close()
     context.log.info(
@@ -76,13 +73,6 @@ def retire_registered_source(
             "index_version": done.index_version or "",
         },
     )
-
-
-def _drop_partition(instance: dg.DagsterInstance, key: str) -> None:
-    """Its runs stay in the instance's history; no new one can target it."""
-    name = ingest_batches.name or "ingest_batches"
-    if instance.has_dynamic_partition(name, key):
-        instance.delete_dynamic_partition(name, key)
 
 
 @dg.job(
