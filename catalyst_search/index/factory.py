@@ -18,11 +18,18 @@ def open_reader(settings: Settings, *, processes: int = 0) -> IndexReader:
         from catalyst_search.index.embedded.process_reader import ProcessReader
 
         return ProcessReader(
-            settings.index_dir, refresh_s=settings.index_refresh_s, processes=processes
+            settings.index_dir,
+            refresh_s=settings.index_refresh_s,
+            processes=processes,
+            search_threads=settings.index_search_threads,
         )
     from catalyst_search.index.embedded.reader import EmbeddedReader
 
-    return EmbeddedReader(settings.index_dir, refresh_s=settings.index_refresh_s)
+    return EmbeddedReader(
+        settings.index_dir,
+        refresh_s=settings.index_refresh_s,
+        search_threads=settings.index_search_threads,
+    )
 
 
 def recorded_encoder(settings: Settings, reader: IndexReader) -> tuple[str, str] | None:

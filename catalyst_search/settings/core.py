@@ -20,6 +20,7 @@ from catalyst_search.options import (
 )
 from catalyst_search.settings.acquisition import AcquisitionFields
 from catalyst_search.settings.encoder import EncoderFields
+from catalyst_search.settings.index import IndexFields
 from catalyst_search.settings.outbound import OutboundFields
 from catalyst_search.settings.paths import DEFAULT_COLLECTION, HomePaths
 from catalyst_search.settings.profile import ProfileFields
@@ -37,6 +38,7 @@ class Settings(
     AcquisitionFields,
     ProfileFields,
     EncoderFields,
+    IndexFields,
     RunEnvSources,
     BaseSettings,
 ):
@@ -119,18 +121,6 @@ class Settings(
     )
 
     default_tenant: str = Field("default", pattern=TENANT_PATTERN)
-    index_refresh_s: float = Field(
-        0.5, ge=0, description="How often readers look for a new version."
-    )
-    index_processes: int = Field(
-        1,
-        ge=0,
-        le=16,
-        description="Helper processes the search service queries the embedded index in (0: "
-        "its own process). Qdrant Edge holds the GIL while it searches (docs/performance.md).",
-    )
-    writer_lock_timeout_s: float = Field(60.0, ge=0)
-    versions_kept: int = Field(2, ge=1)
 
     auth: str = Field(
         "disabled",

@@ -23,6 +23,7 @@ from catalyst_search.index.embedded.helper import Helper
 from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.index.factory import open_reader
 from catalyst_search.index.filters import tenant_filter
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import Settings, SettingsError
@@ -78,6 +79,32 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
         here.close()
 
 
+def _search_pool(pid: int | None) -> int:
+    """How many threads of Qdrant Edge's search pool process ``pid`` runs."""
+    tasks = Path(f"/proc/{pid}/task")
+    return sum((task / "comm").read_text().startswith("edge-search") for task in tasks.iterdir())
+
+
+def test_every_helper_searches_with_the_configured_pool_of_threads(
+    settings: Settings, dense: DenseEncoder, sparse: SparseEncoder
+) -> None:
+    """CATALYST_INDEX_SEARCH_THREADS reaches each helper's Qdrant Edge, also in the helpers a
+    new version starts."""
+    records = icd_records(40)
+    _publish(settings.index_dir, records[:20], dense, sparse)
+    reader = open_reader(settings.model_copy(update={"index_search_threads": 2}), processes=1)
+    try:
+        (first,) = reader.pids  # type: ignore[attr-defined]
+        assert _search_pool(first) == 2
+        second = _publish(settings.index_dir, records[20:], dense, sparse)
+        _eventually(lambda: reader.refresh() == second, f"{second} served")
+        (new,) = reader.pids  # type: ignore[attr-defined]
+        assert new != first and _search_pool(new) == 2
+        assert len(reader.query(_query("thyroid", dense, sparse))) == 10
+    finally:
+        reader.close()
+
+
 def _eventually(holds: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
     """Wait until ``holds()``; fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
@@ -121,11 +148,13 @@ def _hold_new_generations(
     """Helpers of a new generation start only once the second event is set."""
     starting, go_on = threading.Event(), threading.Event()
 
-    def held(root: Path, timeout_s: float, version: str | None, generation: int = 0) -> Helper:
+    def held(
+        root: Path, timeout_s: float, version: str | None, generation: int = 0, **kw: int
+    ) -> Helper:
         if generation > 0:
             starting.set()
             go_on.wait(30)
-        return Helper(root, timeout_s, version, generation)
+        return Helper(root, timeout_s, version, generation, **kw)
 
     monkeypatch.setattr(process_reader, "Helper", held)
     return starting, go_on
@@ -138,9 +167,11 @@ def test_a_version_whose_helpers_cannot_start_is_reported_once_and_the_old_one_s
     reader = ProcessReader(settings.index_dir, refresh_s=0, processes=1)
     started: list[str | None] = []
 
-    def counted(root: Path, timeout_s: float, version: str | None, generation: int = 0) -> Helper:
+    def counted(
+        root: Path, timeout_s: float, version: str | None, generation: int = 0, **kw: int
+    ) -> Helper:
         started.append(version)
-        return Helper(root, timeout_s, version, generation)
+        return Helper(root, timeout_s, version, generation, **kw)
 
     monkeypatch.setattr(process_reader, "Helper", counted)
     try:

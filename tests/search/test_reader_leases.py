@@ -60,7 +60,7 @@ def test_a_reader_leases_each_version_it_serves_until_its_last_query_ends(
         assert leased_versions(tmp_path) == {second}  # the first's last query ended
         third = publish(5)
 
-        def broken(path: str) -> qe.EdgeShard:
+        def broken(path: str, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
             raise OSError("cannot load")
 
         monkeypatch.setattr(qe.EdgeShard, "load", broken)

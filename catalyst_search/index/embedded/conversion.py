@@ -58,10 +58,27 @@ def shard_config(
     )
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: dense},
-        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        sparse_vectors=_sparse_vectors(),
         hnsw_config=hnsw,
         wal_enabled=False,
     )
+
+
+#: The file Qdrant Edge keeps a shard's configuration in: there in every shard it wrote.
+CONFIG_FILE = "edge_config.json"
+
+
+def reader_config(search_threads: int) -> qe.EdgeConfig:
+    """What a reader loads a version with: Qdrant Edge's search pool of ``search_threads``
+    threads. A config must name a vector: the sparse one, the same in every index we wrote; the
+    dense one, left out, is the shard's own (an index from before ``GRAPH_QUANTIZATION`` keeps
+    its settings). Qdrant Edge writes the config into the version's ``CONFIG_FILE`` (one
+    atomic write per load), as it writes other files of a shard it loads."""
+    return qe.EdgeConfig(sparse_vectors=_sparse_vectors(), max_search_threads=search_threads)
+
+
+def _sparse_vectors() -> dict[str, qe.EdgeSparseVectorParams]:
+    return {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
 
 
 def create_shard(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:

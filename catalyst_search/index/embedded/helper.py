@@ -74,7 +74,7 @@ class Channel:
         self._sock.close()
 
 
-def _serve(pipe: Connection, root: str, version: str | None) -> None:
+def _serve(pipe: Connection, root: str, version: str | None, search_threads: int) -> None:
     """A helper's loop: one read at a time, until told to close or its service is gone."""
     from catalyst_search.index.embedded.reader import EmbeddedReader
 
@@ -82,7 +82,9 @@ def _serve(pipe: Connection, root: str, version: str | None) -> None:
     for stop in (signal.SIGINT, signal.SIGTERM):  # the service stops us when it has finished
         signal.signal(stop, signal.SIG_IGN)  # (a closed pipe, if it could not)
     try:
-        reader = EmbeddedReader(Path(root), refresh_s=math.inf, version=version)
+        reader = EmbeddedReader(
+            Path(root), refresh_s=math.inf, version=version, search_threads=search_threads
+        )
     except Exception as exc:  # a damaged index: the service reports why it cannot start
         _send_error(conn, exc, None)
         return
@@ -127,12 +129,21 @@ def _answer(reader: Any, op: str, arg: Any) -> Any:
 
 class Helper:
     def __init__(
-        self, root: Path, timeout_s: float, version: str | None = None, generation: int = 0
+        self,
+        root: Path,
+        timeout_s: float,
+        version: str | None = None,
+        generation: int = 0,
+        *,
+        search_threads: int = 1,
     ) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         ours, theirs = context.Pipe()
         self.process = context.Process(
-            target=_serve, args=(theirs, str(root), version), name="index-reader", daemon=True
+            target=_serve,
+            args=(theirs, str(root), version, search_threads),
+            name="index-reader",
+            daemon=True,
         )
         self.process.start()
         theirs.close()

@@ -51,11 +51,18 @@ class ProcessReader:
     """An ``IndexReader`` over the embedded index, its reads served by ``processes`` helpers."""
 
     def __init__(
-        self, root: Path, *, refresh_s: float, processes: int, read_timeout_s: float = 30.0
+        self,
+        root: Path,
+        *,
+        refresh_s: float,
+        processes: int,
+        read_timeout_s: float = 30.0,
+        search_threads: int = 1,
     ) -> None:
         if processes < 1:
             raise ValueError("a ProcessReader needs at least one process")
         self._root, self._refresh_s, self._processes = root, refresh_s, processes
+        self._search_threads = search_threads  # each helper's Qdrant Edge search pool
         self._timeout_s = read_timeout_s
         self._idle: deque[Helper] = deque()  # first in, first out: every helper stays fresh
         self._missing = 0  # helpers lost, started again by the next read that finds none idle
@@ -87,7 +94,12 @@ class ProcessReader:
 
     def _start(self, generation: int) -> Helper:
         """A helper on the version served now (the pool's, so a restart does not move it)."""
-        return Helper(self._root, self._timeout_s, self._version, generation)
+        return self._helper(self._version, generation)
+
+    def _helper(self, version: str | None, generation: int) -> Helper:
+        return Helper(
+            self._root, self._timeout_s, version, generation, search_threads=self._search_threads
+        )
 
     def _checkout(self) -> Helper:
         with self._ready:
@@ -172,7 +184,7 @@ class ProcessReader:
             for _ in range(self._processes):
                 if self._closed:
                     break
-                fresh.append(Helper(self._root, self._timeout_s, newest, self._generation + 1))
+                fresh.append(self._helper(newest, self._generation + 1))
         except Exception as exc:  # the old helpers go on serving
             self._failed = newest
             log.warning(

@@ -39,9 +39,18 @@ class EmbeddedReader:
     query arrives; ``version`` reports the loaded one without touching the disk.
     """
 
-    def __init__(self, root: Path, *, refresh_s: float = 0.5, version: str | None = None) -> None:
-        """``version``: serve that one and never swap (an index helper process's reader)."""
+    def __init__(
+        self,
+        root: Path,
+        *,
+        refresh_s: float = 0.5,
+        version: str | None = None,
+        search_threads: int = 1,
+    ) -> None:
+        """``version``: serve that one and never swap (an index helper process's reader).
+        ``search_threads``: Qdrant Edge's search pool (``CATALYST_INDEX_SEARCH_THREADS``)."""
         self._root = root
+        self._config = conversion.reader_config(search_threads)
         self._refresh_s = math.inf if version else refresh_s
         self._pinned = version
         self._lock = threading.Lock()
@@ -70,7 +79,7 @@ class EmbeddedReader:
             lease = versions.ReaderLease(self._root)  # its own: the old one's queries may run on
             lease.hold(name)
             try:
-                shard = qe.EdgeShard.load(str(versions.version_dir(self._root, name)))
+                shard = _load(versions.version_dir(self._root, name), self._config)
             except BaseException:  # the version in use keeps its lease; this one is not used
                 lease.release()
                 raise
@@ -131,6 +140,15 @@ class EmbeddedReader:
                 self._loaded.retired = True
                 self._close_if_idle(self._loaded)
                 self._loaded = None
+
+
+def _load(path: Path, config: qe.EdgeConfig) -> qe.EdgeShard:
+    """The shard at ``path``, searched as ``config`` says. Given a config, Qdrant Edge would
+    create an empty shard in a folder that holds none: such a version is loaded without it,
+    and fails to load as before."""
+    return qe.EdgeShard.load(
+        str(path), config if (path / conversion.CONFIG_FILE).exists() else None
+    )
 
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
