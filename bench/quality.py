@@ -59,7 +59,7 @@ def main() -> None:
     if args.only_feedback:
         feedback_session(build_retriever(settings), queries, users=args.feedback_users)
         return
-    reader = EmbeddedReader(settings.index_dir)
+    reader = EmbeddedReader(settings.index_dir, search_threads=settings.index_search_threads)
     dense, sparse = DenseEncoder.from_settings(settings, batch_size=128), SparseEncoder()
     started = time.perf_counter()
     dense_vectors = dense.encode([q["query"] for q in queries])

@@ -3,6 +3,7 @@ answers as the reader in the service's own process, new versions seen, a dead he
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -19,6 +20,7 @@ from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
 from catalyst_search.index.embedded import process_reader
+from catalyst_search.index.embedded.conversion import CONFIG_FILE
 from catalyst_search.index.embedded.helper import Helper
 from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
@@ -81,8 +83,13 @@ def test_helpers_answer_as_the_reader_in_this_process_and_see_new_versions(
 
 def _search_pool(pid: int | None) -> int:
     """How many threads of Qdrant Edge's search pool process ``pid`` runs."""
-    tasks = Path(f"/proc/{pid}/task")
-    return sum((task / "comm").read_text().startswith("edge-search") for task in tasks.iterdir())
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names.append((task / "comm").read_text())
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return sum(name.startswith("edge-search") for name in names)
 
 
 def test_every_helper_searches_with_the_configured_pool_of_threads(
@@ -103,6 +110,13 @@ def test_every_helper_searches_with_the_configured_pool_of_threads(
         assert len(reader.query(_query("thyroid", dense, sparse))) == 10
     finally:
         reader.close()
+    # in this process too (the tuning job's reader): Qdrant Edge keeps what it was told
+    here = open_reader(settings.model_copy(update={"index_search_threads": 3}))
+    try:
+        config = json.loads((settings.index_dir / "versions" / second / CONFIG_FILE).read_text())
+        assert config["max_search_threads"] == 3
+    finally:
+        here.close()
 
 
 def _eventually(holds: Callable[[], bool], what: str, timeout_s: float = 60) -> None:

@@ -72,8 +72,8 @@ def reader_config(search_threads: int) -> qe.EdgeConfig:
     """What a reader loads a version with: Qdrant Edge's search pool of ``search_threads``
     threads. A config must name a vector: the sparse one, the same in every index we wrote; the
     dense one, left out, is the shard's own (an index from before ``GRAPH_QUANTIZATION`` keeps
-    its settings). Qdrant Edge writes the config into the version's ``CONFIG_FILE`` (one
-    atomic write per load), as it writes other files of a shard it loads."""
+    its settings). Qdrant Edge keeps the config in the version's ``CONFIG_FILE`` (written to a
+    temporary folder, then renamed), so a writer that copies the version keeps the size."""
     return qe.EdgeConfig(sparse_vectors=_sparse_vectors(), max_search_threads=search_threads)
 
 

@@ -144,11 +144,10 @@ class EmbeddedReader:
 
 def _load(path: Path, config: qe.EdgeConfig) -> qe.EdgeShard:
     """The shard at ``path``, searched as ``config`` says. Given a config, Qdrant Edge would
-    create an empty shard in a folder that holds none: such a version is loaded without it,
-    and fails to load as before."""
-    return qe.EdgeShard.load(
-        str(path), config if (path / conversion.CONFIG_FILE).exists() else None
-    )
+    create an empty shard in a folder that holds none: a version without its configuration
+    file or its segments is loaded without one, and fails to load as before."""
+    whole = (path / conversion.CONFIG_FILE).is_file() and (path / "segments").is_dir()
+    return qe.EdgeShard.load(str(path), config if whole else None)
 
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
