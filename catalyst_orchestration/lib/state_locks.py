@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +89,22 @@ def advisory_lock(
 ) -> Iterator[Held]:
     conn = connect()
     conn.autocommit = True
+    kind = "" if exclusive else "_shared"
+    held = False
     try:
         with conn.cursor() as cur:
             if not wait:
-                kind = "" if exclusive else "_shared"
                 cur.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,))
                 if not cur.fetchone()[0]:
                     raise LockHeld(f"advisory lock {key} is held by another session")
-            elif exclusive:
-                cur.execute("SELECT pg_advisory_lock(%s)", (key,))
             else:
-                cur.execute("SELECT pg_advisory_lock_shared(%s)", (key,))
+                cur.execute(f"SELECT pg_advisory_lock{kind}(%s)", (key,))
+        held = True
         yield _Session(conn, key)
     finally:
-        conn.close()  # ends the session, and with it the lock
+        # Given back before the session ends: a closed session's locks go only once its server
+        # process has exited, after close returns, and a try at once may find them still held.
+        if held:
+            with suppress(Exception), conn.cursor() as cur:  # (a lost session: none)
+                cur.execute(f"SELECT pg_advisory_unlock{kind}(%s)", (key,))
+        conn.close()
