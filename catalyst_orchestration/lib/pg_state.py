@@ -27,9 +27,9 @@ from catalyst_orchestration.lib.state import (
 )
 from catalyst_orchestration.lib.state_locks import (
     INDEX_KEY,
-    KEEPALIVES,
     Held,
     advisory_lock,
+    lock_connection,
     lock_key,
 )
 from catalyst_search.index.meta import IndexMeta
@@ -63,7 +63,7 @@ class PostgresStateStore:
         import psycopg2
 
         self._connect = lambda: psycopg2.connect(url, connect_timeout=10)
-        self._lock_connect = lambda: psycopg2.connect(url, connect_timeout=10, **KEEPALIVES)
+        self._lock_connect = lambda: psycopg2.connect(connect_timeout=10, **lock_connection(url))
         self._conn: Any = None
         with self._cursor() as cur:  # DDL only once: it locks the tables and needs ownership
             cur.execute("SELECT to_regclass('catalyst_index_meta')")

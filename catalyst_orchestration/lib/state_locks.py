@@ -21,9 +21,25 @@ from typing import Any
 INDEX_KEY = 4243  # index writes against a rebuild's swap (PostgreSQL's advisory key)
 
 
-#: libpq's keepalives on a lock's connection: probe after 30 s idle, every 10 s, 3 times
+#: A lock's connection, both ends: probes after 30 s idle, every 10 s, 3 times. libpq's own
+#: tell this process that the server is gone, and ``tcp_user_timeout`` bounds a send left
+#: unacknowledged (probes stop while one is: a network split mid-query); the server's, set
+#: for the session (``lock_connection``), tell it that this host is gone, freeing its locks.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-              "keepalives_count": 3}  # fmt: skip
+              "keepalives_count": 3, "tcp_user_timeout": 60_000}  # fmt: skip
+SERVER_KEEPALIVES = (
+    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+)
+
+
+def lock_connection(url: str) -> dict[str, Any]:
+    """libpq parameters of a lock's connection to ``url``: the URL's own, the keepalives, and
+    the server's keepalives added to any ``options`` the URL gives."""
+    from psycopg2.extensions import parse_dsn
+
+    params: dict[str, Any] = {**parse_dsn(url), **KEEPALIVES}
+    params["options"] = " ".join(filter(None, [params.get("options"), SERVER_KEEPALIVES]))
+    return params
 
 
 class LockHeld(RuntimeError):
@@ -104,7 +120,9 @@ def advisory_lock(
     finally:
         # Given back before the session ends: a closed session's locks go only once its server
         # process has exited, after close returns, and a try at once may find them still held.
-        if held:
-            with suppress(Exception), conn.cursor() as cur:  # (a lost session: none)
-                cur.execute(f"SELECT pg_advisory_unlock{kind}(%s)", (key,))
-        conn.close()
+        try:
+            if held:
+                with suppress(Exception), conn.cursor() as cur:  # (a lost session: none)
+                    cur.execute(f"SELECT pg_advisory_unlock{kind}(%s)", (key,))
+        finally:
+            conn.close()

@@ -123,8 +123,12 @@ def test_a_lock_given_back_is_free_at_once_for_another_session(pg_database):
     other.autocommit = True
     try:
         for exclusive in (True, False) * 50:
-            with advisory_lock(lambda: psycopg2.connect(pg_database), key, exclusive=exclusive):
-                pass
+            with (
+                advisory_lock(lambda: psycopg2.connect(pg_database), key, exclusive=exclusive),
+                other.cursor() as cur,
+            ):
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                assert not cur.fetchone()[0], "the block ran without the lock"
             with other.cursor() as cur:
                 cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
                 assert cur.fetchone()[0], "the lock was still held after its block ended"
@@ -149,7 +153,8 @@ def test_a_rebuild_lock_whose_session_ended_says_so(pg_database):
             admin.autocommit = True
             with admin.cursor() as cur:
                 cur.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "  # waits for its end
+                    "WHERE locktype = 'advisory' "
                     "AND granted AND pid <> pg_backend_pid() AND database = "
                     "(SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
