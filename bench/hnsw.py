@@ -52,7 +52,9 @@ def built(
 ) -> tuple[qe.EdgeShard, float]:
     hnsw = qe.HnswIndexConfig(m=16, ef_construct=ef_construct, full_scan_threshold=10_000)
     quantization = conversion.GRAPH_QUANTIZATION if graph == "int8" else None
-    shard = conversion.create_shard(where, conversion.shard_config(hnsw, quantization))
+    shard = conversion.create_shard(
+        where, conversion.shard_config(hnsw=hnsw, quantization=quantization)
+    )
     for start in range(0, len(points), 512):
         shard.update(qe.UpdateOperation.upsert_points(points[start : start + 512]))
     started = time.perf_counter()

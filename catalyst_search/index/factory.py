@@ -55,4 +55,5 @@ def open_writer(settings: Settings) -> IndexWriter:
         settings.index_dir,
         lock_timeout_s=settings.writer_lock_timeout_s,
         versions_kept=settings.versions_kept,
+        search_threads=settings.index_search_threads,
     )

@@ -22,11 +22,11 @@ class IndexFields(BaseSettings):
         1,
         ge=1,
         le=64,
-        description="Threads of each reader's Qdrant Edge search pool, which searches (and "
-        "loads) a version's segments side by side. One: on 2 cores, 4 to 12% more searches a "
-        "second at concurrency 8 than Qdrant Edge's own count of eight, in three side-by-side "
-        "runs (docs/performance.md); helper processes (CATALYST_INDEX_PROCESSES) are how reads "
-        "use more cores.",
+        description="Threads of the Qdrant Edge search pool of each reader of the embedded "
+        "index and of its writer, which searches (and loads) a shard's segments side by side. "
+        "One: on 2 cores, 4 to 12% more searches a second at concurrency 8 than Qdrant Edge's "
+        "own count of eight, in three side-by-side runs (docs/performance.md); helper "
+        "processes (CATALYST_INDEX_PROCESSES) are how reads use more cores.",
     )
     writer_lock_timeout_s: float = Field(60.0, ge=0)
     versions_kept: int = Field(2, ge=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from catalyst_search.index.contract import IndexNotReady
 from catalyst_search.index.embedded import versions
+from catalyst_search.index.embedded.conversion import CONFIG_FILE
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.versions import IndexLockTimeout
 from catalyst_search.index.embedded.writer import EmbeddedWriter
@@ -186,3 +188,26 @@ def test_a_rebuild_of_the_live_shard_cut_short_is_done_again(tmp_path, points, m
     with EmbeddedWriter.open(tmp_path, lock_timeout_s=1) as writer:
         assert writer.count(ALL) == len(points)
     assert not (tmp_path / "live.dirty").exists()
+
+
+def _search_pool_kept(folder: Path) -> int | None:
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    return config.get("max_search_threads")
+
+
+def test_the_writer_searches_with_the_configured_pool_and_its_versions_carry_it(tmp_path, points):
+    """The writer's shard, new or reopened or rebuilt from a version, has the pool size the
+    settings give (not whichever a reader last wrote into a version), and so has what it
+    publishes."""
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=3) as writer:
+        assert _search_pool_kept(tmp_path / "live") == 3  # a new shard
+        writer.upsert(points[:20])
+        first = writer.publish()
+    assert _search_pool_kept(versions.version_dir(tmp_path, first)) == 3
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=2) as writer:
+        assert _search_pool_kept(tmp_path / "live") == 2  # reopened
+    EmbeddedReader(tmp_path, refresh_s=0, search_threads=5).close()  # a reader writes its own
+    shutil.rmtree(tmp_path / "live")  # rebuilt from the version the reader loaded
+    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=2) as writer:
+        assert _search_pool_kept(tmp_path / "live") == 2
+        assert writer.count(ALL) == 20

@@ -43,12 +43,13 @@ GRAPH_QUANTIZATION = qe.ScalarQuantizationConfig(
 
 
 def shard_config(
+    search_threads: int | None = None,
     hnsw: qe.HnswIndexConfig | None = None,
     quantization: qe.ScalarQuantizationConfig | None = GRAPH_QUANTIZATION,
 ) -> qe.EdgeConfig:
     """Named vectors ``dense`` (cosine, its graph built on int8 copies) and ``sparse`` (IDF
     modifier), no WAL; HNSW as ``hnsw`` says, else Qdrant Edge's default (bench/hnsw.py
-    compares others).
+    compares others); a search pool of ``search_threads`` (see ``reader_config``).
 
     Without a WAL a published copy can be loaded by several reading processes at once
     (architecture decision 2); the writer flushes before it publishes.
@@ -61,6 +62,7 @@ def shard_config(
         sparse_vectors=_sparse_vectors(),
         hnsw_config=hnsw,
         wal_enabled=False,
+        max_search_threads=search_threads,
     )
 
 
@@ -79,6 +81,14 @@ def reader_config(search_threads: int) -> qe.EdgeConfig:
 
 def _sparse_vectors() -> dict[str, qe.EdgeSparseVectorParams]:
     return {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
+
+
+def load_shard(path: Path, config: qe.EdgeConfig) -> qe.EdgeShard:
+    """The shard at ``path``, searched as ``config`` says. Given a config, Qdrant Edge would
+    create an empty shard in a folder that holds none: a folder without its configuration file
+    or its segments is loaded without one, and fails to load as before."""
+    whole = (path / CONFIG_FILE).is_file() and (path / "segments").is_dir()
+    return qe.EdgeShard.load(str(path), config if whole else None)
 
 
 def create_shard(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:

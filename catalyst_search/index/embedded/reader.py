@@ -79,7 +79,7 @@ class EmbeddedReader:
             lease = versions.ReaderLease(self._root)  # its own: the old one's queries may run on
             lease.hold(name)
             try:
-                shard = _load(versions.version_dir(self._root, name), self._config)
+                shard = conversion.load_shard(versions.version_dir(self._root, name), self._config)
             except BaseException:  # the version in use keeps its lease; this one is not used
                 lease.release()
                 raise
@@ -140,14 +140,6 @@ class EmbeddedReader:
                 self._loaded.retired = True
                 self._close_if_idle(self._loaded)
                 self._loaded = None
-
-
-def _load(path: Path, config: qe.EdgeConfig) -> qe.EdgeShard:
-    """The shard at ``path``, searched as ``config`` says. Given a config, Qdrant Edge would
-    create an empty shard in a folder that holds none: a version without its configuration
-    file or its segments is loaded without one, and fails to load as before."""
-    whole = (path / conversion.CONFIG_FILE).is_file() and (path / "segments").is_dir()
-    return qe.EdgeShard.load(str(path), config if whole else None)
 
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:

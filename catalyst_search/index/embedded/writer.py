@@ -31,18 +31,23 @@ class EmbeddedWriter:
         self._keep = keep
 
     @classmethod
-    def open(cls, root: Path, *, lock_timeout_s: float, versions_kept: int = 2) -> EmbeddedWriter:
+    def open(
+        cls, root: Path, *, lock_timeout_s: float, versions_kept: int = 2, search_threads: int = 1
+    ) -> EmbeddedWriter:
+        """``search_threads``: Qdrant Edge's search pool, as the readers' (kept in the shard's
+        configuration, so the versions this writer publishes carry it)."""
         stack = contextlib.ExitStack()
         stack.enter_context(versions.writer_lock(root, timeout_s=lock_timeout_s))
         try:
-            shard = cls._open_live(root)
+            shard = cls._open_live(root, search_threads)
         except BaseException:
             stack.close()
             raise
         return cls(root, shard, stack, versions_kept)
 
     @staticmethod
-    def _open_live(root: Path) -> qe.EdgeShard:
+    def _open_live(root: Path, search_threads: int) -> qe.EdgeShard:
+        config = conversion.reader_config(search_threads)
         live, dirty = root / "live", root / "live.dirty"
         if dirty.exists() or not live.exists():
             versions.create_durably(dirty)  # a power cut mid-rebuild: rebuilt again
@@ -50,14 +55,14 @@ class EmbeddedWriter:
             current = versions.current_version(root)
             if current:
                 versions.copy_shard(versions.version_dir(root, current), live)
-                shard = qe.EdgeShard.load(str(live))
+                shard = conversion.load_shard(live, config)
             else:
-                shard = conversion.create_shard(live)
+                shard = conversion.create_shard(live, conversion.shard_config(search_threads))
                 shard.flush()
                 versions.fsync_tree(live)
             dirty.unlink(missing_ok=True)
             return shard
-        return qe.EdgeShard.load(str(live))
+        return conversion.load_shard(live, config)
 
     def _mark_dirty(self) -> None:
         """Before our first upsert or delete after a publish: Qdrant Edge writes ``live/`` in
