@@ -17,7 +17,9 @@ from catalyst_search.index.embedded.conversion import CONFIG_FILE
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.versions import IndexLockTimeout
 from catalyst_search.index.embedded.writer import EmbeddedWriter
+from catalyst_search.index.factory import open_writer
 from catalyst_search.index.filters import FilterSpec, tenant_filter
+from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
 from tests.helpers.index import points_from_records
 
@@ -199,15 +201,21 @@ def test_the_writer_searches_with_the_configured_pool_and_its_versions_carry_it(
     """The writer's shard, new or reopened or rebuilt from a version, has the pool size the
     settings give (not whichever a reader last wrote into a version), and so has what it
     publishes."""
-    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=3) as writer:
-        assert _search_pool_kept(tmp_path / "live") == 3  # a new shard
+    settings = load_settings(home=tmp_path, index_search_threads=3)
+    root = settings.index_dir
+    with open_writer(settings) as writer:  # the setting, through the factory
+        assert _search_pool_kept(root / "live") == 3  # a new shard
         writer.upsert(points[:20])
         first = writer.publish()
-    assert _search_pool_kept(versions.version_dir(tmp_path, first)) == 3
-    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=2) as writer:
-        assert _search_pool_kept(tmp_path / "live") == 2  # reopened
-    EmbeddedReader(tmp_path, refresh_s=0, search_threads=5).close()  # a reader writes its own
-    shutil.rmtree(tmp_path / "live")  # rebuilt from the version the reader loaded
-    with EmbeddedWriter.open(tmp_path, lock_timeout_s=5, search_threads=2) as writer:
-        assert _search_pool_kept(tmp_path / "live") == 2
+    assert _search_pool_kept(versions.version_dir(root, first)) == 3
+    with EmbeddedWriter.open(root, lock_timeout_s=5, search_threads=2) as writer:
+        assert _search_pool_kept(root / "live") == 2  # reopened
+    EmbeddedReader(root, refresh_s=0, search_threads=5).close()  # a reader writes its own
+    assert _search_pool_kept(versions.version_dir(root, first)) == 5
+    shutil.rmtree(root / "live")  # rebuilt from the version the reader loaded
+    with EmbeddedWriter.open(root, lock_timeout_s=5, search_threads=2) as writer:
+        assert _search_pool_kept(root / "live") == 2
         assert writer.count(ALL) == 20
+        writer.upsert(points[20:30])
+        second = writer.publish()
+    assert _search_pool_kept(versions.version_dir(root, second)) == 2

@@ -44,6 +44,7 @@ GRAPH_QUANTIZATION = qe.ScalarQuantizationConfig(
 
 def shard_config(
     search_threads: int | None = None,
+    *,
     hnsw: qe.HnswIndexConfig | None = None,
     quantization: qe.ScalarQuantizationConfig | None = GRAPH_QUANTIZATION,
 ) -> qe.EdgeConfig:
@@ -74,8 +75,8 @@ def reader_config(search_threads: int) -> qe.EdgeConfig:
     """What a reader loads a version with: Qdrant Edge's search pool of ``search_threads``
     threads. A config must name a vector: the sparse one, the same in every index we wrote; the
     dense one, left out, is the shard's own (an index from before ``GRAPH_QUANTIZATION`` keeps
-    its settings). Qdrant Edge keeps the config in the version's ``CONFIG_FILE`` (written to a
-    temporary folder, then renamed), so a writer that copies the version keeps the size."""
+    its settings). Qdrant Edge keeps the config in the shard's ``CONFIG_FILE`` (written to a
+    temporary folder, then renamed); the writer loads ``live/`` with its own."""
     return qe.EdgeConfig(sparse_vectors=_sparse_vectors(), max_search_threads=search_threads)
 
 
