@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
+from catalyst_search.index.embedded.conversion import CONFIG_FILE
 from catalyst_search.index.schema import ChunkPoint, build_payload, point_id
+
+
+def search_pool_kept(shard: Path) -> int | None:
+    """The search pool size Qdrant Edge keeps in ``shard``'s configuration (None: its own)."""
+    return json.loads((shard / CONFIG_FILE).read_text()).get("max_search_threads")
 
 
 def points_from_records(

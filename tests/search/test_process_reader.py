@@ -3,7 +3,6 @@ answers as the reader in the service's own process, new versions seen, a dead he
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
@@ -19,8 +18,7 @@ from catalyst_search.api.app import create_app
 from catalyst_search.embed.dense import DenseEncoder
 from catalyst_search.embed.sparse import SparseEncoder
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
-from catalyst_search.index.embedded import process_reader
-from catalyst_search.index.embedded.conversion import CONFIG_FILE
+from catalyst_search.index.embedded import process_reader, versions
 from catalyst_search.index.embedded.helper import Helper
 from catalyst_search.index.embedded.process_reader import ProcessReader
 from catalyst_search.index.embedded.reader import EmbeddedReader
@@ -30,7 +28,7 @@ from catalyst_search.index.filters import tenant_filter
 from catalyst_search.retrieval.factory import build_retriever
 from catalyst_search.settings import Settings, SettingsError
 from tests.conftest import icd_records
-from tests.helpers.index import points_from_records
+from tests.helpers.index import points_from_records, search_pool_kept
 
 
 def _publish(root: Path, records: list[dict], dense: DenseEncoder, sparse: SparseEncoder) -> str:
@@ -115,8 +113,7 @@ def test_every_helper_searches_with_the_configured_pool_of_threads(
     # in this process too (the tuning job's reader): Qdrant Edge keeps what it was told
     here = open_reader(settings.model_copy(update={"index_search_threads": 3}))
     try:
-        config = json.loads((settings.index_dir / "versions" / second / CONFIG_FILE).read_text())
-        assert config["max_search_threads"] == 3
+        assert search_pool_kept(versions.version_dir(settings.index_dir, second)) == 3
     finally:
         here.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -13,7 +12,6 @@ import pytest
 
 from catalyst_search.index.contract import IndexNotReady
 from catalyst_search.index.embedded import versions
-from catalyst_search.index.embedded.conversion import CONFIG_FILE
 from catalyst_search.index.embedded.reader import EmbeddedReader
 from catalyst_search.index.embedded.versions import IndexLockTimeout
 from catalyst_search.index.embedded.writer import EmbeddedWriter
@@ -21,7 +19,7 @@ from catalyst_search.index.factory import open_writer
 from catalyst_search.index.filters import FilterSpec, tenant_filter
 from catalyst_search.settings import load_settings
 from tests.conftest import icd_records
-from tests.helpers.index import points_from_records
+from tests.helpers.index import points_from_records, search_pool_kept
 
 ALL = FilterSpec()
 
@@ -192,11 +190,6 @@ def test_a_rebuild_of_the_live_shard_cut_short_is_done_again(tmp_path, points, m
     assert not (tmp_path / "live.dirty").exists()
 
 
-def _search_pool_kept(folder: Path) -> int | None:
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    return config.get("max_search_threads")
-
-
 def test_the_writer_searches_with_the_configured_pool_and_its_versions_carry_it(tmp_path, points):
     """The writer's shard, new or reopened or rebuilt from a version, has the pool size the
     settings give (not whichever a reader last wrote into a version), and so has what it
@@ -204,18 +197,18 @@ def test_the_writer_searches_with_the_configured_pool_and_its_versions_carry_it(
     settings = load_settings(home=tmp_path, index_search_threads=3)
     root = settings.index_dir
     with open_writer(settings) as writer:  # the setting, through the factory
-        assert _search_pool_kept(root / "live") == 3  # a new shard
+        assert search_pool_kept(root / "live") == 3  # a new shard
         writer.upsert(points[:20])
         first = writer.publish()
-    assert _search_pool_kept(versions.version_dir(root, first)) == 3
+    assert search_pool_kept(versions.version_dir(root, first)) == 3
     with EmbeddedWriter.open(root, lock_timeout_s=5, search_threads=2) as writer:
-        assert _search_pool_kept(root / "live") == 2  # reopened
+        assert search_pool_kept(root / "live") == 2  # reopened
     EmbeddedReader(root, refresh_s=0, search_threads=5).close()  # a reader writes its own
-    assert _search_pool_kept(versions.version_dir(root, first)) == 5
+    assert search_pool_kept(versions.version_dir(root, first)) == 5
     shutil.rmtree(root / "live")  # rebuilt from the version the reader loaded
     with EmbeddedWriter.open(root, lock_timeout_s=5, search_threads=2) as writer:
-        assert _search_pool_kept(root / "live") == 2
+        assert search_pool_kept(root / "live") == 2
         assert writer.count(ALL) == 20
         writer.upsert(points[20:30])
         second = writer.publish()
-    assert _search_pool_kept(versions.version_dir(root, second)) == 2
+    assert search_pool_kept(versions.version_dir(root, second)) == 2

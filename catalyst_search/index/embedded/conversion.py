@@ -50,7 +50,7 @@ def shard_config(
 ) -> qe.EdgeConfig:
     """Named vectors ``dense`` (cosine, its graph built on int8 copies) and ``sparse`` (IDF
     modifier), no WAL; HNSW as ``hnsw`` says, else Qdrant Edge's default (bench/hnsw.py
-    compares others); a search pool of ``search_threads`` (see ``reader_config``).
+    compares others); a search pool of ``search_threads`` (see ``load_config``).
 
     Without a WAL a published copy can be loaded by several reading processes at once
     (architecture decision 2); the writer flushes before it publishes.
@@ -71,12 +71,12 @@ def shard_config(
 CONFIG_FILE = "edge_config.json"
 
 
-def reader_config(search_threads: int) -> qe.EdgeConfig:
-    """What a reader loads a version with: Qdrant Edge's search pool of ``search_threads``
-    threads. A config must name a vector: the sparse one, the same in every index we wrote; the
-    dense one, left out, is the shard's own (an index from before ``GRAPH_QUANTIZATION`` keeps
-    its settings). Qdrant Edge keeps the config in the shard's ``CONFIG_FILE`` (written to a
-    temporary folder, then renamed); the writer loads ``live/`` with its own."""
+def load_config(search_threads: int) -> qe.EdgeConfig:
+    """What every shard is loaded with (a reader's version, the writer's ``live/``): Qdrant
+    Edge's search pool of ``search_threads`` threads. A config must name a vector: the sparse
+    one, the same in every index we wrote; the dense one, left out, is the shard's own (an
+    index from before ``GRAPH_QUANTIZATION`` keeps its settings). Qdrant Edge keeps the config
+    in the shard's ``CONFIG_FILE`` (written to a temporary folder, then renamed)."""
     return qe.EdgeConfig(sparse_vectors=_sparse_vectors(), max_search_threads=search_threads)
 
 

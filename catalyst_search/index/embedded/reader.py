@@ -50,7 +50,7 @@ class EmbeddedReader:
         """``version``: serve that one and never swap (an index helper process's reader).
         ``search_threads``: Qdrant Edge's search pool (``CATALYST_INDEX_SEARCH_THREADS``)."""
         self._root = root
-        self._config = conversion.reader_config(search_threads)
+        self._config = conversion.load_config(search_threads)
         self._refresh_s = math.inf if version else refresh_s
         self._pinned = version
         self._lock = threading.Lock()

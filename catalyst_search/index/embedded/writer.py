@@ -47,7 +47,7 @@ class EmbeddedWriter:
 
     @staticmethod
     def _open_live(root: Path, search_threads: int) -> qe.EdgeShard:
-        config = conversion.reader_config(search_threads)
+        config = conversion.load_config(search_threads)
         live, dirty = root / "live", root / "live.dirty"
         if dirty.exists() or not live.exists():
             versions.create_durably(dirty)  # a power cut mid-rebuild: rebuilt again
