@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -38,14 +39,30 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT or an API key (ck_...)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (ck_...).")
 
 
+@dataclass(frozen=True)
+class SearchContext:
+    """What ``POST /search`` reads of the app state, as one dependency rather than five: FastAPI
+    solves every dependency of every request anew (about 8 us each with warm caches), and after
+    a search's encode has evicted them from the caches the five took 60-90 us more than this
+    one (docs/performance.md, "The HTTP path")."""
+
+    retriever: Retriever
+    settings: Settings
+    metrics: SearchMetrics
+    search_log: SearchLog
+    slots: SearchSlots
+
+
+async def get_search_context(request: Request) -> SearchContext:
+    state = request.app.state
+    return SearchContext(
+        state.retriever, state.settings, state.metrics, state.search_log, state.search_slots
+    )
+
+
 async def get_retriever(request: Request) -> Retriever:
     retriever: Retriever = request.app.state.retriever
     return retriever
-
-
-async def get_search_slots(request: Request) -> SearchSlots:
-    slots: SearchSlots = request.app.state.search_slots
-    return slots
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -134,9 +151,9 @@ def caller(
     return dependency
 
 
+SearchContextDep = Annotated[SearchContext, Depends(get_search_context)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SearchSlotsDep = Annotated[SearchSlots, Depends(get_search_slots)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 MetricsDep = Annotated[SearchMetrics, Depends(get_metrics)]
 SearchLogDep = Annotated[SearchLog, Depends(get_search_log)]

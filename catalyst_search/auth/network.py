@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 
@@ -15,6 +16,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)  # asked on every request, of the few addresses a server binds
 def is_open_bind(host: str) -> bool:
     """An address literal that is not loopback (``0.0.0.0``, ``::``, a LAN address)."""
     try:

@@ -8,14 +8,7 @@ import uuid
 
 from fastapi import APIRouter, HTTPException
 
-from catalyst_search.api.deps import (
-    MetricsDep,
-    RetrieverDep,
-    SearchCaller,
-    SearchLogDep,
-    SearchSlotsDep,
-    SettingsDep,
-)
+from catalyst_search.api.deps import SearchCaller, SearchContextDep
 from catalyst_search.api.models.errors import errors
 from catalyst_search.api.models.search import SearchRequest, SearchResponse, SearchResult
 from catalyst_search.feedback.records import LoggedResult, SearchRecord
@@ -34,13 +27,7 @@ _NOT_METADATA = {"tenant_id", "text", "document_id", "icd_hierarchy", "chunk_kin
     responses=errors(401, 403, 413, 422, 429, 503, 504),
 )
 async def search(
-    body: SearchRequest,
-    retriever: RetrieverDep,
-    caller: SearchCaller,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    search_log: SearchLogDep,
-    slots: SearchSlotsDep,
+    body: SearchRequest, caller: SearchCaller, ctx: SearchContextDep
 ) -> SearchResponse:
     """Hybrid search within the caller's tenant. ``debug: true`` needs the ``debug`` role.
 
@@ -53,6 +40,7 @@ async def search(
         raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
     filters = parse_filters(body.filters)
+    retriever, settings, metrics, slots = ctx.retriever, ctx.settings, ctx.metrics, ctx.slots
     slot = slots.take(caller.tenant_id)
     if slot is None:
         metrics.searches_shed.inc()
@@ -100,7 +88,7 @@ async def search(
         ) from None
     finally:
         slot.abandon()  # frees the slot only if the thread never started
-    search_log.record(
+    ctx.search_log.record(
         SearchRecord(
             query_id=query_id,
             tenant_id=caller.tenant_id,
@@ -115,7 +103,9 @@ async def search(
             at=time.time(),
         )
     )
-    return SearchResponse(
+    # Built as they are, not validated: every field comes from the retriever's own types (the
+    # score made a float), and FastAPI serializes the model as it stands (a pass saved).
+    return SearchResponse.model_construct(
         query_id=query_id,
         boost_version=result.boost_version,
         index_version=result.index_version,
@@ -127,10 +117,10 @@ async def search(
         timings_ms=result.timings_ms,
         debug=result.debug,
         results=[
-            SearchResult(
+            SearchResult.model_construct(
                 document_id=str(r.hit.payload.get("document_id", "")),
                 chunk_id=r.hit.id,
-                score=r.score,
+                score=float(r.score),  # a reranker's may be numpy's
                 text=str(r.hit.payload.get("text", "")),
                 metadata={k: v for k, v in r.hit.payload.items() if k not in _NOT_METADATA},
             )
