@@ -43,7 +43,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 class SearchContext:
     """What ``POST /search`` reads of the app state, as one dependency rather than five: FastAPI
     solves every dependency of every request anew (about 8 us each with warm caches), and after
-    a search's encode has evicted them from the caches the five took 60-90 us more than this
+    a search's encode has evicted them from the caches the five took 53 to 96 us more than this
     one (docs/performance.md, "The HTTP path")."""
 
     retriever: Retriever

@@ -103,9 +103,7 @@ async def search(
             at=time.time(),
         )
     )
-    # Built as they are, not validated: every field comes from the retriever's own types (the
-    # score made a float), and FastAPI serializes the model as it stands (a pass saved).
-    return SearchResponse.model_construct(
+    return SearchResponse(
         query_id=query_id,
         boost_version=result.boost_version,
         index_version=result.index_version,
@@ -117,10 +115,10 @@ async def search(
         timings_ms=result.timings_ms,
         debug=result.debug,
         results=[
-            SearchResult.model_construct(
+            SearchResult(
                 document_id=str(r.hit.payload.get("document_id", "")),
                 chunk_id=r.hit.id,
-                score=float(r.score),  # a reranker's may be numpy's
+                score=r.score,
                 text=str(r.hit.payload.get("text", "")),
                 metadata={k: v for k, v in r.hit.payload.items() if k not in _NOT_METADATA},
             )
