@@ -40,14 +40,13 @@ async def search(
         raise HTTPException(403, "debug: true needs the debug role")
     query_id = uuid.uuid4().hex
     filters = parse_filters(body.filters)
-    retriever, settings, metrics, slots = ctx.retriever, ctx.settings, ctx.metrics, ctx.slots
-    slot = slots.take(caller.tenant_id)
+    slot = ctx.slots.take(caller.tenant_id)
     if slot is None:
-        metrics.searches_shed.inc()
+        ctx.metrics.searches_shed.inc()
         raise HTTPException(
             503,
-            f"searches are in flight on this replica up to its bound ({slots.size}, at most "
-            f"{slots.per_tenant} a tenant: CATALYST_SEARCH_CONCURRENCY); retry shortly",
+            f"searches are in flight on this replica up to its bound ({ctx.slots.size}, at most "
+            f"{ctx.slots.per_tenant} a tenant: CATALYST_SEARCH_CONCURRENCY); retry shortly",
             headers={"Retry-After": "1"},
         )
     handed = time.perf_counter()
@@ -57,7 +56,7 @@ async def search(
         if not slot.start():  # the caller stopped waiting before a thread took it: skip it
             raise TimeoutError("the caller stopped waiting for this search")
         try:
-            result = retriever.search(
+            result = ctx.retriever.search(
                 tenant_id=caller.tenant_id,
                 query=body.query,
                 top_k=body.top_k,
@@ -73,18 +72,18 @@ async def search(
         result.timings_ms["queue"] = round(queued * 1000, 3)
         return result
 
-    deadline = asyncio.timeout(settings.search_timeout_s)
+    deadline = asyncio.timeout(ctx.settings.search_timeout_s)
     try:
         async with deadline:
-            result = await asyncio.get_running_loop().run_in_executor(slots.threads, run)
+            result = await asyncio.get_running_loop().run_in_executor(ctx.slots.threads, run)
     except TimeoutError as exc:
         if not deadline.expired():  # the index gave up inside the search (a silent helper)
             raise HTTPException(
                 503, f"the index did not answer: {exc}; retry shortly", headers={"Retry-After": "1"}
             ) from None
-        metrics.search_timeouts.inc()
+        ctx.metrics.search_timeouts.inc()
         raise HTTPException(
-            504, f"the search ran past {settings.search_timeout_s:g}s; try a smaller top_k"
+            504, f"the search ran past {ctx.settings.search_timeout_s:g}s; try a smaller top_k"
         ) from None
     finally:
         slot.abandon()  # frees the slot only if the thread never started
