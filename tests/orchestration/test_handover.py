@@ -118,3 +118,41 @@ def test_with_an_s3_artifact_store_the_pickles_are_written_beside_the_artifacts(
         finally:
             get_settings.cache_clear()
     assert not (tmp_path / "made").exists()  # nothing on local disk
+
+
+def _forget(tmp_path) -> None:
+    manager = _manager(tmp_path).create_io_manager(dg.build_init_resource_context())
+    assets = [dg.AssetKey("made"), dg.AssetKey("used"), dg.AssetKey("never_stored")]
+    manager.forget_partition(assets, "source-a")  # type: ignore[attr-defined]
+
+
+def test_forgetting_a_partition_deletes_its_stored_outputs(tmp_path):
+    """What retire_source does for a retired source's partition: its copies of the documents."""
+    assert _run(tmp_path).success
+    assert sorted(p.parent.name for p in tmp_path.glob("*/source-a")) == ["made", "used"]
+    _forget(tmp_path)
+    assert list(tmp_path.glob("*/source-a")) == []
+    _forget(tmp_path)  # again: nothing left, nothing fails
+
+
+def test_forgetting_a_partition_deletes_its_outputs_from_s3(tmp_path, monkeypatch):
+    with moto_s3(monkeypatch) as client:
+        client.create_bucket(Bucket="retired-artifacts")
+        client.put_object(Bucket="retired-artifacts", Key="raw/sha256/ab/abc.md", Body=b"artifact")
+        monkeypatch.setenv("CATALYST_ARTIFACT_STORE", "s3://retired-artifacts/raw/")
+        get_settings.cache_clear()
+        try:
+            assert _run(tmp_path).success
+            folder = f"raw/{handover.S3_FOLDER}"
+            stored = {
+                o["Key"] for o in client.list_objects_v2(Bucket="retired-artifacts")["Contents"]
+            }
+            assert {f"{folder}/made/source-a", f"{folder}/used/source-a"} <= stored
+            _forget(tmp_path)
+            _forget(tmp_path)
+            left = {
+                o["Key"] for o in client.list_objects_v2(Bucket="retired-artifacts")["Contents"]
+            }
+        finally:
+            get_settings.cache_clear()
+    assert left == {"raw/sha256/ab/abc.md"}  # the artifacts stay: other sources may share them

@@ -75,11 +75,20 @@ def metadata_of(result: dg.ExecuteInProcessResult) -> dict:
     return {k: v.value for k, v in output.event_specific_data.metadata.items()}  # type: ignore[union-attr]
 
 
+def stored_outputs(instance: dg.DagsterInstance, source: Path) -> list[str]:
+    """The ingest steps' outputs stored for ``source``'s partition (Dagster's default place)."""
+    key = partition_key_for("default", str(source))
+    storage = Path(instance.storage_directory())
+    return sorted(p.parent.name for p in storage.glob(f"*/{key}"))
+
+
 def test_a_retired_source_leaves_the_index_its_watch_and_the_registered_sources(tmp_path, instance):
     gone = folder_with(tmp_path, "gone", "Metformin is the first-line drug for diabetes.")
     kept = folder_with(tmp_path, "kept", "Levothyroxine treats hypothyroidism.")
     for folder in (gone, kept):
         assert ingest(folder, instance)[0].success
+    steps = ["chunks", "parsed_documents", "raw_documents"]  # copies of the documents
+    assert stored_outputs(instance, gone) == stored_outputs(instance, kept) == steps
     settings = load_settings()
     watches = SqliteJobStore(settings.jobs_db).watches
     watches.add("default", str(gone))
@@ -106,9 +115,17 @@ def test_a_retired_source_leaves_the_index_its_watch_and_the_registered_sources(
     assert watches.listed("default") == []
     key = partition_key_for("default", str(gone))
     assert not instance.has_dynamic_partition("ingest_batches", key)
+    assert stored_outputs(instance, gone) == [] and stored_outputs(instance, kept) == steps
 
     assert ingest(gone, instance)[0].success  # an ingest brings it back
     assert chunks_from(gone) == before
+
+
+def test_the_outputs_a_retire_deletes_are_the_ingest_jobs_assets():
+    from catalyst_orchestration.defs.indexing.retire import INGEST_ASSETS
+
+    graph = defs().resolve_asset_graph()
+    assert set(INGEST_ASSETS) == graph.asset_keys_for_group("ingestion")
 
 
 def test_a_retire_that_stopped_after_unregistering_ends_on_its_next_run(tmp_path, instance):
@@ -121,6 +138,7 @@ def test_a_retire_that_stopped_after_unregistering_ends_on_its_next_run(tmp_path
     result = retire(instance, kept)
     assert result.success and metadata_of(result) == {"retired": False}
     assert not instance.has_dynamic_partition("ingest_batches", key)
+    assert stored_outputs(instance, kept) == []
 
 
 def test_a_retire_while_a_rebuild_runs_is_refused_and_changes_nothing(tmp_path, instance):

@@ -1,23 +1,37 @@
 """The ``retire_source`` job: one registered source (the partition chosen at launch) taken out
 of the index and of the registered sources for good (lib/retire.py): its watch, its chunks, its
-manifest entries and its partition. Ingest the source again to bring it back."""
+manifest entries, its partition and its ingest steps' stored outputs (copies of its documents).
+Ingest the source again to bring it back."""
 
 import dagster as dg
 
+from catalyst_orchestration.defs.acquisition.assets import raw_documents
 from catalyst_orchestration.defs.failures import raise_classified, refuse
+from catalyst_orchestration.defs.indexing.assets import chunks, index
+from catalyst_orchestration.defs.parsing.assets import parsed_documents
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, drop_partition, ingest_batches
 from catalyst_orchestration.defs.resources import (
     JobStoreResource,
     QdrantIndexResource,
     StateStoreResource,
 )
+from catalyst_orchestration.defs.resources.handover import forget_partition
 from catalyst_orchestration.lib.retire import RetireRefused, retire
 
 BACKFILL_TAG = "dagster/backfill"
+#: the ingest job's assets (its group), whose outputs the IO manager stores per partition
+INGEST_ASSETS = tuple(a.key for a in (raw_documents, parsed_documents, chunks, index))
+
+
+def _forget_outputs(io_manager: dg.IOManager, key: str) -> None:
+    """Delete what the ingest steps stored for the partition (in the IO manager's storage: the
+    instance's, or S3 beside the artifacts). After the retire, outside its locks: a failure
+    here fails the step, and its retry (the source unregistered already) deletes them."""
+    forget_partition(io_manager, INGEST_ASSETS, key)
 
 
 @dg.op(
-    description="Delete a registered source's chunks and watch, and unregister it.",
+    description="Delete a registered source's chunks, watch and step outputs, and unregister it.",
     retry_policy=TRANSIENT_RETRY,
 )
 def retire_registered_source(
@@ -25,6 +39,7 @@ def retire_registered_source(
     state: StateStoreResource,
     qdrant: QdrantIndexResource,
     jobs: JobStoreResource,
+    io_manager: dg.ResourceParam[dg.IOManager],
 ) -> dg.Output[None]:
     key = context.partition_key
     if BACKFILL_TAG in context.run.tags:  # a backfill over all partitions would retire them all
@@ -38,6 +53,7 @@ def retire_registered_source(
     except KeyError:  # retired already (this is a run again), or never registered
         context.log.info(f"no source is registered for partition {key}: nothing to retire")
         drop_partition(context.instance, key)
+        _forget_outputs(io_manager, key)
         return dg.Output(None, metadata={"retired": False})
     try:
         writer = qdrant.open_writer()  # embedded: waits for the writer lock (an ingest's)
@@ -57,6 +73,7 @@ def retire_registered_source(
         refuse(context, str(exc))
     finally:
         writer.close()
+    _forget_outputs(io_manager, key)
     context.log.info(
         f"retired {source.uri} of {source.tenant_id}: {done.documents} documents and "
         f"{done.chunks} chunks deleted; watch removed: {done.watch_removed}"

@@ -16,6 +16,7 @@ over once: a retry of the step that took it (which may have changed it) reads th
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import dagster as dg
@@ -65,7 +66,7 @@ _SLOT = _Slot()
 
 
 class _Handover(dg.IOManager):
-    def __init__(self, files: dg.IOManager) -> None:
+    def __init__(self, files: dg.UPathIOManager) -> None:
         self._files = files  # Dagster's S3 or filesystem IO manager: every output is pickled
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -77,6 +78,28 @@ class _Handover(dg.IOManager):
     def load_input(self, context: dg.InputContext) -> Any:
         found, value = _SLOT.take(_input_run_id(context), _input_key(context))
         return value if found else self._files.load_input(context)
+
+    def forget_partition(self, assets: Iterable[dg.AssetKey], partition: str) -> None:
+        """Delete the stored output of ``partition`` of each of ``assets`` (one never stored is
+        skipped): a retired source's step outputs are copies of its documents. The paths are
+        the ones Dagster's IO manager writes (``<base>/<asset key>/<partition>``)."""
+        files = self._files
+        for key in assets:
+            folder = files._base_path.joinpath(*key.path)  # (no public accessor)
+            path = files.make_safe_partition_path(folder, partition)
+            if files.extension:
+                path = path.with_suffix(path.suffix + files.extension)
+            try:
+                files.unlink(path)  # S3: DeleteObject, which succeeds for a missing key too
+            except FileNotFoundError:
+                continue
+
+
+def forget_partition(manager: dg.IOManager, assets: Iterable[dg.AssetKey], partition: str) -> None:
+    """``manager.forget_partition``, for the code location's ``io_manager`` resource."""
+    if not isinstance(manager, _Handover):
+        raise TypeError(f"io_manager is a {type(manager).__name__}, not HandoverIOManager's")
+    manager.forget_partition(assets, partition)
 
 
 def _output_key(context: dg.OutputContext) -> Key:
@@ -125,6 +148,7 @@ class HandoverIOManager(dg.ConfigurableIOManagerFactory):
             folder = in_store(prefix, S3_FOLDER)
             return _Handover(PickledObjectS3IOManager(bucket, self.s3.get_client(), folder))
         files = dg.FilesystemIOManager(base_dir=self.base_dir).create_io_manager(context)
+        assert isinstance(files, dg.UPathIOManager)  # PickledObjectFilesystemIOManager
         return _Handover(files)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
