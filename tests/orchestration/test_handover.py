@@ -123,7 +123,7 @@ def test_with_an_s3_artifact_store_the_pickles_are_written_beside_the_artifacts(
 def _forget(tmp_path) -> None:
     manager = _manager(tmp_path).create_io_manager(dg.build_init_resource_context())
     assets = [dg.AssetKey("made"), dg.AssetKey("used"), dg.AssetKey("never_stored")]
-    manager.forget_partition(assets, "source-a")  # type: ignore[attr-defined]
+    handover.forget_partition(manager, assets, "source-a")
 
 
 def test_forgetting_a_partition_deletes_its_stored_outputs(tmp_path):

@@ -122,10 +122,10 @@ def test_a_retired_source_leaves_the_index_its_watch_and_the_registered_sources(
 
 
 def test_the_outputs_a_retire_deletes_are_the_ingest_jobs_assets():
-    from catalyst_orchestration.defs.indexing.retire import INGEST_ASSETS
+    from catalyst_orchestration.defs.jobs import INGEST_ASSETS, INGEST_GROUP
 
     graph = defs().resolve_asset_graph()
-    assert set(INGEST_ASSETS) == graph.asset_keys_for_group("ingestion")
+    assert set(INGEST_ASSETS) == graph.asset_keys_for_group(INGEST_GROUP)
 
 
 def test_a_retire_that_stopped_after_unregistering_ends_on_its_next_run(tmp_path, instance):
@@ -133,6 +133,7 @@ def test_a_retire_that_stopped_after_unregistering_ends_on_its_next_run(tmp_path
     drops the partition and does nothing else."""
     kept = folder_with(tmp_path, "kept", "Levothyroxine treats hypothyroidism.")
     assert ingest(kept, instance)[0].success
+    assert stored_outputs(instance, kept) == ["chunks", "parsed_documents", "raw_documents"]
     key = partition_key_for("default", str(kept))
     StateStore(load_settings().state_db).unregister_source(key)
     result = retire(instance, kept)
@@ -202,6 +203,8 @@ def test_an_ingest_whose_source_is_retired_while_it_runs_writes_nothing(tmp_path
     retirer.join()
     assert not result.success and "was retired while this run ran" in failure_of(result)
     assert chunks_from(gone) == 0 and chunks_from(kept) > 0
+    # what its first steps stored after the retire began goes with it
+    assert stored_outputs(instance, gone) == [] and stored_outputs(instance, kept) != []
 
 
 def test_a_watch_removed_while_a_tick_ran_gets_no_run_and_no_source(tmp_path, instance):

@@ -18,6 +18,7 @@ from catalyst_orchestration.defs.indexing.reporting import (
     index_metadata,
     outcome_line,
 )
+from catalyst_orchestration.defs.jobs import INGEST_ASSETS
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, ingest_batches
 from catalyst_orchestration.defs.resources import (
     EncodersResource,
@@ -25,6 +26,7 @@ from catalyst_orchestration.defs.resources import (
     QdrantIndexResource,
     StateStoreResource,
 )
+from catalyst_orchestration.defs.resources.handover import forget_partition
 from catalyst_orchestration.lib.indexing import index_batch
 from catalyst_orchestration.lib.records import Batch
 from catalyst_orchestration.lib.stages import chunk_batch
@@ -72,6 +74,7 @@ def index(
     state: StateStoreResource,
     encoders: EncodersResource,
     jobs: JobStoreResource,
+    io_manager: dg.ResourceParam[dg.IOManager],
 ) -> dg.MaterializeResult:
     """Embeds new and changed documents, deletes stale chunks and publishes an index version
     that search readers swap to. Unchanged documents are not embedded again."""
@@ -88,7 +91,7 @@ def index(
         raise
     try:
         with state.store.index_lock():  # a rebuild's alias swap waits for this step, and it for it
-            _still_registered(context, state.store)
+            _still_registered(context, state.store, io_manager)
             outcome = index_batch(
                 chunks,
                 writer=writer,
@@ -133,12 +136,16 @@ def index(
     )
 
 
-def _still_registered(context: dg.AssetExecutionContext, store: StateBackend) -> None:
+def _still_registered(
+    context: dg.AssetExecutionContext, store: StateBackend, io_manager: dg.IOManager
+) -> None:
     """A source retired since this run started (``retire_source``) gets nothing written back:
-    checked under the index lock, which the retire holds exclusively. The run is not retried."""
+    checked under the index lock, which the retire holds exclusively. The run is not retried,
+    and the outputs its steps stored after the retire had deleted them go too."""
     try:
         store.source(context.partition_key)
     except KeyError:
+        forget_partition(io_manager, INGEST_ASSETS, context.partition_key)
         refuse(
             context,
             f"the source of partition {context.partition_key} was retired while this run ran; "

@@ -5,10 +5,8 @@ Ingest the source again to bring it back."""
 
 import dagster as dg
 
-from catalyst_orchestration.defs.acquisition.assets import raw_documents
 from catalyst_orchestration.defs.failures import raise_classified, refuse
-from catalyst_orchestration.defs.indexing.assets import chunks, index
-from catalyst_orchestration.defs.parsing.assets import parsed_documents
+from catalyst_orchestration.defs.jobs import INGEST_ASSETS
 from catalyst_orchestration.defs.partitions import TRANSIENT_RETRY, drop_partition, ingest_batches
 from catalyst_orchestration.defs.resources import (
     JobStoreResource,
@@ -19,14 +17,13 @@ from catalyst_orchestration.defs.resources.handover import forget_partition
 from catalyst_orchestration.lib.retire import RetireRefused, retire
 
 BACKFILL_TAG = "dagster/backfill"
-#: the ingest job's assets (its group), whose outputs the IO manager stores per partition
-INGEST_ASSETS = tuple(a.key for a in (raw_documents, parsed_documents, chunks, index))
 
 
 def _forget_outputs(io_manager: dg.IOManager, key: str) -> None:
     """Delete what the ingest steps stored for the partition (in the IO manager's storage: the
     instance's, or S3 beside the artifacts). After the retire, outside its locks: a failure
-    here fails the step, and its retry (the source unregistered already) deletes them."""
+    here fails the step, and its retry (the source unregistered already) deletes them. An
+    ingest run of the source under way deletes what it wrote at its ``index`` step."""
     forget_partition(io_manager, INGEST_ASSETS, key)
 
 
@@ -51,7 +48,10 @@ def retire_registered_source(
     try:
         source = state.store.source(key)
     except KeyError:  # retired already (this is a run again), or never registered
-        context.log.info(f"no source is registered for partition {key}: nothing to retire")
+        context.log.info(
+            f"no source is registered for partition {key}: nothing to retire; its partition "
+            "and its step outputs are deleted if they were left"
+        )
         drop_partition(context.instance, key)
         _forget_outputs(io_manager, key)
         return dg.Output(None, metadata={"retired": False})

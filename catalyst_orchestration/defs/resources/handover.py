@@ -79,27 +79,23 @@ class _Handover(dg.IOManager):
         found, value = _SLOT.take(_input_run_id(context), _input_key(context))
         return value if found else self._files.load_input(context)
 
-    def forget_partition(self, assets: Iterable[dg.AssetKey], partition: str) -> None:
-        """Delete the stored output of ``partition`` of each of ``assets`` (one never stored is
-        skipped): a retired source's step outputs are copies of its documents. The paths are
-        the ones Dagster's IO manager writes (``<base>/<asset key>/<partition>``)."""
-        files = self._files
-        for key in assets:
-            folder = files._base_path.joinpath(*key.path)  # (no public accessor)
-            path = files.make_safe_partition_path(folder, partition)
-            if files.extension:
-                path = path.with_suffix(path.suffix + files.extension)
-            try:
-                files.unlink(path)  # S3: DeleteObject, which succeeds for a missing key too
-            except FileNotFoundError:
-                continue
-
 
 def forget_partition(manager: dg.IOManager, assets: Iterable[dg.AssetKey], partition: str) -> None:
-    """``manager.forget_partition``, for the code location's ``io_manager`` resource."""
-    if not isinstance(manager, _Handover):
-        raise TypeError(f"io_manager is a {type(manager).__name__}, not HandoverIOManager's")
-    manager.forget_partition(assets, partition)
+    """Delete what ``manager`` stored for ``partition`` of each of ``assets`` (one never stored is
+    skipped): a retired source's step outputs hold its documents' text. The paths are the ones
+    Dagster's IO manager writes (``<base>/<asset key>/<partition>``)."""
+    files = manager._files if isinstance(manager, _Handover) else manager
+    if not isinstance(files, dg.UPathIOManager):
+        raise TypeError(f"io_manager is a {type(manager).__name__}: its outputs' paths are unknown")
+    for key in assets:
+        folder = files._base_path.joinpath(*key.path)  # (no public accessor)
+        path = files.make_safe_partition_path(folder, partition)
+        if files.extension:
+            path = path.with_suffix(path.suffix + files.extension)
+        try:
+            files.unlink(path)  # S3: DeleteObject, which succeeds for a missing key too
+        except FileNotFoundError:
+            continue
 
 
 def _output_key(context: dg.OutputContext) -> Key:
