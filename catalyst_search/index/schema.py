@@ -83,6 +83,17 @@ def body_point_of(pid: str) -> str:
     return f"{pid[:14]}5{pid[15:]}"  # the version nibble is the 15th character of the text
 
 
+def body_point_of_int(pid: int) -> int:
+    """``body_point_of`` for an id as its UUID's integer (the embedded backend's, in fusion)."""
+    return pid ^ ((8 ^ 5) << 76) if pid & _VERSION_BITS == 8 << 76 else pid
+
+
+def uuid_text(pid: int) -> str:
+    """The UUID ``pid`` as text: what ``str(uuid.UUID(int=pid))`` gives, in a third of its time."""
+    h = f"{pid:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True)
 class SparseVec:
     """A sparse vector as parallel index and weight lists."""

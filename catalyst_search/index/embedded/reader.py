@@ -16,7 +16,7 @@ from catalyst_search.index import qdrant_shapes
 from catalyst_search.index.contract import HybridQuery, IndexNotReady
 from catalyst_search.index.embedded import conversion, versions
 from catalyst_search.index.filters import FilterSpec
-from catalyst_search.index.fusion import Candidate, run_query
+from catalyst_search.index.fusion import UUID_INTS, Candidate, run_query
 from catalyst_search.index.schema import DENSE_VECTOR, Hit
 
 
@@ -115,7 +115,11 @@ class EmbeddedReader:
             if query.engine_fused:
                 return _engine_fused(shard, query)
             return run_query(
-                query, lambda q: _legs(shard, q), lambda ids: _payloads(shard, ids), timings
+                query,
+                lambda q: _legs(shard, q),
+                lambda ids: _payloads(shard, ids),
+                timings,
+                UUID_INTS,
             )
 
     def count(self, flt: FilterSpec) -> int:
@@ -143,7 +147,8 @@ class EmbeddedReader:
 
 
 def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
-    """Run the dense and/or sparse leg as one planned batch; ids and scores only."""
+    """Run the dense and/or sparse leg as one planned batch; ids (as integers: ``UUID_INTS``)
+    and scores only."""
     params = conversion.search_params(hnsw_ef=query.hnsw_ef, exact=query.exact)
     flt = conversion.to_filter(query.filter)
     requests = [
@@ -153,7 +158,8 @@ def _legs(shard: qe.EdgeShard, query: HybridQuery) -> list[list[Candidate]]:
         for q in conversion.leg_queries(query)
     ]
     results = shard.query_batch(qe.QueryBatchRequest(requests))
-    return [[Candidate(str(p.id), float(p.score)) for p in points] for points in results]
+    # every id we write is a UUID (schema.point_id), which Qdrant Edge gives back as uuid.UUID
+    return [[Candidate(p.id.int, p.score) for p in points] for points in results]  # type: ignore[union-attr]
 
 
 def _engine_fused(shard: qe.EdgeShard, query: HybridQuery) -> list[Hit]:
