@@ -48,7 +48,7 @@ class PointIds:
 TEXT_IDS = PointIds(body_point_of, str)
 #: Qdrant Edge's ids as integers (``uuid.UUID.int``): hashed and compared in C, and only the
 #: hits' made into text (measured in-process: conversion and fusion 0.46 ms a query against
-#: 0.77 with text ids, the same results for 300 ICD queries; docs/benchmarks.md)
+#: 0.77 with text ids, the same results for 300 ICD queries; docs/performance.md)
 UUID_INTS = PointIds(body_point_of_int, uuid_text)
 
 #: (id, score): a ``Candidate``, or a pair made on the way
