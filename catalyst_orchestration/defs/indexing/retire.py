@@ -1,6 +1,6 @@
 """The ``retire_source`` job: one registered source (the partition chosen at launch) taken out
 of the index and of the registered sources for good (lib/retire.py): its watch, its chunks, its
-manifest entries, its partition and its ingest steps' stored outputs (copies of its documents).
+manifest entries, its partition and its ingest steps' stored outputs (its documents' text).
 Ingest the source again to bring it back."""
 
 import dagster as dg
