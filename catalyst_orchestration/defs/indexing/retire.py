@@ -19,14 +19,6 @@ from catalyst_orchestration.lib.retire import RetireRefused, retire
 BACKFILL_TAG = "dagster/backfill"
 
 
-def _forget_outputs(io_manager: dg.IOManager, key: str) -> None:
-    """Delete what the ingest steps stored for the partition (in the IO manager's storage: the
-    instance's, or S3 beside the artifacts). After the retire, outside its locks: a failure
-    here fails the step, and its retry (the source unregistered already) deletes them. An
-    ingest run of the source under way deletes what it wrote at its ``index`` step."""
-    forget_partition(io_manager, INGEST_ASSETS, key)
-
-
 @dg.op(
     description="Delete a registered source's chunks, watch and step outputs, and unregister it.",
     retry_policy=TRANSIENT_RETRY,
@@ -53,7 +45,7 @@ def retire_registered_source(
             "and its step outputs are deleted if they were left"
         )
         drop_partition(context.instance, key)
-        _forget_outputs(io_manager, key)
+        forget_partition(io_manager, INGEST_ASSETS, key)
         return dg.Output(None, metadata={"retired": False})
     try:
         writer = qdrant.open_writer()  # embedded: waits for the writer lock (an ingest's)
@@ -73,7 +65,11 @@ def retire_registered_source(
         refuse(context, str(exc))
     finally:
         writer.close()
-    _forget_outputs(io_manager, key)
+    # what the ingest steps stored for the partition (the IO manager's storage: the instance's,
+    # or S3 beside the artifacts), after the retire and outside its locks: a failure here fails
+    # the step, and its retry (the source unregistered already) deletes them; an ingest run of
+    # the source under way deletes what it wrote at its refused ``index`` step
+    forget_partition(io_manager, INGEST_ASSETS, key)
     context.log.info(
         f"retired {source.uri} of {source.tenant_id}: {done.documents} documents and "
         f"{done.chunks} chunks deleted; watch removed: {done.watch_removed}"

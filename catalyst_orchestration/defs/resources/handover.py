@@ -87,11 +87,9 @@ def forget_partition(manager: dg.IOManager, assets: Iterable[dg.AssetKey], parti
     files = manager._files if isinstance(manager, _Handover) else manager
     if not isinstance(files, dg.UPathIOManager):
         raise TypeError(f"io_manager is a {type(manager).__name__}: its outputs' paths are unknown")
-    for key in assets:
-        folder = files._base_path.joinpath(*key.path)  # (no public accessor)
-        path = files.make_safe_partition_path(folder, partition)
-        if files.extension:
-            path = path.with_suffix(path.suffix + files.extension)
+    for key in assets:  # as UPathIOManager builds the path (no public accessor for it)
+        folder = files._base_path.joinpath(*key.path)
+        path = files._with_extension(files.make_safe_partition_path(folder, partition))
         try:
             files.unlink(path)  # S3: DeleteObject, which succeeds for a missing key too
         except FileNotFoundError:
